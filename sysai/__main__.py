@@ -1,0 +1,3 @@
+from sysai.cli import entry
+
+entry()

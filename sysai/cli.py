@@ -1,0 +1,158 @@
+"""The `sysai` command: the umbrella over the four labs.
+
+``sysai list``, ``sysai tour``, ``sysai check``, ``sysai handout``, and one command group per
+lab (``sysai trio ...``, ``sysai llm-la ...``), each registered by the lab itself through the
+``sysai.labs`` entry points. Errors a user can fix print one line and exit 2; ``--debug``
+anywhere on the command line shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from sysai import __version__
+from sysai.catalog import LabInfo, discover
+from sysai.errors import EXIT_USAGE, UserError
+from sysai.options import DEFAULT_SEED, Quick, Seed
+from sysai.tables import print_table
+
+try:  # recent Typer ships its own copy of Click; its exceptions are the ones raised
+    from typer._click import ClickException
+except ImportError:  # pragma: no cover - older Typer uses Click itself
+    from click import ClickException
+
+HELP = (
+    "Hands-on labs for a systems-for-AI tutorial: TrIO container-image I/O, LLM-LA load "
+    "balancing, openYuanrong serverless on Ray, EulerCopilot fault diagnosis.\n\n"
+    "Start with `sysai list` and `sysai tour`. Add --debug to any command for tracebacks."
+)
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    app.command("list")(list_labs)
+    app.command("tour")(tour)
+    app.command("check")(check)
+    app.command("handout")(handout)
+    app.command("version")(version)
+    for status in discover():
+        if status.lab is not None:
+            app.add_typer(status.lab.app, name=status.info.name, help=f"Lab {status.info.number}: {status.info.talk}.")
+        else:
+            app.command(
+                status.info.name,
+                help=f"Lab {status.info.number}: {status.info.system} ({status.status}).",
+                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                add_help_option=False,
+            )(_unbuilt(status.info, status.status))
+    return app
+
+
+def _unbuilt(info: LabInfo, why: str):
+    def not_built() -> None:
+        raise UserError(f"lab {info.name} ({info.system}) is {why}")
+
+    return not_built
+
+
+def list_labs() -> None:
+    """The four labs, one line each: talk, what it shows, status."""
+    rows = [[s.info.number, s.info.name, s.info.talk, s.info.shows, s.status] for s in discover()]
+    print_table("sysai-labs", ["#", "lab", "talk", "what it shows", "status"], rows)
+
+
+def tour(
+    quick: Quick = False,
+    out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("results/tour"),
+    seed: Seed = DEFAULT_SEED,
+) -> None:
+    """Run each lab's headline comparison at a small scale; write report.md, index.html, PNGs."""
+    from sysai.tour import run_tour
+
+    entries = run_tour(out, seed, quick)
+    console = Console()
+    rows = [[e.system, e.status, round(e.seconds, 1)] for e in entries]
+    print_table("tour summary", ["lab", "status", "seconds"], rows, console=console)
+    console.print(f"report: {out / 'report.md'} (and {out / 'index.html'})")
+    if any(e.status.startswith("failed") for e in entries):
+        raise typer.Exit(1)
+
+
+def check(
+    task: Annotated[Optional[str], typer.Argument(help="Task number, e.g. 2.3.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the graded tasks.")] = False,
+) -> None:
+    """Run the graded tests of one task (e.g. `sysai check 2.3`) and print pass/fail per test."""
+    from sysai.check import run_check
+    from sysai.tasks import registered_tasks
+
+    if list_:
+        tasks = registered_tasks()
+        if not tasks:
+            print("no graded tasks yet")
+        print_table("graded tasks", ["task", "what to do"], [[t.number, t.description] for t in tasks])
+        return
+    if task is None:
+        raise UserError("name a task (e.g. `sysai check 2.3`) or use `sysai check --list`")
+    if not run_check(task):
+        raise typer.Exit(1)
+
+
+def handout(
+    out: Annotated[Path, typer.Option("--out", help="New folder for the student copy.")],
+    task: Annotated[Optional[str], typer.Option("--task", help="Stub only this task (default: all).")] = None,
+) -> None:
+    """Write a student copy of the repository with the reference solutions replaced by stubs."""
+    from sysai.tasks import find_task, write_handout
+
+    only = find_task(task).marker if task else None
+    count = write_handout(out, only)
+    print(f"handout written to {out}/ ({count} solution blocks stubbed)")
+
+
+def version() -> None:
+    """Print the version."""
+    print(f"sysai-labs {__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    command = typer.main.get_command(build_app())
+    try:
+        result = command.main(args=args, prog_name="sysai", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    except UserError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        if debug:
+            raise
+        print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"sysai: internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())
