@@ -1,0 +1,97 @@
+"""aiohttp servers with a lifecycle that always ends: in a background thread (tests, experiments)
+or in the foreground until Ctrl-C (CLI ``serve`` commands). Both bind 127.0.0.1 by default.
+
+    with serve_in_thread(app) as url:        # url like "http://127.0.0.1:41234"
+        ...                                  # the server is stopped when the block exits
+
+    run_until_interrupted(app, port=8000)    # prints the URL, returns cleanly on Ctrl-C/SIGTERM
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Awaitable, Callable, Iterator
+
+from aiohttp import web
+
+from sysai.errors import UserError
+
+LOOPBACK = "127.0.0.1"
+
+
+async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sockets = site._server.sockets if site._server else []  # the bound port when port=0
+    return runner, sockets[0].getsockname()[1] if sockets else port
+
+
+@contextmanager
+def serve_in_thread(app: web.Application, host: str = LOOPBACK, port: int = 0) -> Iterator[str]:
+    """Run `app` on its own event loop in a daemon thread; yield its base URL; stop on exit."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    state: dict = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            state["runner"], state["port"] = loop.run_until_complete(_start(app, host, port))
+        except BaseException as exc:  # surfaced in the caller's thread below
+            state["error"] = exc
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(state["runner"].cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=run, name=f"aiohttp-{host}", daemon=True)
+    thread.start()
+    ready.wait()
+    if "error" in state:
+        thread.join()
+        raise state["error"]
+    try:
+        yield f"http://{host}:{state['port']}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+
+
+def run_until_interrupted(
+    app: web.Application,
+    host: str = LOOPBACK,
+    port: int = 0,
+    on_ready: Callable[[str], Awaitable[None] | None] | None = None,
+) -> None:
+    """Serve `app` in the foreground; print the URL; stop cleanly on Ctrl-C or SIGTERM."""
+
+    async def main() -> None:
+        runner, bound = await _start(app, host, port)
+        url = f"http://{host}:{bound}"
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            print(f"serving on {url} (Ctrl-C to stop)", flush=True)
+            if on_ready is not None:
+                result = on_ready(url)
+                if asyncio.iscoroutine(result):
+                    await result
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            print("stopped", flush=True)
+
+    asyncio.run(main())

@@ -1,0 +1,55 @@
+"""Ray, started and always stopped: one place for every lab that uses a Ray cluster.
+
+``with ray_cluster(num_cpus=2) as ray: ...`` starts a private local Ray bound to 127.0.0.1
+with no dashboard, or connects to an existing cluster with ``address=``; on exit — normal,
+exception or Ctrl-C — it shuts Ray down again. If Ray is already initialised (a test module's
+shared fixture, a notebook), it is reused and left running for its owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from sysai.errors import UserError
+
+
+def keep_ray_on_loopback() -> None:
+    """Make a local Ray cluster use 127.0.0.1 for every node.
+
+    Ray resolves 127.0.0.1 to the machine's routable address; its single-machine mode (the one it
+    uses on macOS and Windows) keeps nodes on loopback instead. The environment variable covers
+    Ray's own child processes; the module constant covers a Ray already imported here.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    import ray._private.ray_constants as ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+@contextmanager
+def ray_cluster(address: str | None = None, num_cpus: int | None = None, **init_kwargs: Any) -> Iterator[Any]:
+    import ray
+
+    if ray.is_initialized():
+        yield ray
+        return
+    kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
+                              "log_to_driver": False, **init_kwargs}
+    if address:
+        kwargs["address"] = address
+    else:
+        # A private local cluster even if RAY_ADDRESS points elsewhere; loopback only.
+        os.environ.pop("RAY_ADDRESS", None)
+        keep_ray_on_loopback()
+        kwargs.update(num_cpus=num_cpus)
+    try:
+        ray.init(**kwargs)
+    except ConnectionError as exc:
+        raise UserError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
