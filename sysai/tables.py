@@ -39,7 +39,7 @@ def print_table(
         all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) if rows else False
         for i in range(len(columns))
     ]
-    for column, is_number in zip(columns, numeric):
+    for column, is_number in zip(columns, numeric, strict=False):
         table.add_column(column, justify="right" if is_number else "left")
     for row in rows:
         table.add_row(*(fmt(cell) for cell in row))

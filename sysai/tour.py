@@ -81,7 +81,7 @@ def _run_one(status: LabStatus, out: Path, seed: int, quick: bool, console: Cons
 
 def _write_report(out: Path, entries: list[TourEntry], seed: int, quick: bool) -> None:
     scale = "quick" if quick else "small"
-    md = [f"# sysai-labs tour\n", f"Seed {seed}, {scale} scale. Every number below was measured in this run.\n"]
+    md = ["# sysai-labs tour\n", f"Seed {seed}, {scale} scale. Every number below was measured in this run.\n"]
     page = [f"<h1>sysai-labs tour</h1><p>Seed {seed}, {scale} scale. Every number below was measured in this run.</p>"]
     for entry in entries:
         md.append(f"## {entry.system}\n")
