@@ -7,9 +7,11 @@ This is the witty diagnosis agent's RCA "jury" in miniature. Each juror (agent) 
    so a juror that clearly prefers one service is not diluted by its long tail;
 2. weights juror ``a`` by ``weight[a] × strength[a]`` — its prior reliability times how much it
    actually saw — and averages the shares (a linear opinion pool);
-3. ranks services by the pooled share; the **confidence** is the top service's share (how much
-   of the weighted evidence points at it); below ``threshold`` (witty: 0.7) it **abstains**:
-   it still ranks, but flags the answer for a human;
+3. ranks services by the pooled share; the **confidence** is how decisively the jury prefers
+   its first suspect over the runner-up, ``p1 / (p1 + p2)`` (0.5 = a tie, 1 = no contest) —
+   not ``p1`` itself, which a fault's own propagation dilutes (callers of the root rightly get
+   some share); below ``threshold`` (witty: 0.7) it **abstains**: it still ranks, but flags the
+   answer for a human;
 4. explains: the evidence each juror gave for the chosen service, and the call path to it.
 """
 
@@ -33,7 +35,7 @@ class FusionConfig:
     weights: dict = option({"metric": 0.5, "log": 1.0, "trace": 1.5, "topology": 0.5, "memory": 1.5},
                            "prior weight per juror")
     sharpen: float = option(2.0, "exponent applied to each juror's scores before pooling")
-    threshold: float = option(DEFAULT_THRESHOLD, "abstain when the top service's pooled share is below this")
+    threshold: float = option(DEFAULT_THRESHOLD, "abstain when the confidence p1/(p1+p2) is below this")
 
 
 @dataclass
@@ -63,8 +65,8 @@ def fuse(findings: list[Finding], weights: dict[str, float], sharpen: float = 2.
     Juror ``a`` contributes ``weights.get(a.agent, 1) × a.strength × shares_a`` where
     ``shares_a = scores_a**sharpen / sum(scores_a**sharpen)``; jurors with zero weight, zero
     strength or all-zero scores contribute nothing. The pooled vector is normalised to sum to 1
-    (uniform if nobody contributed). Confidence = the largest pooled share; abstain when it is
-    below `threshold`.
+    (uniform if nobody contributed). Confidence = ``p1 / (p1 + p2)`` with p1 ≥ p2 the two largest
+    pooled shares (1.0 with a single service); abstain when it is below `threshold`.
     """
     # BEGIN SOLUTION task4_3
     n = len(findings[0].scores)
@@ -80,7 +82,8 @@ def fuse(findings: list[Finding], weights: dict[str, float], sharpen: float = 2.
         pooled = np.full(n, 1.0 / n)
     else:
         pooled = pooled / pooled.sum()
-    confidence = float(pooled.max())
+    first, second = (np.sort(pooled)[::-1].tolist() + [0.0])[:2]
+    confidence = float(first / (first + second))
     return pooled, confidence, confidence < threshold
     # END SOLUTION
 

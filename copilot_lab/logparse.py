@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 WILDCARD = "<*>"
-_VARIABLE = re.compile(r"^(?:[\w./:-]*\d[\w./:()-]*|0x[0-9a-f]+|/[\w./-]+|'[^']*')$", re.IGNORECASE)
+_VARIABLE = re.compile(r"(?<!\S)(?:[\w./:-]*\d[\w./:()-]*|0x[0-9a-f]+|/[\w./-]+|'[^']*')(?!\S)", re.IGNORECASE)
 
 
 @dataclass
@@ -34,15 +34,15 @@ class TemplateMiner:
     sim: float = 0.6
     templates: list[Template] = field(default_factory=list)
     _leaves: dict[tuple[int, str], list[int]] = field(default_factory=dict)
-    _seen: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    _seen: dict[str, int] = field(default_factory=dict)
 
-    def add(self, line: str) -> tuple[Template, list[str]]:
-        """The template of `line` and the line's tokens (cached per distinct line)."""
-        hit = self._seen.get(line)
+    def add(self, line: str) -> Template:
+        """The template of `line` (cached per masked line: most lines differ only in variables)."""
+        key = _VARIABLE.sub(WILDCARD, line)
+        hit = self._seen.get(key)
         if hit is not None:
-            return self.templates[hit[0]], hit[1]
-        tokens = line.split()
-        masked = [WILDCARD if _VARIABLE.match(t) else t for t in tokens]
+            return self.templates[hit]
+        masked = key.split()
         leaf = self._leaves.setdefault((len(masked), masked[0] if masked else ""), [])
         best, best_sim = None, -1.0
         for tid in leaf:
@@ -58,9 +58,9 @@ class TemplateMiner:
             template = Template(len(self.templates), masked, masked[0] if masked else "")
             self.templates.append(template)
             leaf.append(template.id)
-        self._seen[line] = (template.id, tokens)
-        return template, tokens
+        self._seen[key] = template.id
+        return template
 
-    def wildcard_values(self, template: Template, tokens: list[str]) -> list[str]:
-        """The values of `tokens` at the template's wildcard positions."""
-        return [t.rstrip(":,") for t, w in zip(tokens, template.tokens) if w == WILDCARD]
+    def wildcard_values(self, template: Template, line: str) -> list[str]:
+        """The values in `line` at the template's wildcard positions."""
+        return [t.rstrip(":,") for t, w in zip(line.split(), template.tokens) if w == WILDCARD]

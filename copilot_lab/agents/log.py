@@ -33,11 +33,10 @@ class LogAgent(Agent):
         counts: dict[tuple[int, int], list[int]] = {}  # (template, credited service) -> [base, test]
         templates = {}
         for k in np.flatnonzero(base | test):
-            template, tokens = miner.add(logs.message[k])
-            weight = LEVEL_WEIGHT.get(template.level.upper())
-            if weight is None:
+            template = miner.add(logs.message[k])
+            if template.level.upper() not in LEVEL_WEIGHT:
                 continue
-            mentioned = [names[v] for v in miner.wildcard_values(template, tokens) if v in names]
+            mentioned = [names[v] for v in miner.wildcard_values(template, logs.message[k]) if v in names]
             credited = mentioned[0] if mentioned else int(logs.service[k])
             slot = counts.setdefault((template.id, credited), [0, 0])
             slot[1 if test[k] else 0] += 1

@@ -66,25 +66,24 @@ class TraceAgent(Agent):
         if tr is None or len(tr.span) == 0:
             return Finding.empty("trace", view.n)
         n = view.n
-        server = ~tr.client
-        excl = exclusive_ms(tr.duration_ms, tr.span, tr.parent)
-        work_z, work_before, work_after = _per_step(view, tr.start[server], excl[server], tr.service[server], n, self.step_s)
-        rows = parent_rows(tr.span, tr.parent)
+        keep = np.flatnonzero((tr.start >= view.anomaly_time - view.baseline_s) & (tr.start < view.anomaly_time + view.test_s))
+        span, parent, start = tr.span[keep], tr.parent[keep], tr.start[keep]
+        service, duration, client = tr.service[keep], tr.duration_ms[keep], tr.client[keep]
+        server = ~client
+        excl = exclusive_ms(duration, span, parent)
+        work_z, work_before, work_after = _per_step(view, start[server], excl[server], service[server], n, self.step_s)
+        rows = parent_rows(span, parent)
         call = server & (rows >= 0)
-        call &= tr.client[np.where(rows >= 0, rows, 0)]
-        caller, callee = tr.service[rows[call]], tr.service[call]
-        wire = tr.duration_ms[rows[call]] - tr.duration_ms[call]
-        edge = caller * n + callee
-        wire_z, _, _ = _per_step(view, tr.start[call], wire, edge, n * n, self.step_s)
-        wire_z = np.clip(wire_z.reshape(n, n), 0, None)
-        seen = np.zeros(n * n, dtype=bool)
-        seen[np.unique(edge)] = True
-        seen = seen.reshape(n, n)
-        touching = seen | seen.T
-        with np.errstate(invalid="ignore", divide="ignore"):
-            wire_score = np.where(touching.any(axis=1),
-                                  (np.where(seen, wire_z, 0).sum(axis=0) + np.where(seen, wire_z, 0).sum(axis=1))
-                                  / np.maximum(touching.sum(axis=1), 1), 0.0)
+        call &= client[np.where(rows >= 0, rows, 0)]
+        caller, callee = service[rows[call]], service[call]
+        wire = duration[rows[call]] - duration[call]
+        edges, edge = np.unique(caller * n + callee, return_inverse=True)  # only edges that occur
+        edge_z, _, _ = _per_step(view, start[call], wire, edge, len(edges), self.step_s)
+        edge_z = np.clip(edge_z, 0, None)
+        src, dst = edges // n, edges % n
+        touching = np.bincount(src, minlength=n) + np.bincount(dst, minlength=n)
+        total = np.bincount(src, weights=edge_z, minlength=n) + np.bincount(dst, weights=edge_z, minlength=n)
+        wire_score = total / np.maximum(touching, 1)
         work = np.clip(work_z, 0, None)
         score = np.maximum(work, wire_score)
         evidence, hints = {}, {}

@@ -88,3 +88,11 @@ def test_ac_at_k_and_avg_at_k():
 def test_avg_at_k_of_a_perfect_and_a_hopeless_method():
     assert avg_at_k(np.zeros(7, dtype=int), 5) == 1.0
     assert avg_at_k(np.full(7, 9), 5) == 0.0
+
+
+@pytest.mark.task4_3
+def test_confidence_is_the_margin_over_the_runner_up():
+    a = _finding("metric", [2, 1, 1])
+    pooled, confidence, abstain = fuse([a], {}, sharpen=1.0, threshold=0.7)
+    assert pooled == pytest.approx([0.5, 0.25, 0.25])
+    assert confidence == pytest.approx(2 / 3) and abstain  # p1 / (p1 + p2), not p1
