@@ -32,7 +32,7 @@ DEFAULT_THRESHOLD = 0.7
 class FusionConfig:
     # Tuned on the dev split only. metric and topology read the same source (metrics), so
     # together they count about as much as one independent juror.
-    weights: dict = option({"metric": 0.5, "log": 1.0, "trace": 1.5, "topology": 0.5, "memory": 1.5},
+    weights: dict = option({"metric": 0.5, "log": 1.0, "trace": 1.5, "topology": 0.5, "memory": 1.0},
                            "prior weight per juror")
     sharpen: float = option(2.0, "exponent applied to each juror's scores before pooling")
     threshold: float = option(DEFAULT_THRESHOLD, "abstain when the confidence p1/(p1+p2) is below this")

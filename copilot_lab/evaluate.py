@@ -127,13 +127,14 @@ def rank_of(scores: np.ndarray, root: int) -> int:
 
 def run_memory(records: list[CaseRecord], fusion: FusionConfig, memory: ExperienceMemory) -> dict[str, list]:
     """Diagnose each case with the memory as an extra juror, then let the memory learn it."""
-    out = {"rank": [], "confidence": [], "precision": [], "fault_ok": [], "ms": []}
+    out = {"rank": [], "memory_rank": [], "confidence": [], "precision": [], "fault_ok": [], "ms": []}
     for rec in records:
         with Timer() as t:
             judged = memory.judge(rec.signature)
             pooled, confidence, _ = fuse(rec.findings + [judged], fusion.weights, fusion.sharpen, fusion.threshold)
         top = int(np.argmax(pooled))
         out["rank"].append(rank_of(pooled, rec.case.root_index))
+        out["memory_rank"].append(rank_of(judged.scores, rec.case.root_index) if memory.cases else rec.n)
         out["confidence"].append(confidence)
         out["precision"].append(memory.retrieval_precision(rec.signature[rec.case.root_index], rec.case.fault))
         out["fault_ok"].append(memory.fault_type(rec.signature[top]) == rec.case.fault if memory.cases else False)
@@ -194,6 +195,7 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
         "warmup_dev_cases": config.warmup,
         "fault_type_accuracy": float(np.mean(online["fault_ok"])),
         "learning_curve_ac1": _running(np.array(cold["rank"]) == 0),
+        "learning_curve_memory_alone_ac1": _running(np.array(cold["memory_rank"]) == 0),
         "retrieval_precision": [None if np.isnan(p) else p for p in _running_nan(np.array(cold["precision"]))],
     }
     results = EvalResults(

@@ -19,8 +19,8 @@ def accuracy_per_fault(per_fault: dict, path: Path, metric: str = "ac1") -> Path
             ax.bar(x + i * width - 0.4 + width / 2, [per_fault[f][method][metric] for f in faults], width,
                    label=method, color=color(i))
         ax.set_xticks(x, [f.replace("_", "\n") for f in faults])
-        ax.set_ylim(0, 1.05)
-        ax.legend(frameon=False, fontsize=10, ncol=4, loc="lower left")
+        ax.set_ylim(0, 1.4)  # headroom: the legend goes above the bars
+        ax.set_yticks(np.linspace(0, 1, 6))
     return path
 
 
@@ -31,6 +31,7 @@ def learning_curve(memory: dict, reference_ac1: float, path: Path) -> Path:
     with figure(path, title="Experience memory, starting empty", xlabel="episodes (resolved cases)",
                 ylabel="running share") as ax:
         ax.plot(episodes, curve, label="AC@1, coordinator + memory", color=color(0))
+        ax.plot(episodes, memory["learning_curve_memory_alone_ac1"], label="AC@1, memory juror alone", color=color(4))
         ax.plot(episodes, precision, label="retrieval precision (fault type)", color=color(1))
         ax.axhline(reference_ac1, linestyle="--", color=color(2), label="AC@1, coordinator alone")
         ax.set_ylim(0, 1.05)

@@ -56,7 +56,7 @@ def signatures(view: CaseView, findings: list[Finding]) -> np.ndarray:
 
 @dataclass
 class ExperienceMemory:
-    k: int = 10
+    k: int = 5
     vectors: list[np.ndarray] = field(default_factory=list)
     is_root: list[bool] = field(default_factory=list)
     fault: list[str | None] = field(default_factory=list)
