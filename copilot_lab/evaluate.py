@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from copilot_lab.agents.base import AGENTS, Finding
+from copilot_lab.agents.base import AGENTS, Finding, juror_names
 from copilot_lab.anomaly import CaseView
 from copilot_lab.cases import Case, make_case
 from copilot_lab.coordinator import FusionConfig, fuse
@@ -26,8 +26,12 @@ from copilot_lab.world import SimConfig
 from sysai.config import option
 from sysai.timing import Timer
 
-SINGLE = ("metric", "log", "trace", "topology")
-METHODS = ("random",) + SINGLE + ("multi_agent", "multi_agent_memory")
+COMBINED = ("multi_agent", "multi_agent_memory")
+
+
+def methods() -> list[str]:
+    """random, every default juror alone, the coordinator, the coordinator with memory."""
+    return ["random", *juror_names(), *COMBINED]
 
 
 def ac_at_k(ranks: np.ndarray, k: int) -> float:
@@ -94,7 +98,7 @@ def systems_for(name: str) -> list[System]:
 
 
 def agents() -> list:
-    return [AGENTS.get(name)() for name in SINGLE]
+    return [AGENTS.get(name)() for name in juror_names()]
 
 
 def collect(systems: list[System], n_cases: int, seed: int, split: str, sim: SimConfig | None = None,
@@ -109,7 +113,7 @@ def collect(systems: list[System], n_cases: int, seed: int, split: str, sim: Sim
             telemetry = telemetry.without(drop)
         view = CaseView(telemetry, system.graph, case.onset_time + view_shift_s)
         findings, ms = [], {}
-        for agent, name in zip(jurors, SINGLE):
+        for agent, name in zip(jurors, juror_names()):
             with Timer() as t:
                 findings.append(agent.rank(view))
             ms[name] = t.elapsed_ms
@@ -149,7 +153,7 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
     fusion = FusionConfig(threshold=config.threshold)
     with Timer() as gen:
         records = collect(systems, config.cases, seed, config.split, sim)
-    ranks: dict[str, list[int]] = {m: [] for m in METHODS if m != "random"}
+    ranks: dict[str, list[int]] = {m: [] for m in methods() if m != "random"}
     confidence = []
     for rec in records:
         for f in rec.findings:
@@ -168,10 +172,11 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
     n = np.array([r.n for r in records])
     faults = sorted({r.case.fault for r in records})
     fault_of = np.array([r.case.fault for r in records])
-    ms = {m: float(np.mean([r.ms[m] for r in records])) for m in SINGLE}
-    ms["multi_agent"] = float(sum(ms[m] for m in SINGLE))
+    single = juror_names()
+    ms = {m: float(np.mean([r.ms[m] for r in records])) for m in single}
+    ms["multi_agent"] = float(sum(ms[m] for m in single))
     ms["multi_agent_memory"] = ms["multi_agent"] + float(np.mean(online["ms"]))
-    methods = {"random": {"ac1": random_expectation(n, 1), "ac3": random_expectation(n, 3),
+    table = {"random": {"ac1": random_expectation(n, 1), "ac3": random_expectation(n, 3),
                           "avg5": float(np.mean([random_expectation(n, k) for k in range(1, 6)])), "ms_per_case": 0.0}}
     per_fault: dict[str, dict[str, dict[str, float]]] = {f: {} for f in faults}
     for fault in faults:
@@ -180,14 +185,14 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
                                       "avg5": float(np.mean([random_expectation(n[m], k) for k in range(1, 6)]))}
     for method, r in ranks.items():
         r = np.array(r)
-        methods[method] = {"ac1": ac_at_k(r, 1), "ac3": ac_at_k(r, 3), "avg5": avg_at_k(r, 5), "ms_per_case": ms[method]}
+        table[method] = {"ac1": ac_at_k(r, 1), "ac3": ac_at_k(r, 3), "avg5": avg_at_k(r, 5), "ms_per_case": ms[method]}
         for fault in faults:
             m = fault_of == fault
             per_fault[fault][method] = {"ac1": ac_at_k(r[m], 1), "avg5": avg_at_k(r[m], 5)}
     correct = np.array(ranks["multi_agent"]) == 0
     calibration = calibrate(np.array(confidence), correct, config.threshold)
     ablation = {}
-    for dropped in SINGLE:
+    for dropped in single:
         r = [rank_of(fuse([f for f in rec.findings if f.agent != dropped], fusion.weights, fusion.sharpen)[0],
                      rec.case.root_index) for rec in records]
         ablation[f"without_{dropped}"] = {"ac1": ac_at_k(np.array(r), 1), "avg5": avg_at_k(np.array(r), 5)}
@@ -202,7 +207,7 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
         cases=len(records), seed=seed, split=config.split, systems=[s.name for s in systems],
         seeds_note=("agents and fusion weights were tuned on the 'dev' split; these cases come from the "
                     f"'{config.split}' split (seed {seed}); the memory's warm-up history comes from 'dev'"),
-        methods=methods, per_fault=per_fault, calibration=calibration, ablation=ablation, memory=memory_summary,
+        methods=table, per_fault=per_fault, calibration=calibration, ablation=ablation, memory=memory_summary,
         ms_generate_per_case=gen.elapsed_ms / max(len(records), 1),
     )
     return results, records, {"cold": cold, "online": online, "confidence": confidence, "correct": correct}

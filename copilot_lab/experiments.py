@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from copilot_lab.evaluate import METHODS, SINGLE, EvalConfig, ac_at_k, avg_at_k, collect, evaluate, rank_of, systems_for
+from copilot_lab.agents.base import juror_names
+from copilot_lab.evaluate import EvalConfig, methods, ac_at_k, avg_at_k, collect, evaluate, rank_of, systems_for
 from copilot_lab.coordinator import FusionConfig, fuse
 from sysai.errors import UserError
 from sysai.results import finish, prepare_out, write_csv
@@ -47,7 +48,7 @@ def run_evaluate(cases, system, split, warmup, threshold, seed, out, as_json) ->
                     ["method", "AC@1", "AC@3", "Avg@5", "ms/case"], _method_rows(results), note=results.seeds_note)
         faults = list(results.per_fault)
         print_table("AC@1 per fault type", ["method"] + faults,
-                    [[m] + [results.per_fault[f][m]["ac1"] for f in faults] for m in METHODS])
+                    [[m] + [results.per_fault[f][m]["ac1"] for f in faults] for m in methods()])
         c = results.calibration
         print_table("coordinator: ablation (drop one juror) and abstention", ["setting", "AC@1", "Avg@5"],
                     [["all jurors", results.methods["multi_agent"]["ac1"], results.methods["multi_agent"]["avg5"]]]
@@ -65,7 +66,7 @@ def evaluation_section(out: Path, seed: int, quick: bool):
     cases = 70 if quick else 210
     results = run_evaluation(out, cases, "shop" if quick else "both", "eval", 30 if quick else 100, 0.7, seed)
     rows = _method_rows(results)
-    best_single = max(results.methods[m]["ac1"] for m in SINGLE)
+    best_single = max(results.methods[m]["ac1"] for m in juror_names())
     delay = results.per_fault.get("network_delay", {})
     summary = (f"{results.cases} seeded fault cases ({', '.join(results.systems)}; eval split, tuned on dev). "
                f"Best single agent AC@1 {best_single:.2f}; coordinator {results.methods['multi_agent']['ac1']:.2f}, "
@@ -106,7 +107,7 @@ def run_robustness(cases: int, system: str, seed: int, out, as_json: bool, quick
     for group, value, kwargs in settings:
         records = collect(systems, cases, seed, "eval", **kwargs)
         row = {"experiment": group, "setting": value}
-        for name in SINGLE:
+        for name in juror_names():
             r = np.array([rank_of(f.scores, rec.case.root_index) if f.strength > 0 else rec.n
                           for rec in records for f in rec.findings if f.agent == name])
             row[name] = ac_at_k(r, 1)
@@ -121,7 +122,7 @@ def run_robustness(cases: int, system: str, seed: int, out, as_json: bool, quick
         path = out / f"robustness_{group.split()[0]}.png"
         with figure(path, title=f"AC@1 vs {group}", xlabel=group, ylabel="AC@1") as ax:
             x = np.arange(len(part))
-            for i, m in enumerate(list(SINGLE) + ["multi_agent"]):
+            for i, m in enumerate(juror_names() + ["multi_agent"]):
                 ax.plot(x, [r[m] for r in part], marker="o", label=m, color=color(i))
             ax.set_xticks(x, [r["setting"] for r in part])
             ax.set_ylim(0, 1.05)
@@ -129,8 +130,8 @@ def run_robustness(cases: int, system: str, seed: int, out, as_json: bool, quick
     results = RobustnessResults(cases, [s.name for s in systems], seed, rows, figs)
 
     def show() -> None:
-        print_table(f"robustness: AC@1, {cases} eval cases per setting", ["experiment", "setting"] + list(SINGLE) + ["multi_agent"],
-                    [[r["experiment"], r["setting"]] + [r[m] for m in list(SINGLE) + ["multi_agent"]] for r in rows])
+        print_table(f"robustness: AC@1, {cases} eval cases per setting", ["experiment", "setting"] + juror_names() + ["multi_agent"],
+                    [[r["experiment"], r["setting"]] + [r[m] for m in juror_names() + ["multi_agent"]] for r in rows])
 
     finish(results, out, as_json, show)
 

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from copilot_lab.agents.base import Finding
+from copilot_lab.agents.base import Finding, juror_names
 from copilot_lab.anomaly import CaseView
 
-JURORS = ("metric", "log", "trace", "topology")
 KINDS = ("latency", "error", "throughput", "cpu", "mem", "disk", "net")
 
 
@@ -29,7 +28,7 @@ def signatures(view: CaseView, findings: list[Finding]) -> np.ndarray:
     n = view.n
     by_agent = {f.agent: f for f in findings}
     cols = []
-    for name in JURORS:
+    for name in juror_names():
         f = by_agent.get(name)
         if f is None or f.strength <= 0:
             cols += [np.zeros(n), np.zeros(n)]

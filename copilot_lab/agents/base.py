@@ -43,7 +43,9 @@ class Finding:
 
 
 class Agent(abc.ABC):
-    """One diagnosis agent (a juror)."""
+    """One diagnosis agent (a juror). ``optional`` agents (the LLM) join only when asked."""
+
+    optional = False
 
     @abc.abstractmethod
     def rank(self, view: CaseView) -> Finding: ...
@@ -55,3 +57,8 @@ def saturate(x: float, scale: float) -> float:
 
 
 AGENTS: Registry[type[Agent]] = Registry("diagnosis agent", package="copilot_lab.agents")
+
+
+def juror_names() -> list[str]:
+    """Every registered agent that runs by default (a new agent file joins automatically)."""
+    return [name for name, cls in AGENTS.items() if not cls.optional]
