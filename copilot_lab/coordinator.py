@@ -46,6 +46,7 @@ class Diagnosis:
     abstain: bool
     explanation: list[str] = field(default_factory=list)
     fault_type: str | None = None
+    symptoms: dict[str, str] = field(default_factory=dict)  # juror -> what it saw at the root (cpu, network, log, ...)
 
     def to_dict(self, top: int = 5) -> dict:
         return {
@@ -53,6 +54,7 @@ class Diagnosis:
             "confidence": round(self.confidence, 4),
             "abstain": self.abstain,
             "fault_type": self.fault_type,
+            "symptoms": self.symptoms,
             "ranking": [{"service": s, "share": round(p, 4)} for s, p in zip(self.ranking[:top], self.shares[:top])],
             "explanation": self.explanation,
         }
@@ -107,5 +109,6 @@ def diagnose(findings: list[Finding], names: list[str], graph: Graph | None, con
         explanation.append("call path: " + " → ".join(graph.path_to(top, pooled)))
     verdict = "abstain: confidence below threshold, ask a human" if abstain else "confident"
     explanation.append(f"{verdict} ({confidence:.2f} vs {config.threshold:.2f})")
+    symptoms = {f.agent: f.fault_hint[top] for f in findings if top in f.fault_hint}
     return Diagnosis([names[i] for i in order], [float(pooled[i]) for i in order], confidence, abstain,
-                     explanation, fault_type)
+                     explanation, fault_type, symptoms)

@@ -23,7 +23,7 @@ class Finding:
     scores: np.ndarray  # (S,) >= 0, higher = more likely the root
     strength: float  # [0, 1]: how much anomaly the agent saw at all
     evidence: dict[int, str] = field(default_factory=dict)  # service index -> one line
-    fault_hint: dict[int, str] = field(default_factory=dict)  # service index -> likely fault family
+    fault_hint: dict[int, str] = field(default_factory=dict)  # service index -> what was seen there (cpu, network, ...)
 
     def ranking(self) -> list[int]:
         """Service indices, most suspicious first (ties by index: deterministic)."""

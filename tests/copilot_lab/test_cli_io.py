@@ -40,6 +40,7 @@ def test_inject_then_diagnose_finds_the_root(injected, tmp_path, sysai):
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
     assert report["root_cause"] == "cart"
+    assert report["symptoms"]["metric"] == "disk"  # what the metric juror saw at the root
     assert set(report["jurors"]) == {"metric", "log", "trace", "topology"}
     assert any("call path" in line for line in report["explanation"])
 
