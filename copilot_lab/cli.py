@@ -1,4 +1,4 @@
-"""`sysai copilot ...`: evaluate, inject, diagnose, robustness.
+"""`sysai copilot ...`: evaluate, robustness, inject, diagnose, mock-llm.
 
 Heavy imports (matplotlib, aiohttp) happen inside the commands so `sysai --help` stays fast.
 """
@@ -86,3 +86,16 @@ def diagnose(
     from copilot_lab.experiments import run_diagnose
 
     run_diagnose(metrics, logs, traces, topology, anomaly_time, threshold, llm_url, llm_model, out, json)
+
+
+@app.command("mock-llm")
+def mock_llm(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 = any free port).")] = 8089,
+) -> None:
+    """Serve the local mock OpenAI-compatible endpoint (for `diagnose --llm-url`) until Ctrl-C."""
+    from copilot_lab.llm_mock import make_app
+    from sysai.http import run_until_interrupted
+
+    if not 0 <= port < 65536:
+        raise UserError(f"--port must be in 0..65535, got {port}")
+    run_until_interrupted(make_app(), port=port)

@@ -131,3 +131,30 @@ def test_bad_options_are_user_errors(tmp_path, sysai):
     done = sysai("copilot", "evaluate", "--cases", "7", "--split", "test", "--out", str(tmp_path))
     assert done.exit_code == 2 and "unknown split" in done.output
     assert "neither a shipped system" in sysai("copilot", "evaluate", "--system", "mars", "--out", str(tmp_path)).output
+
+
+@pytest.mark.timeout(60)
+def test_diagnose_with_the_llm_juror_against_the_mock_server(injected, tmp_path, sysai):
+    from copilot_lab.llm_mock import make_app
+    from sysai.http import serve_in_thread
+
+    out, truth = injected
+    with serve_in_thread(make_app()) as url:
+        done = sysai("copilot", "diagnose", "--metrics", str(out / "metrics.csv"), "--logs", str(out / "logs.csv"),
+                     "--anomaly-time", str(truth["onset_time"]), "--llm-url", url, "--out", str(tmp_path), "--json")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["jurors"]["llm"][0]["service"] == "cart"
+    done = sysai("copilot", "diagnose", "--metrics", str(out / "metrics.csv"), "--anomaly-time", str(truth["onset_time"]),
+                 "--llm-url", url, "--out", str(tmp_path))  # the server is gone now
+    assert done.exit_code == 2 and "cannot reach the LLM endpoint" in done.output
+
+
+def test_robustness_quick_writes_rows_and_figures(tmp_path, sysai):
+    done = sysai("copilot", "robustness", "--quick", "--cases", "7", "--out", str(tmp_path), "--json")
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.stdout)["rows"]
+    assert {r["experiment"] for r in rows} == {"noise", "missing modality", "anomaly time shift (s)"}
+    dropped = {r["setting"]: r for r in rows if r["experiment"] == "missing modality"}
+    assert dropped["logs"]["log"] == 0 and dropped["traces"]["trace"] == 0 and dropped["metrics"]["metric"] == 0
+    assert (tmp_path / "robustness.csv").is_file() and (tmp_path / "robustness_noise.png").is_file()

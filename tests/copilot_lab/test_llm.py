@@ -45,6 +45,8 @@ def test_mock_server_rejects_malformed_requests_and_client_reports_errors(view):
     with serve_in_thread(make_app()) as url:
         status, text = asyncio.run(post(url, "not json"))
         assert status == 400 and "expected a chat request" in text
+        odd = json.dumps({"messages": [{"role": "user", "content": json.dumps({"jurors": {"x": [{"who": 1}]}})}]})
+        assert asyncio.run(post(url, odd))[0] == 400  # a case without services: 400, not a crash
         with pytest.raises(UserError, match="HTTP 404"):
             LlmAgent(url + "/nope", "mock").rank(view)
     with pytest.raises(UserError, match="cannot reach"):
