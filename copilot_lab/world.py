@@ -27,6 +27,7 @@ from copilot_lab.faults.base import Effect
 from copilot_lab.system import System
 from copilot_lab.telemetry import KINDS, Logs, Telemetry, Traces
 from sysai.config import option
+from sysai.seeding import rng
 
 BASE_NET_MS = 0.3  # one-way network time between two services
 RTO_MS = 200.0  # retransmission timeout paid when a packet is lost
@@ -69,8 +70,6 @@ NORMAL_TEMPLATES = (
 
 def simulate(system: System, injection: Injection | None, config: SimConfig, seed: int) -> Telemetry:
     """Telemetry of `system` for one case; `seed` fixes every random draw (named streams)."""
-    from sysai.seeding import rng
-
     T, S = config.steps, system.n
     noise = config.noise
     t_idx = np.arange(T)
@@ -166,8 +165,6 @@ def _decoys(system: System, config: SimConfig, seed: int, injection: Injection |
     CPU, a cache warm-up's memory, a backup's disk, a short GC blip, a burst of harmless but
     never-seen deprecation warnings. They fool any single agent that reads that modality;
     a coordinator that asks for corroboration should not be fooled."""
-    from sysai.seeding import rng
-
     r = rng(seed, "decoy")
     T, S = config.steps, system.n
     out = {"cpu": np.zeros((T, S)), "self_factor": np.ones((T, S)), "mem": np.zeros((T, S)),
@@ -211,8 +208,6 @@ def _logs(system, config, seed, time, rps, err_own, error, client, loss, F, root
     slow" when a call takes far longer than usual, and "timeout calling <callee>" on lost packets
     — so log lines often *name* a downstream service, as real RPC clients do.
     """
-    from sysai.seeding import rng
-
     r = rng(seed, "logs")
     T, S = rps.shape
     sample = config.log_sample * config.step_s
@@ -268,8 +263,6 @@ def _traces(system, config, seed, time, self_ms, delay, loss, err_own) -> Traces
     """Sampled traces: each request walks the unrolled call tree. As in OpenTelemetry, a call is
     two spans: the caller's *client* span (what the caller waited: network both ways, lost-packet
     timeouts, the callee) and, as its child, the callee's *server* span."""
-    from sysai.seeding import rng
-
     r = rng(seed, "traces")
     service, parent, prob = _unrolled(system)
     U = len(service)
