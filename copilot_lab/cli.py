@@ -1,0 +1,101 @@
+"""`sysai copilot ...`: evaluate, robustness, inject, diagnose, mock-llm.
+
+Heavy imports (matplotlib, aiohttp) happen inside the commands so `sysai --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sysai.errors import UserError
+from sysai.options import DEFAULT_SEED, Json, Out, Quick, Seed
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="EulerCopilot: multi-agent root-cause analysis over simulated metrics, logs and traces.")
+
+QUICK_CASES = 70
+
+
+def _check_positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise UserError(f"--{name} must be positive, got {value}")
+
+
+@app.command()
+def evaluate(
+    cases: Annotated[int, typer.Option("--cases", help="Evaluation cases (≥ 200 for the report).")] = 210,
+    system: Annotated[str, typer.Option("--system", help="shop, platform, both, or a system YAML file.")] = "both",
+    split: Annotated[str, typer.Option("--split", help="eval (report) or dev (tuning).")] = "eval",
+    warmup: Annotated[int, typer.Option("--warmup", help="Dev cases the memory resolved beforehand.")] = 100,
+    threshold: Annotated[float, typer.Option("--threshold", help="Abstain below this confidence.")] = 0.7,
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """AC@1, AC@3, Avg@5 and ms per case for random, each agent, the coordinator, coordinator + memory."""
+    from copilot_lab.experiments import run_evaluate
+
+    _check_positive("cases", cases)
+    if quick:
+        cases, warmup = min(cases, QUICK_CASES), min(warmup, 30)
+    run_evaluate(cases, system, split, warmup, threshold, seed, out, json)
+
+
+@app.command()
+def robustness(
+    cases: Annotated[int, typer.Option("--cases", help="Cases per setting.")] = 70,
+    system: Annotated[str, typer.Option("--system", help="shop, platform, both, or a YAML file.")] = "shop",
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Coordinator vs single agents under more noise, a missing modality, and a shifted anomaly time."""
+    from copilot_lab.experiments import run_robustness
+
+    _check_positive("cases", cases)
+    run_robustness(min(cases, 28) if quick else cases, system, seed, out, json, quick)
+
+
+@app.command()
+def inject(
+    fault: Annotated[str, typer.Option("--fault", help="Fault type (see `--fault list`).")] = "cpu_hog",
+    root: Annotated[Optional[str], typer.Option("--root", help="Service to break [default: drawn from the seed].")] = None,
+    system: Annotated[str, typer.Option("--system", help="shop, platform, or a system YAML file.")] = "shop",
+    severity: Annotated[float, typer.Option("--severity", help="Fault strength (≈0.5–1.5).")] = 1.0,
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Generate one case and write metrics.csv, logs.csv, traces.csv, topology.yaml and case.json."""
+    from copilot_lab.experiments import run_inject
+
+    _check_positive("severity", severity)
+    run_inject(fault, root, system, severity, seed, out, json)
+
+
+@app.command()
+def diagnose(
+    metrics: Annotated[Path, typer.Option("--metrics", help="Metrics CSV: `time` + `<service>_<metric>` columns.")],
+    anomaly_time: Annotated[float, typer.Option("--anomaly-time", help="When the anomaly was detected (same unit as `time`).")],
+    logs: Annotated[Optional[Path], typer.Option("--logs", help="Logs CSV: time, service (or container_name), message.")] = None,
+    traces: Annotated[Optional[Path], typer.Option("--traces", help="Traces CSV (see the docs for columns).")] = None,
+    topology: Annotated[Optional[Path], typer.Option("--topology", help="System YAML with the call graph.")] = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="Abstain below this confidence.")] = 0.7,
+    llm_url: Annotated[Optional[str], typer.Option("--llm-url", help="OpenAI-compatible endpoint for the optional LLM juror.")] = None,
+    llm_model: Annotated[str, typer.Option("--llm-model", help="Model name for --llm-url.")] = "gpt-4o-mini",
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Ranked root causes with confidence and explanation, from files in the RCAEval layout."""
+    from copilot_lab.experiments import run_diagnose
+
+    run_diagnose(metrics, logs, traces, topology, anomaly_time, threshold, llm_url, llm_model, out, json)
+
+
+@app.command("mock-llm")
+def mock_llm(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 = any free port).")] = 8089,
+) -> None:
+    """Serve the local mock OpenAI-compatible endpoint (for `diagnose --llm-url`) until Ctrl-C."""
+    from copilot_lab.llm_mock import make_app
+    from sysai.http import run_until_interrupted
+
+    if not 0 <= port < 65536:
+        raise UserError(f"--port must be in 0..65535, got {port}")
+    run_until_interrupted(make_app(), port=port)

@@ -1,0 +1,15 @@
+"""Lab 4 entry point: the `sysai copilot` commands and the tour's headline comparison."""
+
+from __future__ import annotations
+
+from copilot_lab.cli import app
+from sysai.catalog import Lab
+
+
+def tour(ctx):
+    from copilot_lab.experiments import evaluation_section
+
+    return evaluation_section(ctx.out, ctx.seed, ctx.quick)
+
+
+LAB = Lab(app=app, tour=tour)

@@ -1,0 +1,116 @@
+"""Experience memory: resolved cases as signatures, matched to new cases (a past-case juror).
+
+witty-skill-insight turns past incidents into reusable skills; the witty RCA jury has a
+"historical match" juror. Here every resolved case leaves behind a **signature** per candidate
+service — what the jurors said about it, its own metric anomalies, how anomalous its callers and
+callees were — labelled root / not root, and (for roots) the fault type. For a new case the
+memory scores each candidate by its *k* nearest stored signatures (distance-weighted vote), so
+patterns no single rule captures ("my callers are slow, my own metrics are quiet, the logs name
+me" → a network fault at me) are learned from experience instead of hand-coded.
+
+Signatures are service-agnostic, so experience transfers across services and systems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from copilot_lab.agents.base import Finding, juror_names
+from copilot_lab.anomaly import CaseView
+
+KINDS = ("latency", "error", "throughput", "cpu", "mem", "disk", "net")
+
+
+def signatures(view: CaseView, findings: list[Finding]) -> np.ndarray:
+    """(S, D) one signature per candidate service of this case."""
+    n = view.n
+    by_agent = {f.agent: f for f in findings}
+    cols = []
+    for name in juror_names():
+        f = by_agent.get(name)
+        if f is None or f.strength <= 0:
+            cols += [np.zeros(n), np.zeros(n)]
+            continue
+        share = f.distribution()
+        cols += [share / max(share.max(), 1e-12), (np.arange(n)[None, :] == f.ranking()[0]).ravel().astype(float)]
+    z = view.metric_z()
+    kinds = view.telemetry.kinds
+    for kind in KINDS:
+        cols.append(np.tanh(np.clip(z[:, kinds.index(kind)], 0, None) / 10) if z is not None and kind in kinds else np.zeros(n))
+    symptom = view.metric_anomaly(only=("latency", "error"))
+    g = view.graph
+    if symptom is not None and g is not None:
+        s = np.tanh(symptom / 10)
+        callers = np.where(g.adjacency.T, s[None, :], 0)  # [i, caller]
+        callees = np.where(g.adjacency, s[None, :], 0)  # [i, callee]
+        n_callers = np.maximum(g.adjacency.sum(axis=0), 1)
+        cols += [callers.max(axis=1), (callers > np.tanh(0.3)).sum(axis=1) / n_callers, callees.max(axis=1),
+                 (~g.adjacency.any(axis=1)).astype(float)]
+    else:
+        cols += [np.zeros(n)] * 4
+    return np.stack(cols, axis=1)
+
+
+@dataclass
+class ExperienceMemory:
+    k: int = 5
+    vectors: list[np.ndarray] = field(default_factory=list)
+    is_root: list[bool] = field(default_factory=list)
+    fault: list[str | None] = field(default_factory=list)
+    cases: int = 0
+
+    def remember(self, sig: np.ndarray, root: int, fault: str, candidates: list[int], negatives: int = 4) -> None:
+        """Store a resolved case: the root's signature (with its fault type) and a few wrong
+        candidates' signatures (the ones the jurors ranked highest) as counter-examples."""
+        self.vectors.append(sig[root])
+        self.is_root.append(True)
+        self.fault.append(fault)
+        for c in [c for c in candidates if c != root][:negatives]:
+            self.vectors.append(sig[c])
+            self.is_root.append(False)
+            self.fault.append(None)
+        self.cases += 1
+
+    def _neighbours(self, queries: np.ndarray, only_roots: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        stored = np.array(self.vectors)
+        labels = np.array(self.is_root)
+        index = np.flatnonzero(labels) if only_roots else np.arange(len(stored))
+        d = np.sqrt(((queries[:, None, :] - stored[None, index, :]) ** 2).sum(axis=2))
+        k = min(self.k, len(index))
+        nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+        return index[nearest], np.take_along_axis(d, nearest, axis=1)
+
+    def judge(self, sig: np.ndarray) -> Finding:
+        """The memory as a juror: P(root) per candidate from its nearest stored signatures."""
+        n = len(sig)
+        if self.cases == 0:
+            return Finding("memory", np.zeros(n), 0.0)
+        idx, dist = self._neighbours(sig)
+        w = 1.0 / (dist + 0.05)
+        labels = np.array(self.is_root)[idx]
+        p = (w * labels).sum(axis=1) / w.sum(axis=1)
+        evidence = {}
+        for i in np.argsort(-p)[:3]:
+            similar = [self.fault[j] for j, lab in zip(idx[i], labels[i]) if lab]
+            if similar:
+                common = max(set(similar), key=similar.count)
+                evidence[int(i)] = f"{int(labels[i].sum())}/{len(labels[i])} most similar past signatures were roots (mostly {common})"
+        strength = self.cases / (self.cases + 20.0)  # trust grows with experience
+        return Finding("memory", p, strength, evidence)
+
+    def fault_type(self, signature: np.ndarray) -> str | None:
+        """The most common fault type among the nearest stored roots."""
+        if self.cases == 0:
+            return None
+        idx, _ = self._neighbours(signature[None, :], only_roots=True)
+        found = [self.fault[j] for j in idx[0]]
+        return max(sorted(set(found)), key=found.count) if found else None
+
+    def retrieval_precision(self, signature: np.ndarray, fault: str) -> float:
+        """Share of the k nearest stored roots whose fault type is `fault`."""
+        if self.cases == 0:
+            return float("nan")
+        idx, _ = self._neighbours(signature[None, :], only_roots=True)
+        return float(np.mean([self.fault[j] == fault for j in idx[0]]))
