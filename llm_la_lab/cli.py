@@ -133,3 +133,144 @@ def policies() -> None:
     rows = [["policy", n, first_line(c)] for n, c in POLICIES.items()]
     rows += [["predictor", n, first_line(c)] for n, c in PREDICTORS.items()]
     print_table("LLM-LA plug-ins", ["kind", "name", "what"], rows)
+
+
+TimeScale = Annotated[float, typer.Option("--time-scale", help="Wall seconds per modelled second (0.1 = 10× faster than the A100 model).")]
+
+
+@app.command("serve-engines")
+def serve_engines(
+    instances: Instances = 2,
+    time_scale: TimeScale = 0.1,
+    port: Annotated[int, typer.Option("--port", help="Port (0 = any free one).")] = 8100,
+    replica_config: ReplicaYaml = None, latency: LatencyYaml = None,
+) -> None:
+    """Start N mock OpenAI-compatible engines (one port, engine i under /e<i>) until Ctrl-C."""
+    from aiohttp import web
+
+    from sysai.config import load_yaml
+    from sysai.http import run_until_interrupted
+
+    from llm_la_lab.latency import load_latency
+    from llm_la_lab.live.engine import make_engine_app
+    from llm_la_lab.replica import ReplicaConfig
+
+    if instances < 1 or not time_scale > 0:
+        raise UserError("--instances must be ≥ 1 and --time-scale > 0")
+    config = load_yaml(ReplicaConfig, replica_config) if replica_config else ReplicaConfig()
+    model = load_latency(latency)
+    root = web.Application()
+    for i in range(instances):
+        root.add_subapp(f"/e{i}/", make_engine_app(f"engine-{i}", config, model, time_scale))
+
+    def ready(url: str) -> None:
+        backends = " ".join(f"--backend {url}/e{i}" for i in range(instances))
+        print(f"{instances} engines: {', '.join(f'{url}/e{i}' for i in range(instances))}\n"
+              f"route to them with:  sysai llm-la proxy {backends}", flush=True)
+
+    run_until_interrupted(root, port=port, on_ready=ready)
+
+
+@app.command()
+def proxy(
+    backend: Annotated[list[str], typer.Option("--backend", help="Backend base URL (repeatable), e.g. http://127.0.0.1:8100/e0 or a vLLM server.")],
+    policy: Annotated[str, typer.Option("--policy", help="Routing policy.")] = "llm_la",
+    predictor: Predictor = "oracle", sigma: Sigma = 0.5,
+    refresh: Annotated[float, typer.Option("--refresh", help="Seconds between /load polls of the backends.")] = 0.05,
+    port: Annotated[int, typer.Option("--port", help="Port (0 = any free one).")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
+    plugin: Plugin = None, seed: Seed = DEFAULT_SEED,
+) -> None:
+    """An OpenAI-compatible routing proxy using the simulator's policy objects, until Ctrl-C."""
+    from sysai.http import run_until_interrupted
+
+    from llm_la_lab.live.proxy import Proxy, make_proxy_app
+    from llm_la_lab.live.replay import check_url
+    from llm_la_lab.policies.base import POLICIES, make_policy
+    from llm_la_lab.predictors.base import make_predictor
+
+    for path in plugin or []:
+        POLICIES.load_file(path)
+    if not refresh > 0:
+        raise UserError("--refresh must be positive")
+    urls = [check_url(b, allow_remote=True) for b in backend]
+    the_proxy = Proxy(urls, make_policy(policy, seed), make_predictor(predictor, seed, sigma), refresh_s=refresh)
+    run_until_interrupted(make_proxy_app(the_proxy), host=host, port=port)
+
+
+@app.command()
+def replay(
+    url: Annotated[str, typer.Option("--url", help="Base URL of an OpenAI-compatible server (the proxy).")],
+    trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
+    requests: Annotated[int, typer.Option("--requests", help="Replay the first N requests (at most 5000).")] = 200,
+    rate: Annotated[Optional[float], typer.Option("--rate", help="Rescale to this many requests per modelled second.")] = None,
+    time_scale: TimeScale = 0.1,
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Allow a non-loopback URL.")] = False,
+    slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,
+    out: Out = None, json: Json = False,
+) -> None:
+    """Replay a trace against a URL (streaming completions) and measure TTFT/TPOT/E2E in model seconds."""
+    import asyncio
+
+    from sysai.results import finish, prepare_out, write_csv
+    from sysai.tables import print_table
+
+    from llm_la_lab.live.replay import check_url, replay as run_replay, summarize_outcomes
+    from llm_la_lab.metrics import Slo
+    from llm_la_lab.workload import load_trace
+
+    base = check_url(url, allow_remote)
+    workload = load_trace(trace or "conv", columns, time_unit).head(requests)
+    if rate is not None:
+        workload = workload.at_rate(rate)
+    folder = prepare_out(LAB, "replay", out)
+    outcomes = asyncio.run(run_replay(base, workload, time_scale))
+    summary = summarize_outcomes(outcomes, Slo(slo_ttft, slo_tpot))
+    write_csv(folder / "requests.csv", [vars(o) for o in outcomes])
+    results = {"url": base, "requests": len(workload), "time_scale": time_scale, **summary}
+    rows = [[k, v] for k, v in summary.items()]
+    finish(results, folder, json, lambda: print_table(f"replay of {len(workload)} requests against {base}",
+                                                      ["metric", "value"], rows))
+
+
+@app.command("live-compare")
+def live_compare(
+    policies: Policies = "round_robin,llm_la",
+    instances: Instances = 2, load: Load = 0.9, requests: Requests = None,
+    trace: Trace = "conv", predictor: Predictor = "oracle", sigma: Sigma = 0.5,
+    time_scale: TimeScale = 0.2,
+    poll: Annotated[float, typer.Option("--poll", help="Proxy /load poll interval, wall seconds.")] = 0.01,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Allowed relative sim-vs-live difference of mean E2E/TPOT.")] = 0.25,
+    replica_config: ReplicaYaml = None,
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Sim-vs-live agreement: the same trace slice through the simulator and through proxy + mock engines.
+
+    Default replicas are small (1,000 KV blocks, 32 sequences: a 24 GB-class GPU) so a short slice queues.
+    """
+    from sysai.config import load_yaml
+    from sysai.results import finish, prepare_out
+    from sysai.tables import print_table
+
+    from llm_la_lab.experiments import Setup
+    from llm_la_lab.live.agreement import agreement
+    from llm_la_lab.replica import ReplicaConfig
+
+    config = load_yaml(ReplicaConfig, replica_config) if replica_config else ReplicaConfig(kv_blocks=1000, max_num_seqs=32)
+    setup = Setup(trace=None if trace in (None, "none") else trace, requests=requests or (150 if quick else 300),
+                  instances=instances, load=load, predictor=predictor, sigma=sigma, replica=config, seed=seed)
+    folder = prepare_out(LAB, "live-compare", out)
+    results = agreement(setup, _names(policies), time_scale, poll, tolerance)
+
+    def show() -> None:
+        rows = [[p, results.sim[p]["e2e_mean_s"], results.live[p]["e2e_mean_s"], results.sim[p]["ttft_mean_s"],
+                 results.live[p]["ttft_mean_s"], results.sim[p]["tpot_mean_s"] * 1e3, results.live[p]["tpot_mean_s"] * 1e3,
+                 f"{100 * results.relative_error[p]['e2e_mean_s']:+.1f} %", results.live[p]["errors"]]
+                for p in results.sim]
+        print_table("LLM-LA: simulator vs live proxy + mock engines", ["policy", "E2E sim", "E2E live", "TTFT sim",
+                    "TTFT live", "TPOT sim ms", "TPOT live ms", "Δ E2E", "errors"], rows,
+                    note=f"ranking sim {results.sim_ranking} / live {results.live_ranking} "
+                         f"({'agree' if results.ranking_agrees else 'DIFFER'} beyond ±{results.rank_margin:.0%}); means within ±{tolerance:.0%}: "
+                         f"{'yes' if results.within_tolerance else 'NO'}; {results.wall_s:.1f} s wall")
+
+    finish(results, folder, json, show)

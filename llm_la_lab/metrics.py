@@ -40,7 +40,7 @@ def latencies(requests: list[Request]) -> dict[str, np.ndarray]:
             "arrival": arrival}
 
 
-def _pcts(name: str, values: np.ndarray) -> dict[str, float]:
+def pcts(name: str, values: np.ndarray) -> dict[str, float]:
     values = values[~np.isnan(values)]
     if not len(values):
         return {f"{name}_{k}_s": float("nan") for k in ("mean", "p50", "p90", "p99")}
@@ -55,7 +55,7 @@ def summarize(requests: list[Request], slo: Slo, preemptions: int, outstanding: 
     span = float(lat["finished"].max() - lat["arrival"].min()) or 1.0
     tpot_ok = np.where(np.isnan(lat["tpot"]), True, lat["tpot"] <= slo.tpot_s)
     ok = (lat["ttft"] <= slo.ttft_s) & tpot_ok
-    out = {**_pcts("e2e", lat["e2e"]), **_pcts("ttft", lat["ttft"]), **_pcts("tpot", lat["tpot"])}
+    out = {**pcts("e2e", lat["e2e"]), **pcts("ttft", lat["ttft"]), **pcts("tpot", lat["tpot"])}
     out.update({
         "queue_mean_s": float(lat["queue"].mean()),
         "prefill_mean_s": float(lat["prefill"].mean()),
