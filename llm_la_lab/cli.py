@@ -32,7 +32,7 @@ Refresh = Annotated[float, typer.Option("--refresh", help="Load-signal refresh i
 Arrival = Annotated[str, typer.Option("--arrival", help="Synthetic arrivals: poisson or gamma (bursty).")]
 Cv = Annotated[float, typer.Option("--cv", help="Coefficient of variation of gamma inter-arrival times.")]
 Lengths = Annotated[str, typer.Option("--lengths", help="Synthetic lengths: conv, code (resampled) or lognormal:P,O.")]
-ReplicaYaml = Annotated[Optional[Path], typer.Option("--replica-config", help="YAML overriding ReplicaConfig fields.")]
+ReplicaYaml = Annotated[Optional[str], typer.Option("--replica-config", help="Replica preset (a100-80gb, constrained) or a YAML file of ReplicaConfig fields.")]
 LatencyYaml = Annotated[Optional[Path], typer.Option("--latency", help="YAML overriding LatencyModel coefficients.")]
 SloTtft = Annotated[float, typer.Option("--slo-ttft", help="TTFT SLO in seconds.")]
 SloTpot = Annotated[float, typer.Option("--slo-tpot", help="TPOT SLO in seconds per token.")]
@@ -41,13 +41,11 @@ Plugin = Annotated[Optional[list[Path]], typer.Option("--plugin", help="Load a p
 
 def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances, load, rate, predictor, sigma,
            refresh, replica_config, latency, slo_ttft, slo_tpot, seed, quick, plugin):
-    from sysai.config import load_yaml
-
     from llm_la_lab.experiments import Setup
     from llm_la_lab.latency import load_latency
     from llm_la_lab.metrics import Slo
     from llm_la_lab.policies.base import POLICIES
-    from llm_la_lab.replica import ReplicaConfig
+    from llm_la_lab.replica import load_replica_config
 
     for path in plugin or []:
         POLICIES.load_file(path)
@@ -59,7 +57,7 @@ def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances,
         trace=None if trace in (None, "none") else trace, columns=columns, time_unit=time_unit, arrival=arrival,
         cv=cv, lengths=lengths, requests=requests, instances=instances, load=None if rate is not None else load,
         rate=rate, predictor=predictor, sigma=sigma, refresh_s=refresh,
-        replica=load_yaml(ReplicaConfig, replica_config) if replica_config else ReplicaConfig(),
+        replica=load_replica_config(replica_config),
         latency=load_latency(latency), slo=Slo(slo_ttft, slo_tpot), seed=seed)
 
 
@@ -148,16 +146,15 @@ def serve_engines(
     """Start N mock OpenAI-compatible engines (one port, engine i under /e<i>) until Ctrl-C."""
     from aiohttp import web
 
-    from sysai.config import load_yaml
     from sysai.http import run_until_interrupted
 
     from llm_la_lab.latency import load_latency
     from llm_la_lab.live.engine import make_engine_app
-    from llm_la_lab.replica import ReplicaConfig
+    from llm_la_lab.replica import load_replica_config
 
     if instances < 1 or not time_scale > 0:
         raise UserError("--instances must be ≥ 1 and --time-scale > 0")
-    config = load_yaml(ReplicaConfig, replica_config) if replica_config else ReplicaConfig()
+    config = load_replica_config(replica_config)
     model = load_latency(latency)
     root = web.Application()
     for i in range(instances):
@@ -241,22 +238,18 @@ def live_compare(
     time_scale: TimeScale = 0.2,
     poll: Annotated[float, typer.Option("--poll", help="Proxy /load poll interval, wall seconds.")] = 0.01,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Allowed relative sim-vs-live difference of mean E2E/TPOT.")] = 0.25,
-    replica_config: ReplicaYaml = None,
+    replica_config: ReplicaYaml = "constrained",
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
-    """Sim-vs-live agreement: the same trace slice through the simulator and through proxy + mock engines.
-
-    Default replicas are small (1,000 KV blocks, 32 sequences: a 24 GB-class GPU) so a short slice queues.
-    """
-    from sysai.config import load_yaml
+    """Sim-vs-live agreement: the same trace slice through the simulator and through proxy + mock engines."""
     from sysai.results import finish, prepare_out
     from sysai.tables import print_table
 
     from llm_la_lab.experiments import Setup
     from llm_la_lab.live.agreement import agreement
-    from llm_la_lab.replica import ReplicaConfig
+    from llm_la_lab.replica import load_replica_config
 
-    config = load_yaml(ReplicaConfig, replica_config) if replica_config else ReplicaConfig(kv_blocks=1000, max_num_seqs=32)
+    config = load_replica_config(replica_config)
     setup = Setup(trace=None if trace in (None, "none") else trace, requests=requests or (150 if quick else 300),
                   instances=instances, load=load, predictor=predictor, sigma=sigma, replica=config, seed=seed)
     folder = prepare_out(LAB, "live-compare", out)
