@@ -23,7 +23,7 @@ Columns = Annotated[Optional[str], typer.Option("--columns", help="Column mappin
 TimeUnit = Annotated[str, typer.Option("--time-unit", help="Unit of numeric arrival times: s or ms.")]
 Policies = Annotated[str, typer.Option("--policies", help="Comma-separated policy names (see `sysai llm-la policies`).")]
 Instances = Annotated[int, typer.Option("--instances", help="Number of replicas.")]
-Load = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput.")]
+Load = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace).")]
 Rate = Annotated[Optional[float], typer.Option("--rate", help="Arrival rate in requests/s (instead of --load).")]
 Requests = Annotated[Optional[int], typer.Option("--requests", help="Use the first N requests [default: 5000; --quick: 1500].")]
 Predictor = Annotated[str, typer.Option("--predictor", help="Output-length predictor: oracle, noisy or none.")]
@@ -55,7 +55,8 @@ def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances,
         requests = 1500 if quick else 5000
     return Setup(
         trace=None if trace in (None, "none") else trace, columns=columns, time_unit=time_unit, arrival=arrival,
-        cv=cv, lengths=lengths, requests=requests, instances=instances, load=None if rate is not None else load,
+        cv=cv, lengths=lengths, requests=requests, instances=instances,
+        load=None if rate is not None or load == 0 else load,
         rate=rate, predictor=predictor, sigma=sigma, refresh_s=refresh,
         replica=load_replica_config(replica_config),
         latency=load_latency(latency), slo=Slo(slo_ttft, slo_tpot), seed=seed)

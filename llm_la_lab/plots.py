@@ -39,6 +39,15 @@ def compare_figures(out: Path, runs: dict[str, SimRun]) -> list[Path]:
                 ax.set_xscale("log")
                 ax.set_title("E2E latency" if metric == "e2e" else "time to first token")
     files.append(path)
+    path = out / "imbalance.png"
+    with figure(path, title="Imbalance: CV of outstanding tokens across replicas", xlabel="simulated time (s)",
+                ylabel="std / mean", size=(8.0, 4.0)) as ax:
+        for i, (policy, run) in enumerate(runs.items()):
+            mean = run.outstanding.mean(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cv = np.where(mean > 0, run.outstanding.std(axis=1) / mean, np.nan)
+            ax.plot(run.sample_times, cv, label=policy, color=color(i), linewidth=1.2)
+    files.append(path)
     for i, (policy, run) in enumerate(runs.items()):
         path = out / f"outstanding_{policy}.png"
         with figure(path, title=f"{policy}: outstanding tokens per replica", xlabel="simulated time (s)",

@@ -19,6 +19,8 @@ from typing import Callable
 import numpy as np
 import simpy
 
+from sysai.errors import UserError
+
 from llm_la_lab.latency import LatencyModel
 from llm_la_lab.load import LoadSignal
 from llm_la_lab.policies.base import Policy
@@ -109,6 +111,8 @@ class _Router:
             choice = policy.choose(r, self.current())
             if choice is None:
                 return
+            if not 0 <= choice < len(self.replicas):
+                raise UserError(f"policy {type(policy).__name__} chose replica {choice!r}, which it was not offered")
             heapq.heappop(queue)
             r.dispatched = self.env.now
             r.replica = choice

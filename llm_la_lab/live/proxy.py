@@ -154,6 +154,10 @@ class Proxy:
             if choice is None:
                 return
             heapq.heappop(self.queue)
+            if all(s.replica != choice for s in loads):  # a policy bug must not send work to a down backend
+                future.set_exception(RuntimeError(f"policy {type(self.policy).__name__} chose backend {choice!r}, "
+                                                  "which it was not offered"))
+                continue
             future.set_result(self.backends[choice])
 
     async def route(self, r: Request, exclude: set[int]) -> Backend | None:

@@ -147,3 +147,17 @@ def test_ranking_rule_and_replay_bounds():
     assert check_url("http://127.0.0.1:8000/", False) == "http://127.0.0.1:8000"
     with pytest.raises(UserError, match="allow-remote"):
         check_url("http://example.com", False)
+
+
+@pytest.mark.timeout(60)
+def test_replay_command_measures_a_live_engine(tmp_path, capsys):
+    from sysai.cli import main
+
+    with serve_in_thread(make_engine_app("solo", SMALL, time_scale=0.05)) as url:
+        code = main(["llm-la", "replay", "--url", url, "--requests", "20", "--rate", "4", "--time-scale", "0.05",
+                     "--out", str(tmp_path), "--json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["completed"] == 20 and data["errors"] == 0 and data["ttft_mean_s"] > 0
+    assert data["e2e_mean_s"] > data["ttft_mean_s"] and (tmp_path / "requests.csv").exists()
+    assert main(["llm-la", "replay", "--url", "http://example.com", "--out", str(tmp_path)]) == 2

@@ -80,3 +80,27 @@ def test_synthetic_bursty_workload_via_cli(tmp_path, capsys):
                  "--instances", "2", "--policies", "least_requests", "--out", str(tmp_path), "--json"])
     assert code == 0
     assert np.isfinite(json.loads(capsys.readouterr().out)["policies"]["least_requests"]["e2e_p99_s"])
+
+
+def test_student_policy_from_a_file_and_a_bad_choice(tmp_path, capsys):
+    plugin = tmp_path / "mine.py"
+    plugin.write_text("from llm_la_lab.policies.base import POLICIES, Policy\n\n"
+                      "@POLICIES.register('always_first')\nclass AlwaysFirst(Policy):\n"
+                      "    def choose(self, request, loads):\n        return loads[0].replica\n\n"
+                      "@POLICIES.register('off_by_one')\nclass OffByOne(Policy):\n"
+                      "    def choose(self, request, loads):\n        return len(loads)\n")
+    args = ["llm-la", "compare", "--requests", "200", "--instances", "2", "--plugin", str(plugin), "--out", str(tmp_path)]
+    assert main([*args, "--policies", "always_first", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["policies"]["always_first"]["requests_per_replica"] == [200, 0]
+    assert main([*args, "--policies", "off_by_one"]) == 2
+    assert "not offered" in capsys.readouterr().err
+
+
+def test_trace_at_its_own_pace(tmp_path, capsys):
+    assert main(["llm-la", "compare", "--requests", "200", "--load", "0", "--policies", "round_robin",
+                 "--out", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    from llm_la_lab.workload import load_trace
+
+    assert data["rate_rps"] == pytest.approx(load_trace("conv").head(200).rate)
+    assert data["load"] < 0.2  # eight A100 replicas are far from busy at the trace's own pace
