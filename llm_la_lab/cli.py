@@ -16,6 +16,7 @@ from sysai.errors import UserError
 from sysai.options import DEFAULT_SEED, Json, Out, Quick, Seed
 
 LAB = "llm-la"
+EVERY_POLICY = "round_robin,random,least_requests,power_of_two,least_outstanding_tokens,llm_la"
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 Trace = Annotated[Optional[str], typer.Option("--trace", help="Trace: 'conv', 'code' (bundled Azure 2023) or a CSV/JSONL file; 'none' for synthetic.")]
@@ -69,8 +70,7 @@ def _names(spec: str) -> list[str]:
 @app.command()
 def compare(
     trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
-    policies: Policies = ",".join(["round_robin", "random", "least_requests", "power_of_two",
-                                   "least_outstanding_tokens", "llm_la"]),
+    policies: Policies = EVERY_POLICY,
     instances: Instances = 8, load: Load = 0.85, rate: Rate = None, requests: Requests = None,
     predictor: Predictor = "oracle", sigma: Sigma = 0.5, refresh: Refresh = 0.0,
     arrival: Arrival = "poisson", cv: Cv = 2.0, lengths: Lengths = "conv",

@@ -48,7 +48,7 @@ def compare_figures(out: Path, runs: dict[str, SimRun]) -> list[Path]:
                 cv = np.where(mean > 0, run.outstanding.std(axis=1) / mean, np.nan)
             ax.plot(run.sample_times, cv, label=policy, color=color(i), linewidth=1.2)
     files.append(path)
-    for i, (policy, run) in enumerate(runs.items()):
+    for policy, run in runs.items():
         path = out / f"outstanding_{policy}.png"
         with figure(path, title=f"{policy}: outstanding tokens per replica", xlabel="simulated time (s)",
                     ylabel="outstanding tokens", size=(8.0, 4.0)) as ax:

@@ -38,7 +38,7 @@ class Request:
         self.joined = 0
         self.epoch = 0
         self.blocks = 0
-        self.listener = None  # live mode: called with the request when it makes progress
+        self.listener = None  # live mode: an asyncio.Event set whenever the request makes progress
 
     def __repr__(self) -> str:
         return f"Request(id={self.id}, arrival={self.arrival:.3f}, prompt={self.prompt}, output={self.output})"

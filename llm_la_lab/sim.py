@@ -77,7 +77,6 @@ class _Router:
         self.queue: list[tuple[float, float, int, Request]] = []
         self.fresh = refresh_s <= 0
         self.signals: list[LoadSignal | None] = [r.core.signal(r.index, 0.0) for r in replicas]
-        self.dispatching = False
 
     def arrive(self, r: Request) -> None:
         heapq.heappush(self.queue, (self.policy.order(r), r.arrival, r.id, r))
