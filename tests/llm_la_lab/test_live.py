@@ -161,3 +161,43 @@ def test_replay_command_measures_a_live_engine(tmp_path, capsys):
     assert data["completed"] == 20 and data["errors"] == 0 and data["ttft_mean_s"] > 0
     assert data["e2e_mean_s"] > data["ttft_mean_s"] and (tmp_path / "requests.csv").exists()
     assert main(["llm-la", "replay", "--url", "http://example.com", "--out", str(tmp_path)]) == 2
+
+
+def _plain_backend(status: int):
+    """An OpenAI-ish server with no /load (like vLLM) that answers every completion with `status`."""
+    from aiohttp import web
+
+    async def complete(request):
+        await asyncio.sleep(0.05)
+        if status != 200:
+            return web.json_response({"error": {"message": "engine exploded"}}, status=status)
+        return web.json_response({"choices": [{"index": 0, "text": " hi", "finish_reason": "length"}]})
+
+    async def health(request):
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/v1/completions", complete)
+    app.router.add_get("/health", health)
+    return app
+
+
+@pytest.mark.timeout(60)
+def test_proxy_without_load_endpoint_and_with_an_erroring_backend():
+    with ExitStack() as stack:
+        good = stack.enter_context(serve_in_thread(_plain_backend(200)))
+        bad = stack.enter_context(serve_in_thread(_plain_backend(500)))
+        proxy = Proxy([bad, good], make_policy("least_outstanding_tokens"), make_predictor("oracle"), refresh_s=0.05)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 1})
+        assert status == 200 and json.loads(text)["choices"][0]["text"] == " hi"
+        assert proxy.stats.retries == 1 and proxy.backends[0].failures == 1, "5xx: marked down, retried elsewhere"
+        assert not proxy.backends[0].has_load and not proxy.backends[1].has_load
+        signal = proxy.backends[1].signal(0.0)  # built from the proxy's own books
+        assert signal.requests == 0 and signal.kv_util == 0.0
+    with ExitStack() as stack:
+        bad = stack.enter_context(serve_in_thread(_plain_backend(503)))
+        proxy = Proxy([bad], make_policy("round_robin"), make_predictor("oracle"), refresh_s=0.05)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 1})
+        assert status == 503 and "tried" in json.loads(text)["error"]["message"]
