@@ -3,6 +3,8 @@
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sysai.errors import UserError
 
@@ -113,3 +115,29 @@ def test_a_request_larger_than_the_cache_is_refused():
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError):
         ReplicaConfig(watermark=1.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    block_size=st.integers(1, 32),
+    kv_blocks=st.integers(30, 300),
+    max_num_seqs=st.integers(1, 24),
+    budget=st.integers(16, 1024),
+    watermark=st.sampled_from([0.0, 0.01, 0.1]),
+    lengths=st.lists(st.tuples(st.integers(1, 200), st.integers(1, 120), st.integers(1, 300),
+                               st.floats(0.0, 0.5)), min_size=1, max_size=40),
+)
+def test_invariants_hold_for_any_configuration(block_size, kv_blocks, max_num_seqs, budget, watermark, lengths):
+    config = ReplicaConfig(max_num_seqs=max_num_seqs, max_batched_tokens=budget, block_size=block_size,
+                           kv_blocks=kv_blocks, watermark=watermark)
+    core = ReplicaCore(config, LatencyModel())
+    fits = (kv_blocks - int(watermark * kv_blocks)) * block_size
+    requests, t = [], 0.0
+    for prompt, output, predicted, gap in lengths:
+        if prompt + output <= fits:
+            t += gap
+            requests.append(Request(len(requests), t, prompt, output, predicted))
+    finished = drive(core, requests)
+    assert sorted(r.id for r in finished) == list(range(len(requests)))
+    assert all(r.gen == r.output and r.state == DONE for r in requests)
+    assert core.free_blocks == kv_blocks and core.outstanding_tokens == 0 and not core.running
