@@ -133,11 +133,17 @@ def test_backend_killed_mid_run_loses_nothing_silently():
 @pytest.mark.timeout(120)
 def test_sim_and_live_agree():
     setup = Setup(requests=120, instances=2, load=0.9, replica=SMALL)
-    result = agreement(setup, ["least_outstanding_tokens", "round_robin"], time_scale=0.2, poll_s=0.4,
-                       tolerance=0.2, rank_margin=0.05)
-    assert all(result.live[p]["errors"] == 0 for p in result.live)
-    assert result.within_tolerance, result.relative_error
-    assert result.ranking_agrees, (result.sim_ranking, result.live_ranking)
+    fresh = agreement(setup, ["llm_la"], time_scale=0.2, poll_s=0.01, tolerance=0.2)
+    assert fresh.live["llm_la"]["errors"] == 0
+    assert fresh.within_tolerance, fresh.relative_error
+    # 2 s-stale signals (0.4 s wall): least_outstanding_tokens herds and falls clearly behind round-robin
+    # (11 % in the simulator); herding makes one run chaotic, so latencies only within ±40 % here.
+    stale = agreement(setup, ["least_outstanding_tokens", "round_robin"], time_scale=0.2, poll_s=0.4,
+                      tolerance=0.4, rank_margin=0.05)
+    assert stale.sim_ranking == ["round_robin", "least_outstanding_tokens"]
+    assert all(stale.live[p]["errors"] == 0 for p in stale.live)
+    assert stale.within_tolerance, stale.relative_error
+    assert stale.ranking_agrees, (stale.sim_ranking, stale.live_ranking)
 
 
 def test_ranking_rule_and_replay_bounds():
