@@ -44,7 +44,8 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None, **init_
         # A private local cluster even if RAY_ADDRESS points elsewhere; loopback only.
         os.environ.pop("RAY_ADDRESS", None)
         keep_ray_on_loopback()
-        kwargs.update(num_cpus=num_cpus)
+        # "local" always starts a new cluster; without it ray.init() attaches to any `ray start` one.
+        kwargs.update(address="local", num_cpus=num_cpus)
     try:
         ray.init(**kwargs)
     except ConnectionError as exc:

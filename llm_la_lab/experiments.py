@@ -1,0 +1,144 @@
+"""Experiments: `compare` (policies side by side on one workload) and `sweep` points.
+
+Both build the workload once, then simulate each policy on a fresh copy of the same requests,
+with the same predictor guesses, so differences come from the policies alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sysai.errors import UserError
+from sysai.timing import Timer
+
+from llm_la_lab.capacity import saturation_rate
+from llm_la_lab.latency import LatencyModel
+from llm_la_lab.metrics import Slo, summarize
+from llm_la_lab.policies.base import POLICIES, make_policy
+from llm_la_lab.predictors.base import make_predictor
+from llm_la_lab.replica import ReplicaConfig
+from llm_la_lab.sim import SimRun, simulate
+from llm_la_lab.workload import Workload, load_trace, synthetic
+
+ALL_POLICIES = ["round_robin", "random", "least_requests", "power_of_two", "least_outstanding_tokens", "llm_la"]
+
+
+@dataclass
+class Setup:
+    """Everything a simulation point needs (picklable: it travels to Ray workers)."""
+
+    trace: str | None = "conv"
+    columns: str | None = None
+    time_unit: str = "s"
+    arrival: str = "poisson"
+    cv: float = 2.0
+    lengths: str = "conv"
+    requests: int | None = 5000
+    instances: int = 8
+    load: float | None = 0.85
+    rate: float | None = None
+    predictor: str = "oracle"
+    sigma: float = 0.5
+    refresh_s: float = 0.0
+    replica: ReplicaConfig = field(default_factory=ReplicaConfig)
+    latency: LatencyModel = field(default_factory=LatencyModel)
+    slo: Slo = field(default_factory=Slo)
+    seed: int = 42
+
+    def check(self) -> None:
+        if self.instances < 1:
+            raise UserError(f"--instances must be at least 1, got {self.instances}")
+        if self.load is not None and not self.load > 0:
+            raise UserError(f"--load must be positive, got {self.load}")
+        if self.refresh_s < 0:
+            raise UserError(f"--refresh must be ≥ 0 seconds, got {self.refresh_s}")
+
+
+def build_workload(setup: Setup) -> tuple[Workload, float, float]:
+    """(workload at the requested rate, its rate in req/s, the cluster's saturation rate)."""
+    setup.check()
+    if setup.trace:
+        base = load_trace(setup.trace, setup.columns, setup.time_unit).head(setup.requests)
+    else:
+        base = synthetic(setup.requests or 5000, 1.0, setup.seed, setup.arrival, setup.cv, setup.lengths)
+    capacity = saturation_rate(base.prompt, base.output, setup.instances, setup.replica, setup.latency)
+    if setup.rate is not None:
+        workload = base.at_rate(setup.rate)
+    elif setup.load is not None:
+        workload = base.at_rate(setup.load * capacity)
+    elif setup.trace:
+        workload = base
+    else:
+        raise UserError("a synthetic workload needs --load or --rate")
+    return workload, workload.rate, capacity
+
+
+def run_policy(setup: Setup, workload: Workload, policy: str) -> tuple[dict[str, Any], SimRun]:
+    requests = workload.requests()
+    run = simulate(requests, make_policy(policy, setup.seed), make_predictor(setup.predictor, setup.seed, setup.sigma),
+                   setup.instances, setup.replica, setup.latency, setup.refresh_s)
+    summary = summarize(requests, setup.slo, run.preemptions, run.outstanding, run.kv_util)
+    summary["requests_per_replica"] = run.per_replica_requests
+    return summary, run
+
+
+def check_policies(names: list[str]) -> list[str]:
+    if not names:
+        raise UserError("--policies needs at least one policy")
+    for name in names:
+        POLICIES.get(name)
+    return names
+
+
+@dataclass
+class CompareResults:
+    requests: int
+    sim_wall_s: float
+    workload: str
+    instances: int
+    rate_rps: float
+    load: float
+    capacity_rps: float
+    predictor: str
+    refresh_s: float
+    seed: int
+    policies: dict[str, dict[str, Any]]
+    sim_wall_s_per_policy: dict[str, float]
+    files: list[Path] = field(default_factory=list)
+
+
+def compare(setup: Setup, policies: list[str], out: Path | None = None) -> CompareResults:
+    workload, rate, capacity = build_workload(setup)
+    summaries: dict[str, dict[str, Any]] = {}
+    walls: dict[str, float] = {}
+    runs: dict[str, SimRun] = {}
+    with Timer() as total:
+        for name in check_policies(policies):
+            with Timer() as timer:
+                summaries[name], runs[name] = run_policy(setup, workload, name)
+            walls[name] = timer.elapsed
+    results = CompareResults(len(workload), total.elapsed, workload.name, setup.instances, rate, rate / capacity,
+                             capacity, setup.predictor, setup.refresh_s, setup.seed, summaries, walls)
+    if out is not None:
+        from llm_la_lab.plots import compare_figures, write_request_csv
+
+        results.files = [write_request_csv(out / "requests.csv", runs), *compare_figures(out, runs)]
+    return results
+
+
+def sweep_point(setup: Setup, policy: str) -> dict[str, Any]:
+    """One point of a sweep (runs on a Ray worker)."""
+    workload, rate, capacity = build_workload(setup)
+    with Timer() as timer:
+        summary, _ = run_policy(setup, workload, policy)
+    summary.update(policy=policy, load=rate / capacity, rate_rps=rate, refresh_s=setup.refresh_s,
+                   sigma=setup.sigma, predictor=setup.predictor, wall_s=timer.elapsed)
+    return summary
+
+
+def gain(results: dict[str, dict[str, Any]], policy: str, metric: str, baseline: str = "round_robin") -> float:
+    """Relative change of `metric` against `baseline` (negative = better for latencies)."""
+    base = results[baseline][metric]
+    return float(results[policy][metric] / base - 1) if base else float("nan")

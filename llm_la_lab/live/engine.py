@@ -1,0 +1,168 @@
+"""A mock OpenAI-compatible engine: one continuous-batching replica emulated in real time.
+
+It runs the simulator's :class:`~llm_la_lab.replica.ReplicaCore` on a virtual clock: each
+iteration lasts the latency model's duration times ``time_scale`` of wall time (0.1 → ten times
+faster than the modelled A100), and tokens stream out as iterations complete. Deadlines are
+absolute, so small event-loop delays do not accumulate. Requests generate exactly ``max_tokens``
+tokens (like vLLM with ``ignore_eos``); prompts count one token per word.
+
+Endpoints: ``POST /v1/completions`` and ``/v1/chat/completions`` (SSE streaming or not),
+``GET /load`` (the load signal: requests, waiting, outstanding tokens, KV use), ``GET /health``,
+``GET /v1/models``. Malformed requests get a 400 with a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+from aiohttp import web
+
+from llm_la_lab.latency import LatencyModel
+from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, parse_body, sse
+from llm_la_lab.replica import ReplicaConfig, ReplicaCore
+from llm_la_lab.request import DONE, Request
+
+MODEL = "mock-llama-2-7b"
+
+
+class Engine:
+    def __init__(self, name: str, config: ReplicaConfig | None = None, latency: LatencyModel | None = None,
+                 time_scale: float = 0.1):
+        if not time_scale > 0:
+            raise ValueError("time_scale must be positive")
+        self.name = name
+        self.core = ReplicaCore(config, latency)
+        self.scale = time_scale
+        self.ids = itertools.count()
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task | None = None
+        self.origin = time.monotonic()
+        self.served = 0
+
+    def now(self) -> float:
+        """Virtual (model) seconds since the engine started."""
+        return (time.monotonic() - self.origin) / self.scale
+
+    async def run(self) -> None:
+        core = self.core
+        clock = self.now()
+        while True:
+            duration = core.plan(clock)
+            if duration is None:
+                self.wake.clear()
+                await self.wake.wait()
+                clock = max(clock, self.now())
+                continue
+            active = list(core.batch) if core.prefilling else list(core.running)
+            clock += duration
+            delay = clock * self.scale + self.origin - time.monotonic()
+            await asyncio.sleep(max(delay, 0.0))
+            core.complete(clock)
+            for r in active:
+                if r.listener is not None:
+                    r.listener.set()
+
+    def submit(self, prompt: int, max_tokens: int, predicted: int | None) -> Request:
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.run())
+        r = Request(next(self.ids), self.now(), prompt, max_tokens, predicted)
+        r.listener = asyncio.Event()
+        self.core.add(r)
+        self.wake.set()
+        return r
+
+    def load(self) -> dict:
+        core = self.core
+        return {"name": self.name, "version": core.version, "requests": core.requests, "waiting": len(core.waiting),
+                "running": len(core.running), "outstanding_tokens": core.outstanding_tokens,
+                "kv_util": core.kv_util, "kv_tokens": core.config.kv_blocks * core.config.block_size,
+                "capacity": core.config.max_num_seqs, "preemptions": core.preemptions, "served": self.served}
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None, latency: LatencyModel | None = None,
+                    time_scale: float = 0.1) -> web.Application:
+    app = web.Application()
+    holder: dict[str, Engine] = {}
+
+    def engine() -> Engine:
+        if "engine" not in holder:  # created on the serving loop, where its asyncio objects belong
+            holder["engine"] = Engine(name, config, latency, time_scale)
+        return holder["engine"]
+
+    async def complete(request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return error(400, "the request body is not valid JSON")
+        try:
+            prompt, max_tokens, stream = parse_body(request.path, body)
+            predicted = int(request.headers[PREDICTED_HEADER]) if PREDICTED_HEADER in request.headers else None
+        except ValueError as exc:
+            return error(400, str(exc))
+        eng = engine()
+        limit = eng.core.config.kv_blocks * eng.core.config.block_size
+        if prompt + max_tokens > limit:
+            return error(400, f"prompt + max_tokens = {prompt + max_tokens} tokens exceeds this engine's KV cache ({limit})")
+        r = eng.submit(prompt, max_tokens, predicted)
+        chat = request.path.endswith(CHAT)
+        created = int(time.time())
+        rid = f"{'chatcmpl' if chat else 'cmpl'}-{eng.name}-{r.id}"
+        if not stream:
+            while r.state != DONE:
+                r.listener.clear()
+                await r.listener.wait()
+            eng.served += 1
+            text = " token" * r.output
+            choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"} if chat
+                      else {"index": 0, "text": text, "finish_reason": "length"})
+            return web.json_response({"id": rid, "object": "chat.completion" if chat else "text_completion",
+                                      "created": created, "model": MODEL, "choices": [choice],
+                                      "usage": {"prompt_tokens": r.prompt, "completion_tokens": r.output,
+                                                "total_tokens": r.prompt + r.output}})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        sent = 0
+        while sent < r.output:
+            r.listener.clear()
+            made = eng.core.generated(r)
+            if made == sent:
+                await r.listener.wait()
+                continue
+            for _ in range(made - sent):
+                sent += 1
+                last = sent == r.output
+                delta = ({"delta": {"content": " token"}, "index": 0, "finish_reason": "length" if last else None}
+                         if chat else {"text": " token", "index": 0, "finish_reason": "length" if last else None})
+                await response.write(sse({"id": rid, "object": "chat.completion.chunk" if chat else "text_completion",
+                                          "created": created, "model": MODEL, "choices": [delta]}))
+        eng.served += 1
+        await response.write(sse("[DONE]"))
+        await response.write_eof()
+        return response
+
+    async def load(request: web.Request) -> web.Response:
+        return web.json_response(engine().load())
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "name": name})
+
+    async def models(request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "sysai"}]})
+
+    async def cleanup(app: web.Application) -> None:
+        if "engine" in holder:
+            await holder["engine"].stop()
+
+    app.router.add_post(COMPLETIONS, complete)
+    app.router.add_post(CHAT, complete)
+    app.router.add_get("/load", load)
+    app.router.add_get("/health", health)
+    app.router.add_get("/v1/models", models)
+    app.on_cleanup.append(cleanup)
+    return app

@@ -1,0 +1,270 @@
+"""The routing proxy: OpenAI-compatible in front, any OpenAI-compatible backends behind.
+
+It routes with the **same policy objects** as the simulator. Per backend it keeps a load signal:
+
+* polled from the backend's ``GET /load`` every ``refresh_s`` (the mock engines have it) — a
+  snapshot that is stale between polls, exactly like the simulator's ``--refresh``;
+* or, for backends without ``/load`` (e.g. a real vLLM server), built from the proxy's own books:
+  requests in flight, their prompt tokens until the first byte, predicted decode tokens left.
+
+Requests wait in a central queue ordered by ``policy.order`` while the policy returns None.
+Failures: a backend that refuses the connection, times out or answers 5xx before the proxy has
+forwarded any byte is marked down (polls bring it back) and the request is retried once on
+another backend; with none left the client gets 503, after a failed retry 502 — each with a
+message. A stream cut mid-way ends with an SSE error event. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, parse_body, sse
+from llm_la_lab.load import LoadSignal
+from llm_la_lab.policies.base import Policy
+from llm_la_lab.predictors.base import Predictor
+from llm_la_lab.request import Request
+
+FALLBACK_CAPACITY = 256
+FALLBACK_KV_TOKENS = 10**9
+
+
+class BackendFailed(Exception):
+    pass
+
+
+@dataclass
+class Backend:
+    index: int
+    url: str
+    healthy: bool = True
+    polled: LoadSignal | None = None
+    has_load: bool = True
+    version: int = 0
+    inflight: dict[int, list[int]] = field(default_factory=dict)  # request id -> [prompt, predicted, tokens seen]
+    routed: int = 0
+    failures: int = 0
+
+    def signal(self, now: float) -> LoadSignal:
+        if self.polled is not None and self.has_load:
+            return self.polled
+        outstanding = sum((p if seen == 0 else 0) + max(pred - seen, 0) for p, pred, seen in self.inflight.values())
+        return LoadSignal(self.index, self.version, now, len(self.inflight), 0, outstanding, 0.0, FALLBACK_KV_TOKENS,
+                          FALLBACK_CAPACITY)
+
+    def touch(self) -> None:
+        self.version += 1
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    retries: int = 0
+    rejected_503: int = 0
+    failed_502: int = 0
+    cut_streams: int = 0
+    client_errors: int = 0
+
+
+class Proxy:
+    def __init__(self, backends: list[str], policy: Policy, predictor: Predictor, refresh_s: float = 0.05,
+                 queue_timeout_s: float = 120.0, request_timeout_s: float = 600.0):
+        if not backends:
+            raise ValueError("the proxy needs at least one backend URL")
+        self.backends = [Backend(i, url.rstrip("/")) for i, url in enumerate(backends)]
+        self.policy = policy
+        self.predictor = predictor
+        self.refresh_s = refresh_s
+        self.queue_timeout_s = queue_timeout_s
+        self.request_timeout_s = request_timeout_s
+        self.queue: list = []
+        self.ids = itertools.count()
+        self.stats = Stats()
+        self.session: aiohttp.ClientSession | None = None
+        self.poller: asyncio.Task | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    async def start(self, app: web.Application) -> None:
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=2.0))
+        await self.poll_once()
+        self.poller = asyncio.get_running_loop().create_task(self.poll_forever())
+
+    async def stop(self, app: web.Application) -> None:
+        if self.poller is not None:
+            self.poller.cancel()
+        for _, _, _, (_, _, future) in self.queue:
+            if not future.done():
+                future.set_result(None)
+        if self.session is not None:
+            await self.session.close()
+
+    # --- load signals ---------------------------------------------------------------------------
+    async def poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_s)
+            await self.poll_once()
+
+    async def poll_once(self) -> None:
+        await asyncio.gather(*(self._poll(b) for b in self.backends))
+        self.dispatch()
+
+    async def _poll(self, backend: Backend) -> None:
+        timeout = aiohttp.ClientTimeout(total=max(1.0, 4 * self.refresh_s))
+        try:
+            if backend.has_load:
+                async with self.session.get(f"{backend.url}/load", timeout=timeout) as resp:
+                    if resp.status == 404:
+                        backend.has_load = False
+                    elif resp.status == 200:
+                        data = await resp.json()
+                        backend.touch()
+                        backend.polled = LoadSignal(backend.index, backend.version, time.monotonic(),
+                                                    int(data["requests"]), int(data["waiting"]),
+                                                    int(data["outstanding_tokens"]), float(data["kv_util"]),
+                                                    int(data["kv_tokens"]), int(data["capacity"]))
+                        backend.healthy = True
+                        return
+                    else:
+                        raise BackendFailed(f"/load answered {resp.status}")
+            async with self.session.get(f"{backend.url}/health", timeout=timeout) as resp:
+                backend.healthy = resp.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError, BackendFailed, KeyError, ValueError, TypeError):
+            backend.healthy = False
+
+    # --- routing --------------------------------------------------------------------------------
+    def dispatch(self) -> None:
+        now = time.monotonic()
+        while self.queue:
+            _, _, _, (r, exclude, future) = self.queue[0]
+            if future.done():
+                heapq.heappop(self.queue)
+                continue
+            loads = [b.signal(now) for b in self.backends if b.healthy and b.index not in exclude]
+            if not loads:
+                heapq.heappop(self.queue)
+                future.set_result(None)
+                continue
+            choice = self.policy.choose(r, loads)
+            if choice is None:
+                return
+            heapq.heappop(self.queue)
+            if all(s.replica != choice for s in loads):  # a policy bug must not send work to a down backend
+                future.set_exception(RuntimeError(f"policy {type(self.policy).__name__} chose backend {choice!r}, "
+                                                  "which it was not offered"))
+                continue
+            future.set_result(self.backends[choice])
+
+    async def route(self, r: Request, exclude: set[int]) -> Backend | None:
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self.queue, (self.policy.order(r), r.arrival, next(self.ids), (r, exclude, future)))
+        self.dispatch()
+        try:
+            return await asyncio.wait_for(future, self.queue_timeout_s)
+        except asyncio.TimeoutError:
+            return None
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            self.stats.client_errors += 1
+            return error(400, "the request body is not valid JSON")
+        try:
+            prompt, max_tokens, stream = parse_body(request.path, body)
+        except ValueError as exc:
+            self.stats.client_errors += 1
+            return error(400, str(exc))
+        self.stats.requests += 1
+        r = Request(next(self.ids), time.monotonic(), prompt, max_tokens)
+        r.predicted = self.predictor.predict(r)
+        exclude: set[int] = set()
+        tried: list[str] = []
+        for attempt in range(2):
+            backend = await self.route(r, exclude)
+            if backend is None:
+                self.stats.rejected_503 += 1
+                why = f" (tried {', '.join(tried)})" if tried else ""
+                return error(503, f"no healthy backend available{why}", "service_unavailable")
+            try:
+                return await self.forward(request, body, stream, r, backend)
+            except BackendFailed as exc:
+                backend.healthy = False
+                backend.failures += 1
+                exclude.add(backend.index)
+                tried.append(f"{backend.url}: {exc}")
+                if attempt == 0:
+                    self.stats.retries += 1
+        self.stats.failed_502 += 1
+        return error(502, f"backends failed, gave up after one retry ({'; '.join(tried)})", "bad_gateway")
+
+    async def forward(self, request: web.Request, body: dict, stream: bool, r: Request,
+                      backend: Backend) -> web.StreamResponse:
+        backend.routed += 1
+        books = backend.inflight[r.id] = [r.prompt, r.predicted, 0]
+        backend.touch()
+        response: web.StreamResponse | None = None
+        try:
+            async with self.session.post(f"{backend.url}{request.path}", json=body,
+                                         headers={PREDICTED_HEADER: str(r.predicted)},
+                                         timeout=aiohttp.ClientTimeout(total=self.request_timeout_s)) as up:
+                if up.status >= 500:
+                    raise BackendFailed(f"answered {up.status}")
+                if up.status != 200 or not stream:
+                    data = await up.read()
+                    return web.Response(body=data, status=up.status, content_type=up.content_type)
+                async for chunk in up.content.iter_any():
+                    if response is None:
+                        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                                               "Cache-Control": "no-cache"})
+                        await response.prepare(request)
+                    books[2] += chunk.count(b"data: ")
+                    await response.write(chunk)
+                if response is None:
+                    raise BackendFailed("closed the stream before any data")
+                await response.write_eof()
+                return response
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+            if response is None:
+                raise BackendFailed(type(exc).__name__) from None
+            self.stats.cut_streams += 1
+            backend.healthy = False
+            backend.failures += 1
+            await response.write(sse({"error": {"message": f"backend {backend.url} failed mid-stream "
+                                                           f"({type(exc).__name__}); the reply is incomplete",
+                                                "type": "bad_gateway", "code": 502}}))
+            await response.write_eof()
+            return response
+        finally:
+            del backend.inflight[r.id]
+            backend.touch()
+            self.dispatch()
+
+    async def status(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "policy": type(self.policy).__name__, "refresh_s": self.refresh_s, "stats": vars(self.stats),
+            "backends": [{"url": b.url, "healthy": b.healthy, "routed": b.routed, "failures": b.failures,
+                          "inflight": len(b.inflight), "load_endpoint": b.has_load} for b in self.backends],
+            "queued": len(self.queue)})
+
+    async def health(self, request: web.Request) -> web.Response:
+        healthy = sum(b.healthy for b in self.backends)
+        return web.json_response({"status": "ok" if healthy else "no healthy backend", "healthy_backends": healthy},
+                                 status=200 if healthy else 503)
+
+
+def make_proxy_app(proxy: Proxy) -> web.Application:
+    app = web.Application()
+    app.router.add_post(COMPLETIONS, proxy.handle)
+    app.router.add_post(CHAT, proxy.handle)
+    app.router.add_get("/stats", proxy.status)
+    app.router.add_get("/health", proxy.health)
+    app.on_startup.append(proxy.start)
+    app.on_cleanup.append(proxy.stop)
+    return app

@@ -1,0 +1,107 @@
+"""Replay a trace against an OpenAI-compatible URL and measure what the simulator measures.
+
+Each trace row becomes a streaming ``/v1/completions`` request with a prompt of exactly
+``prompt`` words and ``max_tokens = output``, sent at its arrival time × ``time_scale`` (wall
+seconds per model second, the same factor the mock engines use). TTFT is the first streamed
+token, E2E the end of the stream; times are divided by ``time_scale`` so they read in the
+simulator's (model) seconds. Bounded: a maximum number of requests, and loopback URLs only unless
+``allow_remote`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import aiohttp
+import numpy as np
+
+from sysai.errors import UserError
+
+from llm_la_lab.live.openai_api import COMPLETIONS
+from llm_la_lab.metrics import Slo, pcts
+from llm_la_lab.workload import Workload
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+MAX_REQUESTS = 5000
+
+
+@dataclass
+class Outcome:
+    arrival: float
+    prompt: int
+    output: int
+    ttft: float = float("nan")
+    e2e: float = float("nan")
+    tokens: int = 0
+    error: str = ""
+
+
+def check_url(url: str, allow_remote: bool) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UserError(f"--url must be an http(s) URL, got {url!r}")
+    if parsed.hostname not in LOOPBACK_HOSTS and not allow_remote:
+        raise UserError(f"{url} is not a loopback address: add --allow-remote to replay against another host")
+    return url.rstrip("/")
+
+
+async def replay(url: str, workload: Workload, time_scale: float, timeout_s: float = 600.0) -> list[Outcome]:
+    """Send every request of `workload` at its (scaled) time; gather one outcome per request."""
+    if len(workload) > MAX_REQUESTS:
+        raise UserError(f"replay is bounded to {MAX_REQUESTS} requests, got {len(workload)} (use --requests)")
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
+        start = time.monotonic()
+        tasks = []
+        for arrival, prompt, output in zip(workload.arrival.tolist(), workload.prompt.tolist(), workload.output.tolist()):
+            delay = start + arrival * time_scale - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            outcome = Outcome(arrival, int(prompt), int(output))
+            tasks.append(asyncio.ensure_future(_one(session, url, outcome, time_scale)))
+        return list(await asyncio.gather(*tasks))
+
+
+async def _one(session: aiohttp.ClientSession, url: str, outcome: Outcome, scale: float) -> Outcome:
+    body = {"model": "replay", "prompt": " ".join(["w"] * outcome.prompt), "max_tokens": outcome.output, "stream": True}
+    sent = time.monotonic()
+    try:
+        async with session.post(f"{url}{COMPLETIONS}", json=body) as resp:
+            if resp.status != 200:
+                outcome.error = f"HTTP {resp.status}: {(await resp.text())[:200]}"
+                return outcome
+            async for line in resp.content:
+                if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
+                    continue
+                event = json.loads(line[6:])
+                if "error" in event:
+                    outcome.error = event["error"].get("message", "error event")
+                    return outcome
+                if outcome.tokens == 0:
+                    outcome.ttft = (time.monotonic() - sent) / scale
+                outcome.tokens += 1
+        outcome.e2e = (time.monotonic() - sent) / scale
+        if outcome.tokens != outcome.output:
+            outcome.error = f"got {outcome.tokens} of {outcome.output} tokens"
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}"
+    return outcome
+
+
+def summarize_outcomes(outcomes: list[Outcome], slo: Slo) -> dict[str, float]:
+    ok = [o for o in outcomes if not o.error]
+    e2e = np.array([o.e2e for o in ok])
+    ttft = np.array([o.ttft for o in ok])
+    output = np.array([o.output for o in ok], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(output > 1, (e2e - ttft) / (output - 1), np.nan)
+    span = max((o.arrival + o.e2e for o in ok), default=0.0) - min((o.arrival for o in outcomes), default=0.0)
+    good = (ttft <= slo.ttft_s) & np.where(np.isnan(tpot), True, tpot <= slo.tpot_s)
+    return {**pcts("e2e", e2e), **pcts("ttft", ttft), **pcts("tpot", tpot),
+            "throughput_tok_s": float(output.sum() / span) if span > 0 else float("nan"),
+            "slo_attainment": float(good.sum() / len(outcomes)) if outcomes else float("nan"),
+            "completed": len(ok), "errors": len(outcomes) - len(ok)}

@@ -1,0 +1,215 @@
+"""Workloads: synthetic arrivals with length distributions, and replay of real request traces.
+
+A :class:`Workload` is three arrays — arrival time (s), prompt tokens, output tokens. It comes from
+
+* a **trace** file (CSV or JSONL, optionally gzipped) with a column mapping such as
+  ``arrival=TIMESTAMP,input=ContextTokens,output=GeneratedTokens``; arrival values may be numbers
+  in ``--time-unit`` (s or ms) or wall-clock timestamps. ``conv`` and ``code`` name the bundled
+  Azure LLM inference traces 2023 (Patel et al., ISCA'24; CC-BY 4.0, see ``data/ATTRIBUTION.md``);
+* or a **synthetic** generator: Poisson arrivals, or bursty gamma arrivals with a coefficient of
+  variation > 1, and lengths drawn from a trace's (prompt, output) pairs or from log-normals.
+
+Either can be replayed at its own pace or rescaled (:meth:`Workload.at_rate`) to a target rate.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from sysai.errors import UserError
+from sysai.seeding import rng
+
+from llm_la_lab.request import Request
+
+BUNDLED = {"conv": "azure_llm_2023_conv.csv.gz", "code": "azure_llm_2023_code.csv.gz"}
+DEFAULT_COLUMNS = {"arrival": "TIMESTAMP", "input": "ContextTokens", "output": "GeneratedTokens"}
+TIME_UNITS = {"s": 1.0, "ms": 1e-3}
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+@dataclass
+class Workload:
+    name: str
+    arrival: np.ndarray  # seconds from the first request, non-decreasing
+    prompt: np.ndarray
+    output: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.arrival)
+
+    @property
+    def rate(self) -> float:
+        """Mean arrival rate in requests per second."""
+        span = float(self.arrival[-1] - self.arrival[0]) if len(self) > 1 else 0.0
+        return (len(self) - 1) / span if span > 0 else float("inf")
+
+    def head(self, n: int | None) -> "Workload":
+        if n is None or n >= len(self):
+            return self
+        if n < 1:
+            raise UserError(f"--requests must be at least 1, got {n}")
+        return Workload(self.name, self.arrival[:n], self.prompt[:n], self.output[:n])
+
+    def at_rate(self, rate: float) -> "Workload":
+        """The same requests with inter-arrival gaps stretched so the mean rate is `rate` req/s."""
+        if not rate > 0:
+            raise UserError(f"the request rate must be positive, got {rate}")
+        scale = self.rate / rate
+        return Workload(self.name, (self.arrival - self.arrival[0]) * scale, self.prompt, self.output)
+
+    def requests(self) -> list[Request]:
+        return [Request(i, float(a), int(p), int(o))
+                for i, (a, p, o) in enumerate(zip(self.arrival.tolist(), self.prompt.tolist(), self.output.tolist()))]
+
+
+def bundled_path(name: str) -> Path:
+    return Path(str(resources.files("llm_la_lab") / "data" / BUNDLED[name]))
+
+
+def parse_columns(spec: str | None) -> dict[str, str]:
+    """``arrival=TIMESTAMP,input=ContextTokens,output=GeneratedTokens`` → mapping (defaults: Azure names)."""
+    mapping = dict(DEFAULT_COLUMNS)
+    if not spec:
+        return mapping
+    for part in spec.split(","):
+        key, sep, column = part.partition("=")
+        key, column = key.strip(), column.strip()
+        if not sep or key not in DEFAULT_COLUMNS or not column:
+            raise UserError(f"--columns: {part.strip()!r} is not one of arrival=COL, input=COL, output=COL")
+        mapping[key] = column
+    return mapping
+
+
+def load_trace(source: str | Path, columns: str | None = None, time_unit: str = "s") -> Workload:
+    """Read a trace: `source` is ``conv``, ``code`` or a CSV/JSONL file (``.gz`` allowed)."""
+    if time_unit not in TIME_UNITS:
+        raise UserError(f"--time-unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
+    path = bundled_path(str(source)) if str(source) in BUNDLED else Path(source)
+    if not path.is_file():
+        raise UserError(f"trace file not found: {path} (or use the bundled 'conv' or 'code')")
+    mapping = parse_columns(columns)
+    opener = gzip.open if path.suffix == ".gz" else open
+    is_jsonl = ".jsonl" in path.suffixes or ".json" in path.suffixes
+    arrivals: list[float] = []
+    prompts: list[int] = []
+    outputs: list[int] = []
+    with opener(path, "rt", newline="") as fh:
+        rows = _jsonl_rows(fh, path) if is_jsonl else _csv_rows(fh, path, mapping)
+        for line, row in rows:
+            arrivals.append(_time(row, mapping["arrival"], path, line, TIME_UNITS[time_unit]))
+            prompts.append(_count(row, mapping["input"], path, line))
+            outputs.append(_count(row, mapping["output"], path, line))
+    if not arrivals:
+        raise UserError(f"{path}: the trace has no requests")
+    arrival = np.asarray(arrivals)
+    order = np.argsort(arrival, kind="stable")
+    arrival = arrival[order] - arrival[order[0]]
+    name = str(source) if str(source) in BUNDLED else path.name
+    return Workload(name, arrival, np.asarray(prompts)[order], np.asarray(outputs)[order])
+
+
+def synthetic(
+    n: int,
+    rate: float,
+    seed: int,
+    arrival: str = "poisson",
+    cv: float = 2.0,
+    lengths: str = "conv",
+) -> Workload:
+    """`n` requests at mean `rate` req/s.
+
+    `arrival`: ``poisson`` (exponential gaps) or ``gamma`` (bursty: gamma gaps with coefficient of
+    variation `cv`). `lengths`: ``conv``/``code`` resample (prompt, output) pairs of that bundled
+    trace; ``lognormal:P,O`` draws log-normal lengths with medians P and O and σ = 1.
+    """
+    if n < 1 or not rate > 0:
+        raise UserError(f"a synthetic workload needs n ≥ 1 and rate > 0 (got n={n}, rate={rate})")
+    gaps_rng = rng(seed, "arrivals")
+    if arrival == "poisson":
+        gaps = gaps_rng.exponential(1.0 / rate, n)
+    elif arrival == "gamma":
+        if not cv > 0:
+            raise UserError(f"--cv must be positive, got {cv}")
+        shape = 1.0 / cv**2
+        gaps = gaps_rng.gamma(shape, 1.0 / (rate * shape), n)
+    else:
+        raise UserError(f"--arrival must be poisson or gamma, got {arrival!r}")
+    times = np.cumsum(gaps) - gaps[0]
+    len_rng = rng(seed, "lengths")
+    if lengths in BUNDLED:
+        trace = load_trace(lengths)
+        pick = len_rng.integers(0, len(trace), n)
+        prompt, output = trace.prompt[pick], trace.output[pick]
+    elif lengths.startswith("lognormal:"):
+        try:
+            p_med, o_med = (float(x) for x in lengths.split(":", 1)[1].split(","))
+        except ValueError:
+            raise UserError(f"--lengths lognormal:P,O needs two medians, got {lengths!r}") from None
+        prompt = np.maximum(1, np.round(len_rng.lognormal(np.log(p_med), 1.0, n))).astype(int)
+        output = np.maximum(1, np.round(len_rng.lognormal(np.log(o_med), 1.0, n))).astype(int)
+    else:
+        raise UserError(f"--lengths must be conv, code or lognormal:P,O, got {lengths!r}")
+    return Workload(f"{arrival}/{lengths}", times, prompt, output)
+
+
+def _csv_rows(fh: io.TextIOBase, path: Path, mapping: dict[str, str]):
+    reader = csv.DictReader(fh)
+    missing = [c for c in mapping.values() if c not in (reader.fieldnames or [])]
+    if missing:
+        raise UserError(f"{path}:1: no column(s) {', '.join(missing)} in the header "
+                        f"({', '.join(reader.fieldnames or [])}); map them with --columns")
+    for row in reader:
+        yield reader.line_num, row
+
+
+def _jsonl_rows(fh: io.TextIOBase, path: Path):
+    for line, text in enumerate(fh, 1):
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{line}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}:{line}: expected a JSON object per line")
+        yield line, row
+
+
+def _field(row: dict, column: str, path: Path, line: int):
+    value = row.get(column)
+    if value is None or value == "":
+        raise UserError(f"{path}:{line}: column {column} is missing")
+    return value
+
+
+def _count(row: dict, column: str, path: Path, line: int) -> int:
+    value = _field(row, column, path, line)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{path}:{line}: column {column}: {value!r} is not a token count") from None
+    if number != int(number) or number < 1:
+        raise UserError(f"{path}:{line}: column {column}: {value!r} is not a positive whole number of tokens")
+    return int(number)
+
+
+def _time(row: dict, column: str, path: Path, line: int, unit: float) -> float:
+    value = _field(row, column, path, line)
+    try:
+        return float(value) * unit
+    except (TypeError, ValueError):
+        pass
+    try:
+        return datetime.fromisoformat(_FRACTION.sub(lambda m: m.group(1).ljust(7, "0"), str(value).strip())).timestamp()
+    except ValueError:
+        raise UserError(f"{path}:{line}: column {column}: {value!r} is neither a number nor a timestamp") from None

@@ -1,0 +1,209 @@
+"""Live mode on 127.0.0.1: mock engines, the proxy (openai client and raw HTTP), a backend killed
+mid-run, and sim-vs-live agreement."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from contextlib import ExitStack
+
+import pytest
+from openai import OpenAI
+
+from sysai.errors import UserError
+from sysai.http import serve_in_thread
+
+from llm_la_lab.experiments import Setup
+from llm_la_lab.live.agreement import agreement, same_order
+from llm_la_lab.live.engine import make_engine_app
+from llm_la_lab.live.proxy import Proxy, make_proxy_app
+from llm_la_lab.live.replay import check_url, replay
+from llm_la_lab.policies.base import make_policy
+from llm_la_lab.predictors.base import make_predictor
+from llm_la_lab.replica import ReplicaConfig
+from llm_la_lab.workload import load_trace
+
+SMALL = ReplicaConfig(kv_blocks=1000, max_num_seqs=32)
+
+
+def post(url, body, raw=None):
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.mark.timeout(60)
+def test_engine_speaks_openai_over_raw_http():
+    with serve_in_thread(make_engine_app(time_scale=0.05)) as url:
+        status, text = post(f"{url}/v1/completions", {"prompt": "a b c d", "max_tokens": 5, "stream": True})
+        events = [e for e in text.split("\n\n") if e]
+        assert status == 200 and len(events) == 6 and events[-1] == "data: [DONE]"
+        assert json.loads(events[0][6:])["choices"][0]["text"] == " token"
+        status, text = post(f"{url}/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                                                           "max_tokens": 3})
+        assert status == 200 and json.loads(text)["usage"] == {"prompt_tokens": 1, "completion_tokens": 3,
+                                                               "total_tokens": 4}
+        load = json.loads(urllib.request.urlopen(f"{url}/load").read())
+        assert load["requests"] == 0 and load["served"] == 2 and load["kv_util"] == 0
+        assert post(f"{url}/v1/completions", None, raw=b"{nope")[0] == 400
+        status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": -2})
+        assert status == 400 and "max_tokens" in json.loads(text)["error"]["message"]
+
+
+@pytest.fixture
+def cluster():
+    """Two in-process mock engines behind a round-robin proxy."""
+    with ExitStack() as stack:
+        engines = [stack.enter_context(serve_in_thread(make_engine_app(f"e{i}", SMALL, time_scale=0.05)))
+                   for i in range(2)]
+        proxy = Proxy(engines, make_policy("round_robin"), make_predictor("oracle"), refresh_s=0.02)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        yield url, proxy
+
+
+@pytest.mark.timeout(60)
+def test_proxy_works_with_the_openai_client(cluster):
+    url, proxy = cluster
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    reply = client.completions.create(model="m", prompt="one two three", max_tokens=4)
+    assert reply.choices[0].text == " token" * 4 and reply.usage.completion_tokens == 4
+    chunks = list(client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hello"}],
+                                                 max_tokens=6, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == " token" * 6
+    for _ in range(6):
+        client.completions.create(model="m", prompt="x", max_tokens=2)
+    stats = json.loads(urllib.request.urlopen(f"{url}/stats").read())
+    assert sum(b["routed"] for b in stats["backends"]) == 8 and all(b["routed"] > 0 for b in stats["backends"])
+    assert post(f"{url}/v1/completions", {"max_tokens": 2})[0] == 400
+
+
+@pytest.mark.timeout(90)
+def test_backend_killed_mid_run_loses_nothing_silently():
+    engine = subprocess.Popen([sys.executable, "-m", "sysai", "llm-la", "serve-engines", "--instances", "1",
+                               "--port", "0", "--time-scale", "0.2"], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    try:
+        line = ""
+        while "serving on" not in line:
+            line = engine.stdout.readline()
+            assert line, "the engine process exited early"
+        doomed = line.split()[2] + "/e0"
+        with ExitStack() as stack:
+            survivor = stack.enter_context(serve_in_thread(make_engine_app("survivor", SMALL, time_scale=0.2)))
+            proxy = Proxy([doomed, survivor], make_policy("round_robin"), make_predictor("oracle"), refresh_s=0.05)
+            url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+            workload = load_trace("conv").head(60).at_rate(8.0)  # 7.4 model s = 1.5 s wall
+
+            async def run():
+                task = asyncio.ensure_future(replay(url, workload, time_scale=0.2))
+                await asyncio.sleep(0.6)  # = 3 model seconds in
+                os.killpg(engine.pid, signal.SIGKILL)
+                return await task
+
+            outcomes = asyncio.run(run())
+            assert len(outcomes) == 60
+            for o in outcomes:  # each request either completed in full or was told why not
+                assert (not o.error and o.tokens == o.output) or o.error
+            failed = [o for o in outcomes if o.error]
+            assert len(failed) < 30 and all("mid-stream" in o.error or "HTTP 50" in o.error for o in failed)
+            late = [o for o in outcomes if o.arrival > 4.0]
+            assert late and all(not o.error for o in late), "after the kill the survivor serves everything"
+            stats = proxy.stats
+            assert not proxy.backends[0].healthy and proxy.backends[1].routed > 30
+            assert stats.cut_streams == len(failed)
+        # the proxy alone: its only backend is gone -> 503 with a message
+        proxy = Proxy([doomed], make_policy("least_requests"), make_predictor("oracle"), refresh_s=0.05)
+        with serve_in_thread(make_proxy_app(proxy)) as url:
+            status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 2})
+            assert status == 503 and "no healthy backend" in json.loads(text)["error"]["message"]
+    finally:
+        if engine.poll() is None:
+            os.killpg(engine.pid, signal.SIGKILL)
+        engine.wait(timeout=10)
+
+
+@pytest.mark.timeout(120)
+def test_sim_and_live_agree():
+    setup = Setup(requests=120, instances=2, load=0.9, replica=SMALL)
+    fresh = agreement(setup, ["llm_la"], time_scale=0.2, poll_s=0.01, tolerance=0.2)
+    assert fresh.live["llm_la"]["errors"] == 0
+    assert fresh.within_tolerance, fresh.relative_error
+    # 2 s-stale signals (0.4 s wall): least_outstanding_tokens herds and falls clearly behind round-robin
+    # (11 % in the simulator); herding makes one run chaotic, so latencies only within ±40 % here.
+    stale = agreement(setup, ["least_outstanding_tokens", "round_robin"], time_scale=0.2, poll_s=0.4,
+                      tolerance=0.4, rank_margin=0.05)
+    assert stale.sim_ranking == ["round_robin", "least_outstanding_tokens"]
+    assert all(stale.live[p]["errors"] == 0 for p in stale.live)
+    assert stale.within_tolerance, stale.relative_error
+    assert stale.ranking_agrees, (stale.sim_ranking, stale.live_ranking)
+
+
+def test_ranking_rule_and_replay_bounds():
+    assert same_order({"a": 1.0, "b": 2.0}, {"a": 1.1, "b": 1.9}, 0.05)
+    assert not same_order({"a": 1.0, "b": 2.0}, {"a": 2.1, "b": 1.9}, 0.05)
+    assert same_order({"a": 1.0, "b": 1.02}, {"a": 1.1, "b": 1.0}, 0.05), "a 2 % gap is a tie"
+    assert check_url("http://127.0.0.1:8000/", False) == "http://127.0.0.1:8000"
+    with pytest.raises(UserError, match="allow-remote"):
+        check_url("http://example.com", False)
+
+
+@pytest.mark.timeout(60)
+def test_replay_command_measures_a_live_engine(tmp_path, capsys):
+    from sysai.cli import main
+
+    with serve_in_thread(make_engine_app("solo", SMALL, time_scale=0.05)) as url:
+        code = main(["llm-la", "replay", "--url", url, "--requests", "20", "--rate", "4", "--time-scale", "0.05",
+                     "--out", str(tmp_path), "--json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["completed"] == 20 and data["errors"] == 0 and data["ttft_mean_s"] > 0
+    assert data["e2e_mean_s"] > data["ttft_mean_s"] and (tmp_path / "requests.csv").exists()
+    assert main(["llm-la", "replay", "--url", "http://example.com", "--out", str(tmp_path)]) == 2
+
+
+def _plain_backend(status: int):
+    """An OpenAI-ish server with no /load (like vLLM) that answers every completion with `status`."""
+    from aiohttp import web
+
+    async def complete(request):
+        await asyncio.sleep(0.05)
+        if status != 200:
+            return web.json_response({"error": {"message": "engine exploded"}}, status=status)
+        return web.json_response({"choices": [{"index": 0, "text": " hi", "finish_reason": "length"}]})
+
+    async def health(request):
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/v1/completions", complete)
+    app.router.add_get("/health", health)
+    return app
+
+
+@pytest.mark.timeout(60)
+def test_proxy_without_load_endpoint_and_with_an_erroring_backend():
+    with ExitStack() as stack:
+        good = stack.enter_context(serve_in_thread(_plain_backend(200)))
+        bad = stack.enter_context(serve_in_thread(_plain_backend(500)))
+        proxy = Proxy([bad, good], make_policy("least_outstanding_tokens"), make_predictor("oracle"), refresh_s=0.05)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 1})
+        assert status == 200 and json.loads(text)["choices"][0]["text"] == " hi"
+        assert proxy.stats.retries == 1 and proxy.backends[0].failures == 1, "5xx: marked down, retried elsewhere"
+        assert not proxy.backends[0].has_load and not proxy.backends[1].has_load
+        signal = proxy.backends[1].signal(0.0)  # built from the proxy's own books
+        assert signal.requests == 0 and signal.kv_util == 0.0
+    with ExitStack() as stack:
+        bad = stack.enter_context(serve_in_thread(_plain_backend(503)))
+        proxy = Proxy([bad], make_policy("round_robin"), make_predictor("oracle"), refresh_s=0.05)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 1})
+        assert status == 503 and "tried" in json.loads(text)["error"]["message"]
