@@ -20,6 +20,15 @@ def sleep(payload: Any) -> Any:
     return {"slept": seconds}
 
 
+def where(payload: Any) -> Any:
+    """Which Ray node runs this instance (placement), after sleeping `payload` seconds if a number."""
+    import ray
+
+    if isinstance(payload, (int, float)):
+        time.sleep(payload)
+    return ray.get_runtime_context().get_node_id()
+
+
 def fail(payload: Any) -> Any:
     raise ValueError(f"asked to fail: {payload!r}")
 
@@ -66,6 +75,10 @@ class Counter:
 
     def get(self) -> int:
         return self.value
+
+    def slow_add(self, k: int, seconds: float) -> int:
+        time.sleep(seconds)
+        return self.add(k)
 
     def seen(self) -> list[int]:
         return self.history

@@ -9,7 +9,7 @@
 
 Errors are JSON ``{"error": "..."}``: unknown function 404, invalid JSON or config 400, a body
 over the limit 413, a function that raised 500 (with its message), a call over the function's
-timeout 504 (its instance is stopped). No request, and no function, can take the gateway down.
+timeout 504 (its instance is stopped), an instance lost twice (node failure) 503. No request, and no function, can take the gateway down.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiohttp import web
 from sysai.config import from_mapping
 from sysai.errors import UserError
 from yuanrong_lab.config import FunctionConfig
-from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, Runtime, UnknownFunction
+from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, InstanceLost, Runtime, UnknownFunction
 
 DEFAULT_MAX_BODY = 1 << 20  # 1 MiB, like many FaaS gateways' synchronous payload limits (AWS: 6 MB)
 
@@ -118,6 +118,8 @@ async def invoke(request: web.Request) -> web.Response:
         return _error(504, str(exc))
     except FunctionError as exc:
         return _error(500, f"function {name!r} failed: {exc}")
+    except InstanceLost as exc:
+        return _error(503, f"function {name!r}: {exc}")
     except Exception as exc:  # the instance died, Ray lost it, ...
         return _error(500, f"function {name!r} failed: {type(exc).__name__}: {exc}")
     try:

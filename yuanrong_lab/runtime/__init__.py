@@ -29,10 +29,10 @@ from typing import Any, Iterator
 
 from sysai.config import from_mapping
 from yuanrong_lab.config import FunctionConfig
-from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, Runtime, UnknownFunction
+from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, InstanceLost, Runtime, UnknownFunction
 
 __all__ = ["function", "instance", "get", "put", "wait", "terminate", "session", "current", "Runtime",
-           "FunctionError", "FunctionTimeout", "UnknownFunction"]
+           "FunctionError", "FunctionTimeout", "InstanceLost", "UnknownFunction"]
 
 _current: Runtime | None = None
 
@@ -125,22 +125,23 @@ class InstanceProxy:
 
 
 class InstanceClass:
-    def __init__(self, cls: type, num_cpus: float):
+    def __init__(self, cls: type, num_cpus: float, resources: dict | None = None):
         self.__yr_target__ = cls
         self.num_cpus = num_cpus
+        self.resources = resources
 
     def invoke(self, *args: Any, **kwargs: Any) -> InstanceProxy:
         module = self.__yr_target__.__module__
         target = (f"{module}:{self.__yr_target__.__qualname__}"
                   if module != "__main__" and "<locals>" not in self.__yr_target__.__qualname__ else self.__yr_target__)
-        return InstanceProxy(current().create_instance(target, args, kwargs, self.num_cpus))
+        return InstanceProxy(current().create_instance(target, args, kwargs, self.num_cpus, self.resources))
 
 
-def instance(cls: Any = None, *, num_cpus: float = 0.1) -> Any:
+def instance(cls: Any = None, *, num_cpus: float = 0.1, resources: dict | None = None) -> Any:
     """Decorator for a stateful class: ``Cls.invoke(*args)`` creates one instance (one actor)."""
     if cls is None:
-        return lambda c: InstanceClass(c, num_cpus)
-    return InstanceClass(cls, num_cpus)
+        return lambda c: InstanceClass(c, num_cpus, resources)
+    return InstanceClass(cls, num_cpus, resources)
 
 
 def get(refs: Any, timeout: float | None = None) -> Any:

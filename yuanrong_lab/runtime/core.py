@@ -7,10 +7,11 @@ start, always when the function is scaled to zero) or queue the call behind a bu
 background thread ticks every pool: it stops instances whose keep-alive expired, loads pre-warmed
 ones, and applies the autoscaler's scale-up and scale-down decisions.
 
-Failure semantics (documented in docs/labs/yuanrong.md): a stateless instance's actor is restarted
-once and an in-flight call is retried once (at-least-once: the call may run twice); a stateful
-instance's actor is restarted once with its constructor arguments but in-flight calls fail
-with ``ActorDiedError``/``ActorUnavailableError`` (at-most-once: state since creation is lost).
+Failure semantics (documented in docs/labs/yuanrong.md): when a stateless instance is lost (its
+node died), the runtime stops it and retries the call once on another instance — at-least-once:
+the call may have run before; a second loss raises :class:`InstanceLost`. A stateful instance's
+actor is restarted once with its constructor arguments, but its in-flight calls fail with Ray's
+``RayActorError`` — at-most-once; the state since creation is lost.
 """
 
 from __future__ import annotations
@@ -44,13 +45,21 @@ class UnknownFunction(KeyError):
     pass
 
 
+class InstanceLost(RuntimeError):
+    """The call's instance was lost twice (its retry too): the call may or may not have run."""
+
+
 @dataclass
 class Call:
     ref: Any
-    future: Any  # concurrent.futures.Future resolving with the ref
+    future: Any  # concurrent.futures.Future resolving with the call's value
     function: str
     instance: int
     cold: bool
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    by_value: bool = False
+    retried: bool = False
 
 
 @dataclass
@@ -81,6 +90,7 @@ class Runtime:
         self.metrics = Metrics()
         self.lock = threading.RLock()
         self._calls: dict[Any, Call] = {}
+        self._lost: dict[Any, Call] = {}  # calls whose instance died, until someone retries them
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, args=(tick_s,), name="yuanrong-ticker", daemon=True)
         self._ticker.start()
@@ -142,7 +152,7 @@ class Runtime:
                     inst = fn.pool.overflow(now)
             actor = fn.actors[inst.id]
         method = actor.call_by_value.remote(blob) if by_value else actor.call.remote(*args, **kwargs)
-        call = Call(method, method.future(), name, inst.id, cold)
+        call = Call(method, method.future(), name, inst.id, cold, args, kwargs, by_value)
         self.metrics.inc("invocations_total", name)
         if cold:
             self.metrics.inc("cold_starts_total", name)
@@ -161,8 +171,7 @@ class Runtime:
         if isinstance(refs, list):
             return [self.get(r, timeout) for r in refs]
         call = self._calls.get(refs)
-        limit = timeout if timeout is not None else (self.functions[call.function].config.timeout_s
-                                                     if call and call.function in self.functions else None)
+        limit = timeout if timeout is not None else (self._timeout(call) if call is not None else None)
         try:
             value = ray.get(refs, timeout=limit)
         except ray.exceptions.GetTimeoutError:
@@ -171,6 +180,8 @@ class Runtime:
             raise FunctionTimeout(f"call did not finish within {limit:g} s") from None
         except ray.exceptions.RayTaskError as exc:
             raise FunctionError(error_message(exc)) from None
+        except ray.exceptions.RayActorError as exc:
+            return self.get(self._retry(refs, call, exc).ref, timeout)
         return pickle.loads(value.blob) if isinstance(value, Packed) else value
 
     async def call_async(self, name: str, payload: Any) -> tuple[Any, Call]:
@@ -180,16 +191,38 @@ class Runtime:
         import ray
 
         call = self.submit(name, (payload,))
-        timeout = self.functions[name].config.timeout_s if name in self.functions else None
+        timeout = self._timeout(call)
         try:
-            ref = await asyncio.wait_for(asyncio.wrap_future(call.future), timeout)
-            value = await ref
+            # shield: a timeout must not cancel Ray's future (its callback does the bookkeeping)
+            try:
+                value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(call.future)), timeout)
+            except ray.exceptions.RayActorError as exc:
+                call = self._retry(call.ref, call, exc)
+                value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(call.future)), self._timeout(call))
         except asyncio.TimeoutError:
             self.stop_instance(name, call.instance)
             raise FunctionTimeout(f"function {name!r} did not finish within {timeout:g} s") from None
         except ray.exceptions.RayTaskError as exc:
             raise FunctionError(error_message(exc)) from None
         return value, call
+
+    def _retry(self, ref: Any, call: Call | None, exc: Exception) -> Call:
+        """The call's instance died: stop it and run the call once more on another instance."""
+        call = call or self._lost.get(ref)
+        self._lost.pop(ref, None)
+        if call is None or call.retried:
+            raise InstanceLost(f"instance lost and its retry too: {type(exc).__name__}") from None
+        self.stop_instance(call.function, call.instance)
+        retry = self.submit(call.function, call.args, call.kwargs, call.by_value)
+        retry.retried = True
+        return retry
+
+    def _timeout(self, call: Call) -> float | None:
+        """The call's time limit: the function's timeout, plus the init allowance on a cold start."""
+        fn = self.functions.get(call.function)
+        if fn is None:
+            return None
+        return fn.config.timeout_s + (fn.config.init_timeout_s if call.cold else 0.0)
 
     def stop_instance(self, name: str, instance: int) -> None:
         """Stop one instance (a timed-out call keeps running otherwise)."""
@@ -202,10 +235,15 @@ class Runtime:
         self._kill([actor] if actor is not None else [])
 
     def _finished(self, call: Call, started: float, future: Any) -> None:
+        import ray
+
         seconds = time.perf_counter() - started
-        failed = future.exception() is not None
+        error = None if future.cancelled() else future.exception()
+        failed = future.cancelled() or error is not None
         with self.lock:
             self._calls.pop(call.ref, None)
+            if isinstance(error, ray.exceptions.RayActorError) and not call.retried:
+                self._lost[call.ref] = call
             fn = self.functions.get(call.function)
             if fn is not None:
                 fn.pool.release(call.instance, time.monotonic())
@@ -219,7 +257,8 @@ class Runtime:
     def _start_actor(self, fn: LiveFunction, instance: int, cold: bool = False) -> None:
         cfg = fn.config
         actor = _remote(FunctionWorker).options(
-            num_cpus=cfg.num_cpus, max_concurrency=cfg.concurrency, max_restarts=1, max_task_retries=1,
+            num_cpus=cfg.num_cpus, resources=cfg.resources or None, max_concurrency=cfg.concurrency,
+            max_restarts=1, max_task_retries=0,  # the runtime retries on another instance itself
         ).remote(fn.target, time.time())
         fn.actors[instance] = actor
         if cold:
@@ -267,9 +306,10 @@ class Runtime:
                 pass
 
     # --- stateful instances ----------------------------------------------------------------------
-    def create_instance(self, target: Any, args: tuple, kwargs: dict, num_cpus: float = 0.1) -> Any:
-        return _remote(InstanceWorker).options(num_cpus=num_cpus, max_concurrency=1, max_restarts=1,
-                                               max_task_retries=0).remote(target, args, kwargs)
+    def create_instance(self, target: Any, args: tuple, kwargs: dict, num_cpus: float = 0.1,
+                        resources: dict | None = None) -> Any:
+        return _remote(InstanceWorker).options(num_cpus=num_cpus, resources=resources or None, max_concurrency=1,
+                                               max_restarts=1, max_task_retries=0).remote(target, args, kwargs)
 
     # --- state -----------------------------------------------------------------------------------
     def gauges(self) -> dict[str, dict[str, float]]:
