@@ -22,23 +22,25 @@ def tour(ctx: TourContext) -> TourSection:
     cold_p50 = statistics.median(r["total_ms"] for r in colds)
     workload = generate(80 if ctx.quick else 200, 48.0, ctx.seed)
     ka = run_keepalive(workload, ctx.seed, ctx.out, policies=None)
-    fixed, hybrid = ka.policies["fixed-10min"], ka.policies["hybrid-4h"]
+    h = ka.headline
+    fixed, hybrid = ka.policies[h["fixed_at_similar_memory"]], ka.policies[h["hybrid"]]
     rows = [
         ["raw Ray actor call p50", round(percentile(raw, 50), 3), "ms"],
         ["warm invoke p50", round(percentile(warm, 50), 3), "ms"],
         ["cold start p50 (actor + import + init)", round(cold_p50, 1), "ms"],
         [f"4-stage chain {payload / 1e6:g} MB by value", round(ch["by_value_s"], 3), "s"],
         [f"4-stage chain {payload / 1e6:g} MB by reference", round(ch["by_reference_s"], 3), "s"],
-        ["keep-alive fixed 10 min: p75 function cold starts", round(fixed["p75_function_cold_start_pct"], 1), "%"],
-        ["keep-alive hybrid histogram: p75 function cold starts", round(hybrid["p75_function_cold_start_pct"], 1), "%"],
-        ["hybrid / fixed-10min idle memory-time", round(hybrid["idle_memory_gb_s"] / fixed["idle_memory_gb_s"], 2), "x"],
+        [f"keep-alive {h['fixed_at_similar_memory']}: p75 function cold starts", round(fixed["p75_function_cold_start_pct"], 1), "%"],
+        [f"keep-alive {h['hybrid']}: p75 function cold starts", round(hybrid["p75_function_cold_start_pct"], 1), "%"],
+        [f"{h['hybrid']} / {h['fixed_at_similar_memory']} idle memory-time", round(h["memory_ratio_hybrid_over_fixed"], 2), "x"],
     ]
     summary = (f"A cold start costs {cold_p50 / percentile(warm, 50):.0f}x a warm call "
                f"({cold_p50:.0f} ms vs {percentile(warm, 50):.2f} ms on a warm Ray actor); passing "
                f"{payload / 1e6:g} MB through 4 stages by reference is {ch['by_value_s'] / ch['by_reference_s']:.1f}x faster "
-               f"than by value. Simulated ({ka.functions} functions, {ka.hours:g} h): the hybrid histogram policy "
-               f"cuts the p75 function's cold starts from {fixed['p75_function_cold_start_pct']:.0f} % to "
-               f"{hybrid['p75_function_cold_start_pct']:.0f} % of fixed 10-min keep-alive.")
+               f"than by value. Simulated ({ka.functions} functions, {ka.hours:g} h): at about the same idle "
+               f"memory-time ({h['memory_ratio_hybrid_over_fixed']:.2f}x), the hybrid histogram policy gives the p75 "
+               f"function {hybrid['p75_function_cold_start_pct']:.0f} % cold starts against "
+               f"{fixed['p75_function_cold_start_pct']:.0f} % with {h['fixed_at_similar_memory']}.")
     return TourSection(
         title="openYuanrong: cold vs warm, by value vs by reference, keep-alive",
         summary=summary, columns=["measure", "value", "unit"], rows=rows,
