@@ -58,6 +58,39 @@ def keepalive(
 
 
 @app.command()
+def autoscale(
+    burst_rps: Annotated[float, typer.Option("--burst-rps", help="Arrival rate during the burst (calls/s).")] = 40.0,
+    max_instances: Annotated[int, typer.Option("--max-instances", help="Instance cap.")] = 20,
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Simulate a burst against one function under autoscaler settings (windows, burst mode)."""
+    from sysai.plotting import figure
+    from sysai.results import finish, prepare_out
+    from sysai.tables import print_table
+    from yuanrong_lab.autoscale_sim import BurstScenario, arrivals, simulate_burst, variants
+
+    if max_instances < 1:
+        raise UserError(f"--max-instances must be >= 1, got {max_instances}")
+    folder = prepare_out(LAB, "autoscale", out)
+    scenario = BurstScenario(burst_rps=burst_rps, horizon_s=40.0 if quick else 60.0)
+    times = arrivals(scenario, seed)
+    outcome = {name: simulate_burst(scenario, cfg, times) for name, cfg in variants(max_instances).items()}
+    with figure(folder / "autoscale_p99.png", title=f"Burst of {burst_rps:g} calls/s for {scenario.burst_s:g} s",
+                ylabel="p99 latency (s)", size=(9.0, 5.0)) as ax:
+        ax.bar(range(len(outcome)), [o["p99_ms"] / 1e3 for o in outcome.values()])
+        ax.set_xticks(range(len(outcome)), list(outcome), rotation=15, fontsize=10)
+    results = {"scenario": scenario, "seed": seed, "variants": outcome, "figures": [str(folder / "autoscale_p99.png")]}
+
+    def show() -> None:
+        rows = [[k, v["p50_ms"], v["p99_ms"], v["cold_starts"], v["peak_instances"], v["idle_instance_s"]]
+                for k, v in outcome.items()]
+        print_table("autoscaler under a burst (simulated)", ["setting", "p50 ms", "p99 ms", "cold starts",
+                                                             "peak instances", "idle instance·s"], rows)
+
+    finish(results, folder, json, show)
+
+
+@app.command()
 def bench(
     address: Address = None, num_cpus: NumCpus = None,
     gateway: Annotated[bool, typer.Option("--gateway/--no-gateway", help="Include the HTTP load (needs `hey`).")] = True,
