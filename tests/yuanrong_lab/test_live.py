@@ -91,8 +91,8 @@ def test_stateful_instance_runs_calls_in_order_until_terminated(rt):
     assert yr.get(refs) == [100 + k * (k + 1) // 2 for k in range(1, 21)]
     assert yr.get(counter.seen.invoke()) == list(range(1, 21))
     yr.terminate(counter)
-    with pytest.raises(ray.exceptions.RayActorError):
-        ray.get(counter.get.invoke(), timeout=30)
+    with pytest.raises(ray.exceptions.RayActorError):  # at-most-once: never replayed
+        yr.get(counter.get.invoke(), timeout=30)
 
 
 def test_errors_and_timeouts_are_ours_and_stop_the_instance(rt):

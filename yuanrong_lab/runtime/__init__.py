@@ -68,18 +68,11 @@ class Function:
         self.name = f"{fn.__module__}.{fn.__qualname__}"
         self.__doc__ = fn.__doc__
 
-    def _target(self) -> Any:
-        # an importable function travels as its import path: the worker really imports it
-        module = self.__yr_target__.__module__
-        if module != "__main__" and "<locals>" not in self.__yr_target__.__qualname__:
-            return f"{module}:{self.__yr_target__.__qualname__}"
-        return self.__yr_target__
-
     def _ensure(self, runtime: Runtime) -> None:
         if self.name not in runtime.functions:
             with runtime.lock:
                 if self.name not in runtime.functions:
-                    runtime.register(self.name, self._target(), self.config)
+                    runtime.register(self.name, _shippable(self.__yr_target__), self.config)
 
     def invoke(self, *args: Any, by_value: bool = False, **kwargs: Any) -> Any:
         """Call on a warm instance (or cold-start one); `by_value` ships the data through the caller."""
@@ -89,6 +82,14 @@ class Function:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.__yr_target__(*args, **kwargs)  # a plain local call, for tests and composition
+
+
+def _shippable(obj: Any) -> Any:
+    """An importable callable travels as its import path, so the instance really imports it (and
+    the import is measured); one defined in ``__main__`` or inside a function travels pickled."""
+    if obj.__module__ != "__main__" and "<locals>" not in obj.__qualname__:
+        return f"{obj.__module__}:{obj.__qualname__}"
+    return obj
 
 
 def function(fn: Any = None, **config: Any) -> Any:
@@ -131,9 +132,7 @@ class InstanceClass:
         self.resources = resources
 
     def invoke(self, *args: Any, **kwargs: Any) -> InstanceProxy:
-        module = self.__yr_target__.__module__
-        target = (f"{module}:{self.__yr_target__.__qualname__}"
-                  if module != "__main__" and "<locals>" not in self.__yr_target__.__qualname__ else self.__yr_target__)
+        target = _shippable(self.__yr_target__)
         return InstanceProxy(current().create_instance(target, args, kwargs, self.num_cpus, self.resources))
 
 

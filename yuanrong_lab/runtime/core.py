@@ -181,6 +181,8 @@ class Runtime:
         except ray.exceptions.RayTaskError as exc:
             raise FunctionError(error_message(exc)) from None
         except ray.exceptions.RayActorError as exc:
+            if call is None and refs not in self._lost:
+                raise  # a stateful instance's call: at-most-once, never replayed
             return self.get(self._retry(refs, call, exc).ref, timeout)
         return pickle.loads(value.blob) if isinstance(value, Packed) else value
 
