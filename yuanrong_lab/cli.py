@@ -26,14 +26,18 @@ def keepalive(
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Azure Functions 2019 invocations CSV instead of the generator.")] = None,
     policy: Annotated[Optional[list[str]], typer.Option("--policy", help="Only these policies (repeatable): none, fixed, hybrid-histogram.")] = None,
     cold_start_s: Annotated[float, typer.Option("--cold-start-s", help="Simulated cold-start delay (s).")] = 0.5,
+    plugin: Annotated[Optional[Path], typer.Option("--plugin", help="A file registering your own keep-alive policy (then --policy NAME).")] = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Simulate keep-alive policies at trace scale (SimPy): cold starts vs idle memory, Pareto plot."""
     from sysai.results import finish, prepare_out
     from sysai.tables import print_table
+    from yuanrong_lab.keepalive.base import POLICIES
     from yuanrong_lab.keepalive_sim import run_keepalive
     from yuanrong_lab.workload import generate, load_azure_csv
 
+    if plugin is not None:
+        POLICIES.load_file(plugin)
     if functions < 1 or hours <= 0:
         raise UserError(f"--functions must be >= 1 and --hours > 0 (got {functions}, {hours})")
     if quick:

@@ -36,7 +36,9 @@ def default_variants(policies: list[str] | None = None) -> list[Variant]:
     if policies:
         for name in policies:
             POLICIES.get(name)  # an unknown name is a UserError listing the known ones
+        built_in = {v.config.policy for v in variants}
         variants = [v for v in variants if v.config.policy in policies]
+        variants += [Variant(name, KeepAliveConfig(policy=name)) for name in policies if name not in built_in]
     return variants
 
 

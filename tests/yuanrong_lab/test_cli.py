@@ -44,3 +44,19 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
 def test_hey_report_is_parsed_with_its_errors():
     rps, p99, errors = parse_hey(HEY_REPORT)
     assert (rps, round(p99, 6), errors) == (1131.2, 39.2, "6 x 500")
+
+
+def test_a_students_policy_file_joins_the_comparison(tmp_path, capsys):
+    plugin = tmp_path / "always_warm.py"
+    plugin.write_text(
+        "from yuanrong_lab.keepalive.base import POLICIES, KeepAlivePolicy, Windows\n\n"
+        "@POLICIES.register('always-warm')\n"
+        "class AlwaysWarm(KeepAlivePolicy):\n"
+        "    def on_invocation(self, now):\n"
+        "        return Windows(0.0, 1e9)\n")
+    assert main(["yuanrong", "keepalive", "--functions", "20", "--hours", "6", "--plugin", str(plugin),
+                 "--policy", "always-warm", "--policy", "none", "--json", "--out", str(tmp_path / "out")]) == 0
+    policies = json.loads(capsys.readouterr().out)["policies"]
+    assert set(policies) == {"none", "always-warm"}
+    # warm forever: each function's first call is its only cold start
+    assert policies["always-warm"]["cold_starts"] <= 20 < policies["none"]["cold_starts"]

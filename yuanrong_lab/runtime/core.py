@@ -329,7 +329,8 @@ class Runtime:
         with self.lock:
             return [{"name": f.name, "target": f.target if isinstance(f.target, str) else repr(f.target),
                      "config": dataclasses.asdict(f.config), "instances": len(f.pool.instances),
-                     "invocations": f.pool.invocations, "cold_starts": f.pool.cold_starts}
+                     "invocations": f.pool.invocations, "cold_starts": f.pool.cold_starts,
+                     "last_cold_start_ms": next((dict(r) for r in reversed(f.cold_starts.values()) if "total_ms" in r), None)}
                     for f in self.functions.values()]
 
     def shutdown(self) -> None:
