@@ -244,8 +244,8 @@ class Runtime:
         failed = future.cancelled() or error is not None
         with self.lock:
             self._calls.pop(call.ref, None)
-            if isinstance(error, ray.exceptions.RayActorError) and not call.retried:
-                self._lost[call.ref] = call
+            if isinstance(error, ray.exceptions.RayActorError):
+                self._lost[call.ref] = call  # `get` retries it once, or reports the second loss
             fn = self.functions.get(call.function)
             if fn is not None:
                 fn.pool.release(call.instance, time.monotonic())
