@@ -109,6 +109,19 @@ def test_errors_and_timeouts_are_ours_and_stop_the_instance(rt):
     assert rt.get(rt.invoke("slow", {"seconds": 0.01})) == {"slept": 0.01}
 
 
+def test_a_call_whose_instance_dies_is_retried_once_elsewhere(rt):
+    import ray
+
+    rt.register("fragile", "yuanrong_lab.functions:sleep", _cfg())
+    rt.get(rt.invoke("fragile", {"seconds": 0.01}))
+    call = rt.submit("fragile", ({"seconds": 1.0},))
+    time.sleep(0.3)
+    ray.kill(rt.functions["fragile"].actors[call.instance], no_restart=True)  # like losing its node
+    assert rt.get(call.ref) == {"slept": 1.0}  # at-least-once: it ran again on a new instance
+    assert rt.functions["fragile"].pool.cold_starts == 2
+    assert call.instance not in rt.functions["fragile"].actors
+
+
 def test_burst_mode_scales_out_at_once_the_default_queues(rt):
     for name, burst in (("calm", False), ("bursty", True)):
         rt.register(name, "yuanrong_lab.functions:sleep", _cfg(burst=burst, max_instances=4))
