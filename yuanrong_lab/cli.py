@@ -48,15 +48,16 @@ def keepalive(
     results = run_keepalive(workload, seed, folder, policy, cold_start_s)
 
     def show() -> None:
-        rows = [[name, r["cold_start_pct"], r["p75_function_cold_start_pct"], r["idle_memory_gb_s"]]
-                for name, r in results.policies.items()]
+        kinds = sorted(next(iter(results.policies.values()))["cold_start_pct_by_kind"])[:4]
+        rows = [[name, r["cold_start_pct"], r["p75_function_cold_start_pct"], r["idle_memory_gb_s"],
+                 *(r["cold_start_pct_by_kind"].get(k) for k in kinds)] for name, r in results.policies.items()]
         h = results.headline
         note = (f"{results.workload}: {results.invocations:,} invocations. "
                 + (f"{h['hybrid']} vs {h['fixed_at_similar_memory']} (closest idle memory, ratio "
                    f"{h['memory_ratio_hybrid_over_fixed']:.2f}): p75 cold {h['hybrid_p75_cold_pct']:.1f} % vs "
                    f"{h['fixed_p75_cold_pct']:.1f} %." if h else ""))
-        print_table("keep-alive policies (simulated)", ["policy", "cold %", "p75 function cold %", "idle GB·s"],
-                    rows, note=note)
+        print_table("keep-alive policies (simulated)", ["policy", "cold %", "p75 fn cold %", "idle GB·s", *kinds],
+                    rows, note=f"{note}\nLast columns: cold % of the calls to each kind of function.")
 
     finish(results, folder, json, show)
 

@@ -51,6 +51,8 @@ class PolicyOutcome:
     p75_function_cold_start_pct: float
     idle_memory_gb_s: float
     per_function_cold_pct: list[float] = field(repr=False)
+    per_function: list[dict] = field(repr=False, default_factory=list)  # name, kind, invocations, cold_starts
+    by_kind_cold_pct: dict[str, float] = field(default_factory=dict)
 
 
 def simulate(workload: Workload, variant: Variant, cold_start_s: float = 0.5) -> PolicyOutcome:
@@ -70,6 +72,8 @@ def simulate(workload: Workload, variant: Variant, cold_start_s: float = 0.5) ->
     colds = np.array([p.cold_starts for p in pools])
     active = invocations > 0
     per_fn = 100.0 * colds[active] / invocations[active]
+    kinds = np.array([fn.kind for fn in workload.functions])
+    by_kind = {str(k): 100.0 * colds[kinds == k].sum() / max(1, invocations[kinds == k].sum()) for k in sorted(set(kinds))}
     return PolicyOutcome(
         policy=variant.label,
         invocations=int(invocations.sum()),
@@ -78,6 +82,9 @@ def simulate(workload: Workload, variant: Variant, cold_start_s: float = 0.5) ->
         p75_function_cold_start_pct=float(np.percentile(per_fn, 75)) if per_fn.size else 0.0,
         idle_memory_gb_s=float(sum(p.idle_gb_s for p in pools)),
         per_function_cold_pct=per_fn.tolist(),
+        per_function=[{"function": fn.name, "kind": fn.kind, "invocations": p.invocations, "cold_starts": p.cold_starts,
+                       "idle_memory_gb_s": p.idle_gb_s} for fn, p in zip(workload.functions, pools)],
+        by_kind_cold_pct=by_kind,
     )
 
 
@@ -138,10 +145,11 @@ def run_keepalive(workload: Workload, seed: int, out: Path, policies: list[str] 
     table = {o.policy: {"cold_start_pct": o.cold_start_pct,
                         "p75_function_cold_start_pct": o.p75_function_cold_start_pct,
                         "idle_memory_gb_s": o.idle_memory_gb_s,
-                        "invocations": o.invocations, "cold_starts": o.cold_starts} for o in outcomes}
-    write_csv(out / "policies.csv", [{"policy": name, **row} for name, row in table.items()])
-    write_csv(out / "functions.csv", [{"policy": o.policy, "function_rank": i, "cold_start_pct": pct}
-                                      for o in outcomes for i, pct in enumerate(o.per_function_cold_pct)])
+                        "invocations": o.invocations, "cold_starts": o.cold_starts,
+                        "cold_start_pct_by_kind": o.by_kind_cold_pct} for o in outcomes}
+    write_csv(out / "policies.csv", [{"policy": name, **{k: v for k, v in row.items() if k != "cold_start_pct_by_kind"}}
+                                     for name, row in table.items()])
+    write_csv(out / "functions.csv", [{"policy": o.policy, **row} for o in outcomes for row in o.per_function])
     figure_path = pareto_figure(outcomes, out / "keepalive_pareto.png")
     return KeepAliveResults(
         workload=workload.source, functions=len(workload.functions), hours=workload.horizon_s / 3600.0,

@@ -26,7 +26,10 @@ def test_keepalive_quick_writes_results_and_pareto(tmp_path, capsys):
                                         "hybrid-1h", "hybrid-2h", "hybrid-4h"}
     for row in results["policies"].values():
         assert {"cold_start_pct", "p75_function_cold_start_pct", "idle_memory_gb_s"} <= set(row)
+    assert set(results["policies"]["hybrid-4h"]["cold_start_pct_by_kind"]) == {"timer", "poisson", "bursty"}
     assert (tmp_path / "keepalive_pareto.png").stat().st_size > 0
+    header = (tmp_path / "functions.csv").read_text().splitlines()[0]
+    assert header == "policy,function,kind,invocations,cold_starts,idle_memory_gb_s"
     assert json.loads((tmp_path / "results.json").read_text())["functions"] == 40
 
 
