@@ -16,11 +16,11 @@ def tour(ctx: TourContext) -> TourSection:
 
     payload = 10_000_000 if ctx.quick else 100_000_000
     with session() as runtime:
-        raw, warm = warm_vs_raw(runtime, 200 if ctx.quick else 1000)
+        raw, warm = warm_vs_raw(runtime, 200 if ctx.quick else 500)
         colds = cold_starts(runtime, 3 if ctx.quick else 5)
-        ch = chain(runtime, payload, stages=4, repeats=1 if ctx.quick else 3)
+        ch = chain(runtime, payload, stages=4, repeats=1)
     cold_p50 = statistics.median(r["total_ms"] for r in colds)
-    workload = generate(80 if ctx.quick else 200, 48.0, ctx.seed)
+    workload = generate(80 if ctx.quick else 150, 48.0, ctx.seed)
     ka = run_keepalive(workload, ctx.seed, ctx.out, policies=None)
     h = ka.headline
     fixed, hybrid = ka.policies[h["fixed_at_similar_memory"]], ka.policies[h["hybrid"]]
