@@ -4,7 +4,7 @@
     GET    /functions                     registered functions with config and counts
     POST   /functions/{name}/invocations  JSON body → {"result", "cold_start", "latency_ms"} (sync)
     DELETE /functions/{name}              stop its instances and forget it
-    GET    /metrics                       Prometheus text: invocations, cold starts, latency
+    GET    /metrics                       Prometheus text: invocations, cold starts and their parts, latency
                                           histograms, instances, idle memory-time
 
 Errors are JSON ``{"error": "..."}``: unknown function 404, invalid JSON or config 400, a body

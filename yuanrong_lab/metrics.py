@@ -33,6 +33,7 @@ class Metrics:
         self.lock = threading.Lock()
         self.counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.latency: dict[str, Histogram] = defaultdict(Histogram)
+        self.cold_parts: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])  # (fn, part) → [sum s, n]
 
     def inc(self, name: str, function: str, by: float = 1.0) -> None:
         with self.lock:
@@ -41,6 +42,14 @@ class Metrics:
     def observe(self, function: str, seconds: float) -> None:
         with self.lock:
             self.latency[function].observe(seconds)
+
+    def cold_start(self, function: str, parts_ms: dict[str, float]) -> None:
+        """Record the measured parts of one cold start (actor_start, import, init, total)."""
+        with self.lock:
+            for part, ms in parts_ms.items():
+                entry = self.cold_parts[(function, part.removesuffix("_ms"))]
+                entry[0] += ms / 1e3
+                entry[1] += 1
 
     def render(self, gauges: dict[str, dict[str, float]]) -> str:
         """Prometheus exposition text; `gauges` maps metric name → {function: value} (read now)."""
@@ -58,6 +67,11 @@ class Metrics:
                     lines.append(f'yuanrong_invoke_latency_seconds_bucket{{function="{fn}",le="{le}"}} {cumulative}')
                 lines.append(f'yuanrong_invoke_latency_seconds_sum{{function="{fn}"}} {hist.total:g}')
                 lines.append(f'yuanrong_invoke_latency_seconds_count{{function="{fn}"}} {hist.count}')
+            if self.cold_parts:
+                lines.append("# TYPE yuanrong_cold_start_part_seconds summary")
+            for (fn, part), (total, n) in sorted(self.cold_parts.items()):
+                lines.append(f'yuanrong_cold_start_part_seconds_sum{{function="{fn}",part="{part}"}} {total:g}')
+                lines.append(f'yuanrong_cold_start_part_seconds_count{{function="{fn}",part="{part}"}} {n}')
         for name, values in sorted(gauges.items()):
             lines.append(f"# TYPE yuanrong_{name} gauge")
             lines += [f'yuanrong_{name}{{function="{fn}"}} {v:g}' for fn, v in sorted(values.items())]

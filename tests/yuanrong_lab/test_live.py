@@ -46,6 +46,7 @@ def test_cold_then_warm_with_a_measured_breakdown(rt):
     text = rt.metrics.render(rt.gauges())
     assert 'yuanrong_cold_starts_total{function="classify"} 1' in text
     assert 'yuanrong_invocations_total{function="classify"} 2' in text
+    assert 'yuanrong_cold_start_part_seconds_count{function="classify",part="init"} 1' in text
 
 
 def test_keepalive_none_makes_every_call_cold(rt):

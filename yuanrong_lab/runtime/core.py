@@ -251,6 +251,8 @@ class Runtime:
                 fn.pool.release(call.instance, time.monotonic())
                 if call.cold and call.instance in fn.cold_starts:
                     fn.cold_starts[call.instance]["total_ms"] = seconds * 1e3
+        if call.cold:
+            self.metrics.cold_start(call.function, {"total_ms": seconds * 1e3})
         self.metrics.observe(call.function, seconds)
         if failed:
             self.metrics.inc("errors_total", call.function)
@@ -270,6 +272,7 @@ class Runtime:
 
     def _record_timings(self, fn: LiveFunction, instance: int, future: Any) -> None:
         if future.exception() is None:
+            self.metrics.cold_start(fn.name, future.result())
             with self.lock:
                 fn.cold_starts.setdefault(instance, {}).update(future.result())
 
