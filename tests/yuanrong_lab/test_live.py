@@ -38,8 +38,8 @@ def test_cold_then_warm_with_a_measured_breakdown(rt):
     assert first.cold and not second.cold and first.instance == second.instance
     assert rt.get(second.ref)["label"] == label
     deadline = time.time() + 10
-    while time.time() < deadline and "init_ms" not in rt.functions["classify"].cold_starts[first.instance]:
-        time.sleep(0.05)
+    while time.time() < deadline and not {"init_ms", "total_ms"} <= set(rt.functions["classify"].cold_starts[first.instance]):
+        time.sleep(0.05)  # both are filled in by Ray's completion callbacks
     parts = rt.functions["classify"].cold_starts[first.instance]
     assert parts["actor_start_ms"] > 0 and parts["import_ms"] > 0 and parts["init_ms"] > 1.0
     assert parts["total_ms"] >= parts["init_ms"]
