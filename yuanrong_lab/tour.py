@@ -4,11 +4,15 @@ Ray), and the keep-alive trade-off (simulated at small scale), all measured in t
 from __future__ import annotations
 
 import statistics
+from typing import TYPE_CHECKING
 
-from sysai.tour import TourContext, TourSection
+if TYPE_CHECKING:  # sysai.tour pulls in numpy: keep `sysai --help` fast
+    from sysai.tour import TourContext, TourSection
 
 
 def tour(ctx: TourContext) -> TourSection:
+    from sysai.tour import TourSection
+
     from yuanrong_lab.bench import chain, cold_starts, percentile, warm_vs_raw
     from yuanrong_lab.keepalive_sim import run_keepalive
     from yuanrong_lab.runtime import session
