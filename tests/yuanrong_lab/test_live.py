@@ -195,3 +195,15 @@ def test_gateway_error_codes_and_survives_them(gateway, rt):
     assert _http(f"{gateway}/nowhere")[0] == 404
     status, body = invoke("gw-sleep", body={"seconds": 0.01})  # a new instance replaces the stopped one
     assert status == 200 and body["result"] == {"slept": 0.01} and body["cold_start"] is True
+
+
+def test_invoke_command_against_the_gateway(gateway, capsys):
+    from sysai.cli import main
+
+    assert _http(f"{gateway}/functions", "POST", {"name": "cli-echo", "target": "yuanrong_lab.functions:echo"})[0] == 201
+    assert main(["yuanrong", "invoke", "cli-echo", "--url", gateway, "--data", '{"a": 1}', "--json"]) == 0
+    # Ray's driver may print "(raylet) ..." notices of earlier tests' killed actors on stdout meanwhile
+    answer = json.loads(next(line for line in capsys.readouterr().out.splitlines() if line.startswith("{")))
+    assert answer["result"] == {"a": 1} and answer["cold_start"] is True
+    assert main(["yuanrong", "invoke", "cli-missing", "--url", gateway]) == 2
+    assert "HTTP 404: unknown function 'cli-missing'" in capsys.readouterr().err
