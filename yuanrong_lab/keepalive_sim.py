@@ -10,7 +10,6 @@ functions) against the wasted idle memory-time (GB·s), as a Pareto plot.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +61,7 @@ def simulate(workload: Workload, variant: Variant, cold_start_s: float = 0.5) ->
     env = simpy.Environment()
     pools = []
     for fn in workload.functions:
-        pool = WarmPool(make_policy(dataclasses.replace(variant.config)), memory_gb=fn.memory_gb)
+        pool = WarmPool(make_policy(variant.config), memory_gb=fn.memory_gb)  # one policy (state) per function
         pools.append(pool)
         env.process(_replay(env, pool, fn.arrivals, fn.duration_s, cold_start_s))
     env.run(until=workload.horizon_s)
