@@ -53,7 +53,9 @@ if [[ ! -x $VENV/bin/python ]]; then
     say "creating virtualenv $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-stamp=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+# Reinstall when the project's declaration or its set of packages changes (an editable install
+# maps only the packages that existed when it was made).
+stamp=$( { cat pyproject.toml scripts/setup.sh; ls -d ./*/__init__.py; } | sha256sum | cut -c1-16)
 if [[ -f $VENV/.sysai-installed && $(cat "$VENV/.sysai-installed") == "$stamp" ]] \
     && "$VENV/bin/python" -c 'import sysai' 2>/dev/null; then
     say "Python packages: up to date"

@@ -1,0 +1,65 @@
+import json
+
+from sysai.cli import main
+from yuanrong_lab.bench import parse_hey
+
+HEY_REPORT = """
+Summary:
+  Total:	3.0021 secs
+  Requests/sec:	1131.2000
+
+Latency distribution:
+  10% in 0.0051 secs
+  99% in 0.0392 secs
+
+Status code distribution:
+  [200]	3390 responses
+  [500]	6 responses
+"""
+
+
+def test_keepalive_quick_writes_results_and_pareto(tmp_path, capsys):
+    assert main(["yuanrong", "keepalive", "--functions", "40", "--hours", "12", "--out", str(tmp_path), "--json",
+                 "--policy", "fixed", "--policy", "hybrid-histogram"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert set(results["policies"]) == {"fixed-5min", "fixed-10min", "fixed-20min", "fixed-60min", "fixed-120min",
+                                        "hybrid-1h", "hybrid-2h", "hybrid-4h"}
+    for row in results["policies"].values():
+        assert {"cold_start_pct", "p75_function_cold_start_pct", "idle_memory_gb_s"} <= set(row)
+    assert set(results["policies"]["hybrid-4h"]["cold_start_pct_by_kind"]) == {"timer", "poisson", "bursty"}
+    assert (tmp_path / "keepalive_pareto.png").stat().st_size > 0
+    header = (tmp_path / "functions.csv").read_text().splitlines()[0]
+    assert header == "policy,function,kind,invocations,cold_starts,idle_memory_gb_s"
+    assert json.loads((tmp_path / "results.json").read_text())["functions"] == 40
+
+
+def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
+    assert main(["yuanrong", "keepalive", "--policy", "lru", "--out", str(tmp_path)]) == 2
+    assert "unknown keep-alive policy 'lru'" in capsys.readouterr().err
+    assert main(["yuanrong", "keepalive", "--trace", str(tmp_path / "none.csv"), "--out", str(tmp_path)]) == 2
+    assert "trace file not found" in capsys.readouterr().err
+    assert main(["yuanrong", "invoke", "echo", "--data", "{bad"]) == 2
+    assert "--data is not valid JSON" in capsys.readouterr().err
+    assert main(["yuanrong", "invoke", "echo", "--url", "http://127.0.0.1:9"]) == 2
+    assert "cannot reach the gateway" in capsys.readouterr().err
+
+
+def test_hey_report_is_parsed_with_its_errors():
+    rps, p99, errors = parse_hey(HEY_REPORT)
+    assert (rps, round(p99, 6), errors) == (1131.2, 39.2, "6 x 500")
+
+
+def test_a_students_policy_file_joins_the_comparison(tmp_path, capsys):
+    plugin = tmp_path / "always_warm.py"
+    plugin.write_text(
+        "from yuanrong_lab.keepalive.base import POLICIES, KeepAlivePolicy, Windows\n\n"
+        "@POLICIES.register('always-warm')\n"
+        "class AlwaysWarm(KeepAlivePolicy):\n"
+        "    def on_invocation(self, now):\n"
+        "        return Windows(0.0, 1e9)\n")
+    assert main(["yuanrong", "keepalive", "--functions", "20", "--hours", "6", "--plugin", str(plugin),
+                 "--policy", "always-warm", "--policy", "none", "--json", "--out", str(tmp_path / "out")]) == 0
+    policies = json.loads(capsys.readouterr().out)["policies"]
+    assert set(policies) == {"none", "always-warm"}
+    # warm forever: each function's first call is its only cold start
+    assert policies["always-warm"]["cold_starts"] <= 20 < policies["none"]["cold_starts"]

@@ -1,0 +1,173 @@
+"""The HTTP function service (aiohttp), modelled on openYuanrong's function system front end.
+
+    POST   /functions                     {"name", "target": "pkg.module:fn", "config": {...}} → 201
+    GET    /functions                     registered functions with config and counts
+    POST   /functions/{name}/invocations  JSON body → {"result", "cold_start", "latency_ms"} (sync)
+    DELETE /functions/{name}              stop its instances and forget it
+    GET    /metrics                       Prometheus text: invocations, cold starts and their parts, latency
+                                          histograms, instances, idle memory-time
+
+Errors are JSON ``{"error": "..."}``: unknown function 404, invalid JSON or config 400, a body
+over the limit 413, a function that raised 500 (with its message), a call over the function's
+timeout 504 (its instance is stopped), an instance lost twice (node failure) 503. No request, and no function, can take the gateway down.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from sysai.config import from_mapping
+from sysai.errors import UserError
+from yuanrong_lab.config import FunctionConfig
+from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, InstanceLost, Runtime, UnknownFunction
+
+DEFAULT_MAX_BODY = 1 << 20  # 1 MiB, like many FaaS gateways' synchronous payload limits (AWS: 6 MB)
+
+RUNTIME = web.AppKey("runtime", Runtime)
+MAX_BODY = web.AppKey("max_body", int)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def _never_crash(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return _error(exc.status, exc.reason)
+        raise
+    except Exception as exc:  # a bug here must cost one request, not the gateway
+        return _error(500, f"gateway error: {type(exc).__name__}: {exc}")
+
+
+async def _json_body(request: web.Request) -> Any:
+    limit = request.app[MAX_BODY]
+    if request.content_length is not None and request.content_length > limit:
+        raise _Reply(413, f"payload of {request.content_length} bytes is over the {limit}-byte limit")
+    try:
+        body = await request.read()  # aiohttp enforces client_max_size for chunked bodies too
+    except web.HTTPRequestEntityTooLarge:
+        raise _Reply(413, f"payload is over the {limit}-byte limit") from None
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Reply(400, f"invalid JSON: {exc}") from None
+
+
+class _Reply(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _handles_replies(handler: Any) -> Any:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except _Reply as reply:
+            return _error(reply.status, reply.message)
+
+    return wrapped
+
+
+@_handles_replies
+async def register(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not isinstance(body.get("target"), str):
+        return _error(400, 'expected {"name": "...", "target": "package.module:function", "config": {...}}')
+    unknown = set(body) - {"name", "target", "config"}
+    if unknown:
+        return _error(400, f"unknown key(s): {', '.join(sorted(unknown))}")
+    runtime = request.app[RUNTIME]
+    if body["name"] in runtime.functions:
+        return _error(409, f"function {body['name']!r} is already registered")
+    try:
+        config = from_mapping(FunctionConfig, body.get("config"), "config")
+        runtime.register(body["name"], body["target"], config)
+    except UserError as exc:
+        return _error(400, str(exc))
+    return web.json_response(_describe(runtime, body["name"]), status=201)
+
+
+async def list_functions(request: web.Request) -> web.Response:
+    return web.json_response({"functions": request.app[RUNTIME].describe()})
+
+
+@_handles_replies
+async def invoke(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    runtime = request.app[RUNTIME]
+    if name not in runtime.functions:
+        return _error(404, f"unknown function {name!r}")
+    payload = await _json_body(request)
+    started = time.perf_counter()
+    try:
+        result, call = await runtime.call_async(name, payload)
+    except UnknownFunction:
+        return _error(404, f"unknown function {name!r}")
+    except FunctionTimeout as exc:
+        return _error(504, str(exc))
+    except FunctionError as exc:
+        return _error(500, f"function {name!r} failed: {exc}")
+    except InstanceLost as exc:
+        return _error(503, f"function {name!r}: {exc}")
+    except Exception as exc:  # the instance died, Ray lost it, ...
+        return _error(500, f"function {name!r} failed: {type(exc).__name__}: {exc}")
+    try:
+        return web.json_response({"result": result, "cold_start": call.cold,
+                                  "latency_ms": (time.perf_counter() - started) * 1e3})
+    except (TypeError, ValueError) as exc:
+        return _error(500, f"function {name!r} returned a value that is not JSON: {exc}")
+
+
+async def delete(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    try:
+        request.app[RUNTIME].unregister(name)
+    except UnknownFunction:
+        return _error(404, f"unknown function {name!r}")
+    return web.json_response({"deleted": name})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    return web.Response(text=runtime.metrics.render(runtime.gauges()), content_type="text/plain",
+                        headers={"X-Prometheus-Format": "0.0.4"})
+
+
+def _describe(runtime: Runtime, name: str) -> dict[str, Any]:
+    return next(f for f in runtime.describe() if f["name"] == name)
+
+
+def make_app(runtime: Runtime, max_body: int = DEFAULT_MAX_BODY) -> web.Application:
+    app = web.Application(middlewares=[_never_crash], client_max_size=max_body)
+    app[RUNTIME] = runtime
+    app[MAX_BODY] = max_body
+    app.router.add_post("/functions", register)
+    app.router.add_get("/functions", list_functions)
+    app.router.add_post("/functions/{name}/invocations", invoke)
+    app.router.add_delete("/functions/{name}", delete)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+DEMO_FUNCTIONS = {
+    "echo": "yuanrong_lab.functions:echo",
+    "sleep": "yuanrong_lab.functions:sleep",
+    "fail": "yuanrong_lab.functions:fail",
+    "classify": "yuanrong_lab.functions:Classifier",
+}
+
+
+def register_demo(runtime: Runtime) -> None:
+    for name, target in DEMO_FUNCTIONS.items():
+        runtime.register(name, target, FunctionConfig(timeout_s=5.0))

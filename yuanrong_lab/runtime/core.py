@@ -1,0 +1,380 @@
+"""The live runtime: functions as warm pools of Ray actors, stateful instances as single actors.
+
+A call to a stateless function goes through the function's :class:`~yuanrong_lab.pool.WarmPool`
+(the same object the simulation uses): a free slot on a loaded actor is a warm start; otherwise
+the :class:`~yuanrong_lab.autoscaler.Autoscaler` decides whether to start a new actor now (a cold
+start, always when the function is scaled to zero) or queue the call behind a busy one. A
+background thread ticks every pool: it stops instances whose keep-alive expired, loads pre-warmed
+ones, and applies the autoscaler's scale-up and scale-down decisions.
+
+Failure semantics (documented in docs/labs/yuanrong.md): when a stateless instance is lost (its
+node died), the runtime stops it and retries the call once on another instance — at-least-once:
+the call may have run before; a second loss raises :class:`InstanceLost`. A stateful instance's
+actor is restarted once with its constructor arguments, but its in-flight calls fail with Ray's
+``RayActorError`` — at-most-once; the state since creation is lost.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import pickle
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sysai.errors import UserError
+from yuanrong_lab.autoscaler import Autoscaler
+from yuanrong_lab.config import FunctionConfig
+from yuanrong_lab.keepalive.base import make_policy
+from yuanrong_lab.metrics import Metrics
+from yuanrong_lab.pool import WarmPool
+from yuanrong_lab.runtime.worker import FunctionWorker, InstanceWorker, Packed
+
+
+class FunctionError(RuntimeError):
+    """The function raised: the message is the function's own."""
+
+
+class FunctionTimeout(TimeoutError):
+    """The call ran longer than the function's timeout_s; its instance was stopped."""
+
+
+class UnknownFunction(KeyError):
+    pass
+
+
+class InstanceLost(RuntimeError):
+    """The call's instance was lost twice (its retry too): the call may or may not have run."""
+
+
+@dataclass
+class Call:
+    ref: Any
+    future: Any  # concurrent.futures.Future resolving with the call's value
+    function: str
+    instance: int
+    cold: bool
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    by_value: bool = False
+    retried: bool = False
+
+
+@dataclass
+class LiveFunction:
+    name: str
+    target: Any
+    config: FunctionConfig
+    pool: WarmPool
+    autoscaler: Autoscaler
+    actors: dict[int, Any] = field(default_factory=dict)
+    cold_starts: dict[int, dict[str, float]] = field(default_factory=dict)  # instance → breakdown (ms)
+
+
+_remote_classes: dict[str, Any] = {}
+
+
+def _remote(cls: type) -> Any:
+    import ray
+
+    if cls.__name__ not in _remote_classes:
+        _remote_classes[cls.__name__] = ray.remote(cls)
+    return _remote_classes[cls.__name__]
+
+
+class Runtime:
+    def __init__(self, tick_s: float = 0.1):
+        self.functions: dict[str, LiveFunction] = {}
+        self.metrics = Metrics()
+        self.lock = threading.RLock()
+        self._calls: dict[Any, Call] = {}
+        self._lost: dict[Any, Call] = {}  # calls whose instance died, until someone retries them
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, args=(tick_s,), name="yuanrong-ticker", daemon=True)
+        self._ticker.start()
+
+    # --- registration ----------------------------------------------------------------------------
+    def register(self, name: str, target: Any, config: FunctionConfig | None = None) -> LiveFunction:
+        if isinstance(target, str):
+            check_import_path(target)
+        config = config or FunctionConfig()
+        with self.lock:
+            if name in self.functions:
+                raise UserError(f"function {name!r} is already registered")
+            fn = LiveFunction(name, target, config,
+                              WarmPool(make_policy(config.keepalive), concurrency=config.concurrency,
+                                       min_instances=config.min_instances, max_instances=config.max_instances,
+                                       memory_gb=config.memory_mb / 1024.0),
+                              Autoscaler(config.autoscaler()))
+            self.functions[name] = fn
+            loaded = fn.pool.tick(time.monotonic()).loaded  # min_instances start loaded
+            for iid in loaded:
+                self._start_actor(fn, iid)
+        return fn
+
+    def unregister(self, name: str) -> None:
+        with self.lock:
+            fn = self._function(name)
+            del self.functions[name]
+            actors = list(fn.actors.values())
+        self._kill(actors)
+
+    def _function(self, name: str) -> LiveFunction:
+        try:
+            return self.functions[name]
+        except KeyError:
+            raise UnknownFunction(name) from None
+
+    # --- calls -----------------------------------------------------------------------------------
+    def submit(self, name: str, args: tuple = (), kwargs: dict | None = None, by_value: bool = False) -> Call:
+        """Start one call of function `name`; returns at once (the work runs on an actor)."""
+        kwargs = kwargs or {}
+        if by_value:
+            blob = pickle.dumps((_materialise(args), _materialise(kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
+        started = time.perf_counter()
+        now = time.monotonic()
+        with self.lock:
+            fn = self._function(name)
+            self._apply(fn, fn.pool.tick(now))
+            fn.pool.arrive(now)
+            inst = fn.pool.acquire(now)
+            cold = False
+            if inst is None:
+                wanted = fn.autoscaler.decide(now, fn.pool.in_flight + 1, len(fn.pool.instances))
+                if not fn.pool.instances or wanted > len(fn.pool.instances):
+                    inst = fn.pool.start(now)
+                    cold = inst is not None
+                    if cold:
+                        self._start_actor(fn, inst.id, cold=True)
+                if inst is None:
+                    inst = fn.pool.overflow(now)
+            actor = fn.actors[inst.id]
+        method = actor.call_by_value.remote(blob) if by_value else actor.call.remote(*args, **kwargs)
+        call = Call(method, method.future(), name, inst.id, cold, args, kwargs, by_value)
+        self.metrics.inc("invocations_total", name)
+        if cold:
+            self.metrics.inc("cold_starts_total", name)
+        with self.lock:
+            self._calls[method] = call
+        call.future.add_done_callback(functools.partial(self._finished, call, started))
+        return call
+
+    def invoke(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.submit(name, args, kwargs).ref
+
+    def get(self, refs: Any, timeout: float | None = None) -> Any:
+        """Values of one ref or a list; function errors and timeouts raised as our own errors."""
+        import ray
+
+        if isinstance(refs, list):
+            return [self.get(r, timeout) for r in refs]
+        call = self._calls.get(refs)
+        limit = timeout if timeout is not None else (self._timeout(call) if call is not None else None)
+        try:
+            value = ray.get(refs, timeout=limit)
+        except ray.exceptions.GetTimeoutError:
+            if call is not None:
+                self.stop_instance(call.function, call.instance)
+            raise FunctionTimeout(f"call did not finish within {limit:g} s") from None
+        except ray.exceptions.RayTaskError as exc:
+            raise FunctionError(error_message(exc)) from None
+        except ray.exceptions.RayActorError as exc:
+            if call is None and refs not in self._lost:
+                raise  # a stateful instance's call: at-most-once, never replayed
+            return self.get(self._retry(refs, call, exc).ref, timeout)
+        return pickle.loads(value.blob) if isinstance(value, Packed) else value
+
+    async def call_async(self, name: str, payload: Any) -> tuple[Any, Call]:
+        """For the gateway: one call, awaited on the caller's event loop, with the function's timeout."""
+        import asyncio
+
+        import ray
+
+        call = self.submit(name, (payload,))
+        timeout = self._timeout(call)
+        try:
+            # shield: a timeout must not cancel Ray's future (its callback does the bookkeeping)
+            try:
+                value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(call.future)), timeout)
+            except ray.exceptions.RayActorError as exc:
+                call = self._retry(call.ref, call, exc)
+                value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(call.future)), self._timeout(call))
+        except asyncio.TimeoutError:
+            self.stop_instance(name, call.instance)
+            raise FunctionTimeout(f"function {name!r} did not finish within {timeout:g} s") from None
+        except ray.exceptions.RayTaskError as exc:
+            raise FunctionError(error_message(exc)) from None
+        return value, call
+
+    def _retry(self, ref: Any, call: Call | None, exc: Exception) -> Call:
+        """The call's instance died: stop it and run the call once more on another instance."""
+        call = call or self._lost.get(ref)
+        self._lost.pop(ref, None)
+        if call is None or call.retried:
+            raise InstanceLost(f"instance lost and its retry too: {type(exc).__name__}") from None
+        self.stop_instance(call.function, call.instance)
+        retry = self.submit(call.function, call.args, call.kwargs, call.by_value)
+        retry.retried = True
+        return retry
+
+    def _timeout(self, call: Call) -> float | None:
+        """The call's time limit: the function's timeout, plus the init allowance on a cold start."""
+        fn = self.functions.get(call.function)
+        if fn is None:
+            return None
+        return fn.config.timeout_s + (fn.config.init_timeout_s if call.cold else 0.0)
+
+    def stop_instance(self, name: str, instance: int) -> None:
+        """Stop one instance (a timed-out call keeps running otherwise)."""
+        with self.lock:
+            fn = self.functions.get(name)
+            if fn is None:
+                return
+            fn.pool.forget(instance, time.monotonic())
+            actor = fn.actors.pop(instance, None)
+        self._kill([actor] if actor is not None else [])
+
+    def _finished(self, call: Call, started: float, future: Any) -> None:
+        import ray
+
+        seconds = time.perf_counter() - started
+        error = None if future.cancelled() else future.exception()
+        failed = future.cancelled() or error is not None
+        with self.lock:
+            self._calls.pop(call.ref, None)
+            if isinstance(error, ray.exceptions.RayActorError):
+                self._lost[call.ref] = call  # `get` retries it once, or reports the second loss
+            fn = self.functions.get(call.function)
+            if fn is not None:
+                fn.pool.release(call.instance, time.monotonic())
+                if call.cold and call.instance in fn.cold_starts:
+                    fn.cold_starts[call.instance]["total_ms"] = seconds * 1e3
+        if call.cold:
+            self.metrics.cold_start(call.function, {"total_ms": seconds * 1e3})
+        self.metrics.observe(call.function, seconds)
+        if failed:
+            self.metrics.inc("errors_total", call.function)
+
+    # --- instances -------------------------------------------------------------------------------
+    def _start_actor(self, fn: LiveFunction, instance: int, cold: bool = False) -> None:
+        cfg = fn.config
+        actor = _remote(FunctionWorker).options(
+            num_cpus=cfg.num_cpus, resources=cfg.resources or None, max_concurrency=cfg.concurrency,
+            max_restarts=1, max_task_retries=0,  # the runtime retries on another instance itself
+        ).remote(fn.target, time.time())
+        fn.actors[instance] = actor
+        if cold:
+            fn.cold_starts[instance] = {}
+            ready = actor.ready.remote().future()
+            ready.add_done_callback(functools.partial(self._record_timings, fn, instance))
+
+    def _record_timings(self, fn: LiveFunction, instance: int, future: Any) -> None:
+        if future.exception() is None:
+            self.metrics.cold_start(fn.name, future.result())
+            with self.lock:
+                fn.cold_starts.setdefault(instance, {}).update(future.result())
+
+    def _apply(self, fn: LiveFunction, tick: Any) -> None:
+        for iid in tick.loaded:
+            self._start_actor(fn, iid)
+        doomed = [fn.actors.pop(iid) for iid in tick.reclaimed if iid in fn.actors]
+        if doomed:
+            self._kill(doomed)
+
+    def _tick_loop(self, tick_s: float) -> None:
+        while not self._stop.wait(tick_s):
+            now = time.monotonic()
+            with self.lock:
+                for fn in list(self.functions.values()):
+                    self._apply(fn, fn.pool.tick(now))
+                    n = len(fn.pool.instances)
+                    wanted = fn.autoscaler.decide(now, fn.pool.in_flight, n)
+                    for _ in range(max(0, wanted - n)):
+                        inst = fn.pool.add_idle(now)
+                        if inst is not None:
+                            self._start_actor(fn, inst.id)
+                    if wanted < n:
+                        # the autoscaler trims the surplus; the last instance is the keep-alive policy's
+                        gone = fn.pool.trim(max(wanted, 1), now)
+                        self._kill([fn.actors.pop(i) for i in gone if i in fn.actors])
+
+    @staticmethod
+    def _kill(actors: list[Any]) -> None:
+        import ray
+
+        for actor in actors:
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception:  # already dead (node lost): nothing left to stop
+                pass
+
+    # --- stateful instances ----------------------------------------------------------------------
+    def create_instance(self, target: Any, args: tuple, kwargs: dict, num_cpus: float = 0.1,
+                        resources: dict | None = None) -> Any:
+        return _remote(InstanceWorker).options(num_cpus=num_cpus, resources=resources or None, max_concurrency=1,
+                                               max_restarts=1, max_task_retries=0).remote(target, args, kwargs)
+
+    # --- state -----------------------------------------------------------------------------------
+    def gauges(self) -> dict[str, dict[str, float]]:
+        now = time.monotonic()
+        with self.lock:
+            return {
+                "instances": {n: len(f.pool.instances) for n, f in self.functions.items()},
+                "in_flight": {n: f.pool.in_flight for n, f in self.functions.items()},
+                "idle_memory_gb_seconds": {n: f.pool.idle_gb_s_at(now) for n, f in self.functions.items()},
+            }
+
+    def describe(self) -> list[dict[str, Any]]:
+        import dataclasses
+
+        with self.lock:
+            return [{"name": f.name, "target": f.target if isinstance(f.target, str) else repr(f.target),
+                     "config": dataclasses.asdict(f.config), "instances": len(f.pool.instances),
+                     "invocations": f.pool.invocations, "cold_starts": f.pool.cold_starts,
+                     "last_cold_start_ms": next((dict(r) for r in reversed(f.cold_starts.values()) if "total_ms" in r), None)}
+                    for f in self.functions.values()]
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._ticker.join(timeout=5)
+        with self.lock:
+            actors = [a for f in self.functions.values() for a in f.actors.values()]
+            self.functions.clear()
+        self._kill(actors)
+
+
+def check_import_path(target: str) -> None:
+    """'package.module:attr' whose module can be found (not imported: that happens on the actor)."""
+    module, sep, attr = target.partition(":")
+    if not sep or not module or not attr:
+        raise UserError(f"function target {target!r} must look like 'package.module:function'")
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise UserError(f"function target {target!r}: module {module!r} not found")
+
+
+def error_message(exc: Exception) -> str:
+    """The function's own exception as 'Type: message' (Ray wraps it in RayTaskError)."""
+    cause = getattr(exc, "cause", None)
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+
+
+def _materialise(value: Any) -> Any:
+    """By value: every ref in the arguments is fetched into the caller first (the copy we measure)."""
+    import ray
+
+    if isinstance(value, ray.ObjectRef):
+        got = ray.get(value)
+        return pickle.loads(got.blob) if isinstance(got, Packed) else got
+    if isinstance(value, (list, tuple)):
+        return type(value)(_materialise(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _materialise(v) for k, v in value.items()}
+    return value
