@@ -14,6 +14,7 @@ from rich.console import Console
 
 from sysai.errors import UserError
 from sysai.paths import repo_root
+from sysai.tables import make_console
 from sysai.tasks import Task, find_task
 
 
@@ -29,7 +30,7 @@ class Outcome:
 def run_check(task: str, root: Path | None = None, console: Console | None = None) -> bool:
     """Run the tests marked for `task`; print one line per test; True when all pass."""
     root = root or repo_root()
-    console = console or Console()
+    console = console or make_console()
     known = find_task(task, root)
     outcomes = run_marked_tests(known, root)
     if not outcomes:

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from sysai import __version__
 from sysai.catalog import LabInfo, discover
 from sysai.errors import EXIT_USAGE, UserError
 from sysai.options import DEFAULT_SEED, Quick, Seed
-from sysai.tables import print_table
+from sysai.tables import make_console, print_table
 
 try:  # recent Typer ships its own copy of Click; its exceptions are the ones raised
     from typer._click import ClickException
@@ -75,7 +74,7 @@ def tour(
     from sysai.tour import run_tour
 
     entries = run_tour(out, seed, quick)
-    console = Console()
+    console = make_console()
     rows = [[e.system, e.status, round(e.seconds, 1)] for e in entries]
     print_table("tour summary", ["lab", "status", "seconds"], rows, console=console)
     console.print(f"report: {out / 'report.md'} (and {out / 'index.html'})")

@@ -44,6 +44,8 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None, **init_
         # A private local cluster even if RAY_ADDRESS points elsewhere; loopback only.
         os.environ.pop("RAY_ADDRESS", None)
         keep_ray_on_loopback()
+        # Ray's default (token auth on) is what we want; its notice about that default is noise here.
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
         # "local" always starts a new cluster; without it ray.init() attaches to any `ray start` one.
         kwargs.update(address="local", num_cpus=num_cpus)
     try:

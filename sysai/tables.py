@@ -9,6 +9,16 @@ from rich.console import Console
 from rich.table import Table
 
 
+# Pipes, logs and CI are not terminals: rich would wrap tables at 80 columns there.
+PIPE_WIDTH = 140
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A Rich console; wide enough for the labs' tables when output is not a terminal."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=PIPE_WIDTH)
+
+
 def fmt(value: Any, digits: int = 3) -> str:
     """Numbers with `digits` significant figures, thousands separated; other values as text."""
     if isinstance(value, bool) or value is None:
@@ -33,7 +43,7 @@ def print_table(
     console: Console | None = None,
 ) -> None:
     """Print rows under a title; numeric cells right-aligned and formatted with :func:`fmt`."""
-    console = console or Console()
+    console = console or make_console()
     table = Table(title=title, title_style="bold", header_style="bold cyan")
     numeric = [
         all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) if rows else False

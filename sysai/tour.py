@@ -19,7 +19,7 @@ from rich.console import Console
 
 from sysai.catalog import LabStatus, discover
 from sysai.results import write_json
-from sysai.tables import fmt, markdown_table, print_table
+from sysai.tables import fmt, make_console, markdown_table, print_table
 from sysai.timing import Timer
 
 
@@ -50,7 +50,7 @@ class TourEntry:
 
 
 def run_tour(out: Path, seed: int, quick: bool, console: Console | None = None) -> list[TourEntry]:
-    console = console or Console()
+    console = console or make_console()
     out.mkdir(parents=True, exist_ok=True)
     entries = []
     for status in discover():
