@@ -1,0 +1,50 @@
+"""The FUSE adapter: mfusepy callbacks forwarded to :class:`trio_lab.vfs.ImageFS` (read-only).
+
+mfusepy is the maintained fork of fusepy (same ``Operations`` API; fusepy's last release is from
+2018 and it cannot drive libfuse3). It loads libfuse 2 when ``find_library('fuse')`` finds it,
+else libfuse 3; ``FUSE_LIBRARY_PATH`` overrides. Imported only inside the mount daemon.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import mfusepy
+
+from trio_lab.vfs import ImageFS
+
+LIBFUSE = f"libfuse {mfusepy.fuse_version_major}.{mfusepy.fuse_version_minor}"
+
+
+class ImageOps(mfusepy.Operations):
+    use_ns = True  # st_mtime in nanoseconds
+
+    def __init__(self, fs: ImageFS):
+        self.fs = fs
+
+    def getattr(self, path, fh=None):
+        return self.fs.getattr(path)
+
+    def readdir(self, path, fh):
+        return self.fs.readdir(path)
+
+    def readlink(self, path):
+        return self.fs.readlink(path)
+
+    def open(self, path, flags):
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            raise mfusepy.FuseOSError(errno.EROFS)
+        self.fs.node(path)
+        return 0
+
+    def read(self, path, size, offset, fh):
+        return self.fs.read(path, size, offset)
+
+    def statfs(self, path):
+        return {"f_bsize": 4096, "f_frsize": 4096, "f_namemax": 255}
+
+
+def serve(fs: ImageFS, mountpoint: str, fsname: str, options: dict) -> None:
+    """Block serving `mountpoint` until it is unmounted (run in a thread of the daemon)."""
+    mfusepy.FUSE(ImageOps(fs), mountpoint, foreground=True, ro=True, fsname=fsname, **options)

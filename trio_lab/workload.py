@@ -1,0 +1,81 @@
+"""The real workload: a Python environment as a container image, started by importing from it.
+
+The image holds real installed packages copied from this interpreter's site-packages, one layer
+per `pip install` step plus a last layer that deletes something (whiteouts), as a Dockerfile
+would make it. "Start" is ``python -c "import numpy"`` with the image's ``/site`` first on
+``sys.path`` (read through the mount; ``-I -S`` keeps the host's site-packages out), "ready"
+is its exit. Without FUSE the recorded trace is replayed through the same read API instead.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sysai.errors import UserError
+from trio_lab.layers import write_layer
+from trio_lab.store import Manifest, build_image
+
+SITE = "site"  # the image directory that goes on sys.path
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    layers: tuple[tuple[str, ...], ...]  # site-packages entries per layer, bottom first
+    whiteouts: tuple[str, ...]  # image paths the last layer deletes
+    start: str  # modules imported at start
+    stale_start: str  # a different start, for the stale-trace experiment
+
+    def command(self, root: str, modules: str | None = None) -> list[str]:
+        code = f"import sys; sys.path.insert(0, {str(Path(root) / SITE)!r}); import {modules or self.start}"
+        return [sys.executable, "-I", "-S", "-B", "-c", code]
+
+
+WORKLOADS = {
+    # CI/tour size: PyYAML starts, click is the rest of the image.
+    "yaml": Workload("yaml", (("yaml", "_yaml"), ("click",)), ("/site/click/testing.py",),
+                     "yaml", "yaml, click"),
+    # The benchmark: NumPy (with its bundled OpenBLAS) plus more of a data-science environment.
+    "numpy": Workload("numpy", (("numpy", "numpy.libs"), ("yaml", "_yaml"), ("pygments",), ("rich",)),
+                      ("/site/numpy/_pyinstaller",), "numpy", "numpy, yaml, pygments.lexers.python"),
+}
+
+
+def get_workload(name: str) -> Workload:
+    if name not in WORKLOADS:
+        raise UserError(f"unknown workload {name!r} (choose from: {', '.join(WORKLOADS)})")
+    return WORKLOADS[name]
+
+
+def site_packages() -> Path:
+    return Path(sysconfig.get_paths()["purelib"])
+
+
+def build_workload_image(store: Path, workload: Workload) -> Manifest:
+    """Write the workload's layer tars from this interpreter's site-packages and build the image."""
+    site = site_packages()
+    with tempfile.TemporaryDirectory() as tmp:
+        tars = []
+        for i, entries in enumerate(workload.layers):
+            trees = []
+            for entry in entries:
+                if not (site / entry).exists():
+                    raise UserError(f"workload {workload.name}: {entry} is not installed in {site}")
+                trees.append((site / entry, f"{SITE}/{entry}"))
+            tars.append(write_layer(Path(tmp) / f"layer{i}.tar", trees))
+        if workload.whiteouts:
+            tars.append(write_layer(Path(tmp) / "whiteouts.tar", whiteouts=workload.whiteouts))
+        return build_image(store, tars, workload.name)
+
+
+def run_start(workload: Workload, root: str, modules: str | None = None, timeout: float = 300) -> None:
+    """Run the start command against an image root; raises if it does not reach "ready"."""
+    done = subprocess.run(workload.command(root, modules), capture_output=True, text=True, timeout=timeout, cwd="/")
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+        raise UserError(f"start of {workload.name} from {root} failed: {last}")
