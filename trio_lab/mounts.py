@@ -103,10 +103,12 @@ class MountDaemon:
     def __init__(self, store: Path, url: str, loader: str, containers: int = 1, cooperative: bool = True,
                  options: FuseOptions | None = None, trace: bool = False, workdir: Path | None = None,
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
-                 env: dict | None = None):
+                 env: dict | None = None, mountpoint: Path | None = None):
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sysai-trio-"))
         self.mountpoints = [str(self.workdir / f"c{i}") for i in range(containers)]
+        if mountpoint is not None:
+            self.mountpoints[0] = str(Path(mountpoint).resolve())
         self.spec = {
             "store": str(store), "registry": url, "loader": loader, "mounts": self.mountpoints,
             "cooperative": cooperative, "fuse": asdict(options or FuseOptions()), "trace": trace,
@@ -193,5 +195,5 @@ class MountDaemon:
                 if path in lab_mounts():
                     unmount(path)
             self._log.close()
-            if self._own_workdir:
+            if self._own_workdir and not any(m.startswith(str(self.workdir)) for m in lab_mounts()):
                 shutil.rmtree(self.workdir, ignore_errors=True)

@@ -159,3 +159,19 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
     manifest.trace = str(write_trace(Path(store_dir) / "startup.trace", reads).name)
     manifest.save(store_dir)
     return runtime
+
+
+def materialize(store_dir: Path, manifest: Manifest, dest: Path) -> Path:
+    """Write the merged image as a plain directory tree (for native runs and comparisons)."""
+    content = load_content(store_dir, manifest)
+    for path, node in sorted(content.nodes().items()):
+        target = Path(dest) / path.lstrip("/")
+        if node.kind == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+        elif node.kind == "symlink":
+            target.symlink_to(node.target)
+        else:
+            target.write_bytes(content.read(path))
+            target.chmod(node.mode)
+            os.utime(target, (node.mtime, node.mtime))
+    return Path(dest)

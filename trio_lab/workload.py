@@ -79,3 +79,30 @@ def run_start(workload: Workload, root: str, modules: str | None = None, timeout
     if done.returncode != 0:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
         raise UserError(f"start of {workload.name} from {root} failed: {last}")
+
+
+_NATIVE_PROBE = """
+import sys
+root, site, modules = sys.argv[1], sys.argv[2], sys.argv[3]
+opened = []
+sys.addaudithook(lambda event, args: opened.append(args[0])
+                 if event == "open" and isinstance(args[0], str) and args[0].startswith(root) else None)
+sys.path.insert(0, site)
+for name in modules.split(","):
+    __import__(name.strip())
+files = set(opened)
+files.update(getattr(m, "__file__", None) or "" for m in list(sys.modules.values()))
+with open("/proc/self/maps") as maps:  # shared libraries the dynamic linker mapped
+    files.update(line.split()[-1] for line in maps if line.rstrip().endswith((".so",)) or ".so." in line)
+print("\\n".join(sorted(f for f in files if f.startswith(root + "/"))))
+"""
+
+
+def native_trace(root: Path, workload: Workload, modules: str | None = None) -> list[str]:
+    """Without FUSE: the image paths a native start opens or maps (for a whole-file trace)."""
+    site = str(Path(root) / SITE)
+    done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", _NATIVE_PROBE, str(root), site,
+                           modules or workload.start], capture_output=True, text=True, timeout=300, cwd="/")
+    if done.returncode != 0:
+        raise UserError(f"native start of {workload.name} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return ["/" + Path(p).relative_to(root).as_posix() for p in done.stdout.split()]
