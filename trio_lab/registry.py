@@ -63,8 +63,6 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
     faults = {"down": False, "corrupt": False}
     rate = None if bandwidth_mbps is None else bandwidth_mbps * 1e6 / 8
     app = web.Application()
-    app["counters"] = counters
-    app["faults"] = faults
 
     async def blob(request: web.Request) -> web.StreamResponse:
         counters.requests += 1

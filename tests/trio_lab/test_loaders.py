@@ -1,0 +1,112 @@
+"""Every loader in-process (no FUSE): same files, same attributes; trio's hits, misses and EIO."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+import pytest
+
+from trio_lab.cache import RuntimeCache
+from trio_lab.fetch import BlobClient
+from trio_lab.loaders.base import LOADERS, LoaderContext
+from trio_lab.model import PAGE
+from trio_lab.store import Manifest, add_runtime
+from trio_lab.trace import Read
+from trio_lab.vfs import ImageFS
+
+pytestmark = pytest.mark.timeout(60)
+ALL = ["full", "lazy-layered", "lazy-flat", "trio"]
+TRACE = [Read("/pkg/__init__.py", 0, 100), Read("/pkg/big.bin", 3 * PAGE + 5, 10)]
+
+
+def mount_in_process(store, url, loader, cache=None, owner="c0"):
+    ctx = LoaderContext(Manifest.load(store), BlobClient(url, retries=1, backoff_s=0.01), cache or RuntimeCache(), owner)
+    fs = ImageFS(LOADERS.get(loader)(ctx))
+    fs.loader.prepare()
+    return fs
+
+
+@pytest.mark.parametrize("loader", ALL)
+def test_every_loader_serves_the_tree_exactly(store, registry, tree, loader):
+    add_runtime(store, Manifest.load(store), TRACE)
+    fs = mount_in_process(store, registry, loader)
+    for path in sorted(tree.rglob("*")):
+        image_path = "/" + path.relative_to(tree).as_posix()
+        attrs, real = fs.getattr(image_path), os.lstat(path)
+        assert stat.S_IFMT(attrs["st_mode"]) == stat.S_IFMT(real.st_mode)
+        if path.is_symlink():
+            assert fs.readlink(image_path) == os.readlink(path)
+        elif path.is_dir():
+            assert fs.readdir(image_path)[2:] == sorted(os.listdir(path))
+        else:
+            assert attrs["st_size"] == real.st_size and attrs["st_mode"] & 0o777 == real.st_mode & 0o777
+            assert attrs["st_mtime"] == int(real.st_mtime) * 10**9
+            data = b"".join(fs.read(image_path, 65536, off) for off in range(0, real.st_size, 65536))
+            assert data == path.read_bytes()
+    with pytest.raises(OSError) as info:
+        fs.getattr("/nope")
+    assert info.value.errno == errno.ENOENT
+
+
+def test_trio_serves_traced_reads_from_the_cache_and_misses_from_chunks(store, registry, tree):
+    add_runtime(store, Manifest.load(store), TRACE)
+    client = BlobClient(registry)
+    client.reset()
+    fs = mount_in_process(store, registry, "trio")
+    at_mount = client.stats()["requests"]
+    assert at_mount == 3  # flat index, runtime index, ONE runtime blob
+    big = (tree / "pkg" / "big.bin").read_bytes()
+    assert fs.read("/pkg/big.bin", 100, 3 * PAGE) == big[3 * PAGE:3 * PAGE + 100]
+    assert client.stats()["requests"] == at_mount and fs.loader.stats()["hit_bytes"] == 100
+    assert fs.read("/pkg/big.bin", 100, 4 * PAGE - 50) == big[4 * PAGE - 50:4 * PAGE + 50]  # half hit, half miss
+    assert fs.loader.stats()["miss_bytes"] == 50 and client.stats()["requests"] == at_mount + 1
+
+
+def test_cooperative_mounts_share_one_copy_of_the_runtime_pages(store, registry, tree):
+    add_runtime(store, Manifest.load(store), TRACE)
+    shared = RuntimeCache()
+    for i in range(3):
+        mount_in_process(store, registry, "trio", shared, owner=f"c{i}")
+    private = [RuntimeCache() for _ in range(3)]
+    for i, cache in enumerate(private):
+        mount_in_process(store, registry, "trio", cache, owner=f"c{i}")
+    held = shared.stats().shared_bytes
+    assert held == (tree / "pkg" / "__init__.py").stat().st_size + PAGE and shared.stats().private_bytes == 3 * held
+    assert sum(c.stats().shared_bytes for c in private) == 3 * held
+
+
+@pytest.mark.parametrize("loader", ["lazy-layered", "lazy-flat", "trio"])
+def test_registry_down_mid_start_is_eio_not_a_hang(store, registry, loader):
+    add_runtime(store, Manifest.load(store), TRACE)
+    fs = mount_in_process(store, registry, loader)
+    BlobClient(registry).faults(down=True)
+    with pytest.raises(OSError) as info:
+        fs.read("/pkg/sub/mod.py", 100, 0)
+    assert info.value.errno == errno.EIO
+
+
+def test_corrupted_chunk_is_eio(store, registry, caplog):
+    fs = mount_in_process(store, registry, "lazy-flat")
+    BlobClient(registry).faults(corrupt=True)
+    with pytest.raises(OSError) as info:
+        fs.read("/pkg/big.bin", 10, 0)
+    assert info.value.errno == errno.EIO and "digest mismatch" in caplog.text
+
+
+def test_trio_without_a_runtime_image_says_what_to_do(store, registry):
+    from sysai.errors import UserError
+
+    with pytest.raises(UserError, match="record a trace"):
+        mount_in_process(store, registry, "trio")
+
+
+def test_reads_are_traced_clamped_to_the_file_and_replayable(store, registry, tree):
+    from trio_lab.trace import Tracer
+
+    fs = mount_in_process(store, registry, "lazy-flat")
+    fs.tracer = Tracer()
+    size = (tree / "pkg" / "__init__.py").stat().st_size
+    assert fs.replay(TRACE) == size + 10
+    assert fs.tracer.reads() == [Read("/pkg/__init__.py", 0, size), TRACE[1]]
