@@ -160,8 +160,8 @@ def show_trace(
         per[r.path][0] += 1
         per[r.path][1] += r.length
     rows = sorted(([p, n, b] for p, (n, b) in per.items()), key=lambda row: -row[2])[:top]
-    print_table(f"{path}: {len(reads)} reads of {len(per)} files, {sum(r.length for r in reads):,} bytes",
-                ["file", "reads", "bytes"], rows)
+    print_table(f"{len(reads)} reads of {len(per)} files, {sum(r.length for r in reads):,} bytes",
+                ["file", "reads", "bytes"], rows, note=str(path))
 
 
 @app.command()

@@ -149,9 +149,10 @@ def record_trace(store: Path, manifest: Manifest, workload: Workload, fuse: bool
         return result.trace
     with tempfile.TemporaryDirectory(prefix="sysai-trio-native-") as tmp:
         root = materialize(store, manifest, Path(tmp) / "root")
-        paths = native_trace(root, workload, modules)
-        sizes = {p: (root / p.lstrip("/")).stat().st_size for p in paths}
-    return [Read(p, 0, sizes[p]) for p in paths if sizes[p] > 0]
+        found = native_trace(root, workload, modules)
+        sizes = {p: (root / p.lstrip("/")).stat().st_size for p, _, _ in found}
+    reads = [Read(p, off, sizes[p] - off if n < 0 else min(n, sizes[p] - off)) for p, off, n in found]
+    return [r for r in reads if r.length > 0]
 
 
 def plot(res: CompareResults, out: Path) -> list[Path]:

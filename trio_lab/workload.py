@@ -90,19 +90,28 @@ sys.addaudithook(lambda event, args: opened.append(args[0])
 sys.path.insert(0, site)
 for name in modules.split(","):
     __import__(name.strip())
-files = set(opened)
-files.update(getattr(m, "__file__", None) or "" for m in list(sys.modules.values()))
-with open("/proc/self/maps") as maps:  # shared libraries the dynamic linker mapped
-    files.update(line.split()[-1] for line in maps if line.rstrip().endswith((".so",)) or ".so." in line)
-print("\\n".join(sorted(f for f in files if f.startswith(root + "/"))))
+files = set(opened) | {getattr(m, "__file__", None) or "" for m in list(sys.modules.values())}
+ranges = []
+with open("/proc/self/maps") as maps:  # what the dynamic linker mapped: (offset, length) per segment
+    for line in maps:
+        fields = line.split()
+        if len(fields) >= 6 and fields[5].startswith(root + "/"):
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            ranges.append(f"{fields[5]}\\t{int(fields[2], 16)}\\t{hi - lo}")
+            files.discard(fields[5])
+print("\\n".join(ranges + [f"{f}\\t0\\t-1" for f in sorted(files) if f.startswith(root + "/")]))
 """
 
 
-def native_trace(root: Path, workload: Workload, modules: str | None = None) -> list[str]:
-    """Without FUSE: the image paths a native start opens or maps (for a whole-file trace)."""
+def native_trace(root: Path, workload: Workload, modules: str | None = None) -> list[tuple[str, int, int]]:
+    """Without FUSE: what a native start opens (whole files, length -1) or maps (segments)."""
     site = str(Path(root) / SITE)
     done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", _NATIVE_PROBE, str(root), site,
                            modules or workload.start], capture_output=True, text=True, timeout=300, cwd="/")
     if done.returncode != 0:
         raise UserError(f"native start of {workload.name} failed: {done.stderr.strip().splitlines()[-1:]}")
-    return ["/" + Path(p).relative_to(root).as_posix() for p in done.stdout.split()]
+    out = []
+    for line in done.stdout.splitlines():
+        path, offset, length = line.split("\t")
+        out.append(("/" + Path(path).relative_to(root).as_posix(), int(offset), int(length)))
+    return out
