@@ -55,6 +55,41 @@ class RuntimeCache:
         self._owners: set[str] = set()
         self.hits = self.misses = self.evictions = 0
         self._lock = threading.RLock()
+        self._loads: dict[str, threading.Event] = {}
+
+    def load_once(self, name: str, load) -> bool:
+        """Run `load()` for `name` (e.g. a runtime blob digest) once per cache; concurrent
+        callers wait for the first. True for the caller that loaded. If it fails, the next
+        caller tries again."""
+        with self._lock:
+            done = self._loads.get(name)
+            mine = done is None
+            if mine:
+                done = self._loads[name] = threading.Event()
+        if not mine:
+            done.wait()
+            with self._lock:
+                if self._loads.get(name) is done:
+                    return False
+            return self.load_once(name, load)
+        try:
+            load()
+        except BaseException:
+            with self._lock:
+                del self._loads[name]
+            raise
+        finally:
+            done.set()
+        return True
+
+    def adopt(self, owner: str, keys) -> None:
+        """Record that `owner` uses these (already cached) pages."""
+        with self._lock:
+            self._owners.add(owner)
+            for key in keys:
+                entry = self.entries.get(key)
+                if entry is not None:
+                    entry.owners.add(owner)
 
     def insert(self, owner: str, key: Key, data: bytes) -> None:
         with self._lock:

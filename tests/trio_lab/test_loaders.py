@@ -66,12 +66,16 @@ def test_trio_serves_traced_reads_from_the_cache_and_misses_from_chunks(store, r
 
 def test_cooperative_mounts_share_one_copy_of_the_runtime_pages(store, registry, tree):
     add_runtime(store, Manifest.load(store), TRACE)
+    client = BlobClient(registry)
+    client.reset()
     shared = RuntimeCache()
     for i in range(3):
         mount_in_process(store, registry, "trio", shared, owner=f"c{i}")
+    assert client.stats()["requests"] == 3 * 2 + 1  # indexes per container, the blob once
     private = [RuntimeCache() for _ in range(3)]
     for i, cache in enumerate(private):
         mount_in_process(store, registry, "trio", cache, owner=f"c{i}")
+    assert client.stats()["requests"] == 7 + 3 * 3
     held = shared.stats().shared_bytes
     assert held == (tree / "pkg" / "__init__.py").stat().st_size + PAGE and shared.stats().private_bytes == 3 * held
     assert sum(c.stats().shared_bytes for c in private) == 3 * held

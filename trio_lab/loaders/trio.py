@@ -2,7 +2,8 @@
 reads the startup trace covered are served from memory, the rest fall back to `lazy-flat`.
 
 The page cache is keyed by file content, so several containers (mounts) of one daemon share
-it: the cooperative part of FlacIO.
+it: the cooperative part of FlacIO. With a shared cache the blob is fetched by the first
+container only; the others adopt its pages.
 """
 
 from __future__ import annotations
@@ -23,13 +24,19 @@ class Trio(LazyFlat):
         runtime = RuntimeImage.from_dict(self.ctx.client.blob_json(self.ctx.manifest.runtime_index))
         self.index = ExtentIndex(runtime.extents)
         self.digests = runtime.file_digests
+        self.fetched_blob = self.ctx.cache.load_once(runtime.blob_digest, lambda: self._load(runtime))
+        self.ctx.cache.adopt(self.ctx.owner, [(self.digests[e.path], (e.file_offset + k) // PAGE)
+                                              for e in runtime.extents for k in range(0, e.length, PAGE)])
+        self.hit_bytes = self.miss_bytes = 0
+
+    def _load(self, runtime: RuntimeImage) -> None:
+        """The one GET of the runtime blob; its pages go straight into the runtime page cache."""
         blob = self.ctx.client.blob(runtime.blob_digest)
         for extent in runtime.extents:
             digest = self.digests[extent.path]
             for k in range(0, extent.length, PAGE):
                 page = blob[extent.blob_offset + k:extent.blob_offset + min(k + PAGE, extent.length)]
                 self.ctx.cache.insert(self.ctx.owner, (digest, (extent.file_offset + k) // PAGE), page)
-        self.hit_bytes = self.miss_bytes = 0
 
     def read(self, path, node, offset, size):
         size = max(0, min(size, node.size - offset))
@@ -56,4 +63,5 @@ class Trio(LazyFlat):
         return bytes(out[lo:lo + length])
 
     def stats(self):
-        return {**super().stats(), "hit_bytes": self.hit_bytes, "miss_bytes": self.miss_bytes}
+        return {**super().stats(), "hit_bytes": self.hit_bytes, "miss_bytes": self.miss_bytes,
+                "fetched_blob": int(self.fetched_blob)}
