@@ -105,6 +105,7 @@ def measure_fuse_options(store: Path, workload) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="sysai-trio-native-") as tmp:
         root = materialize(store, manifest, Path(tmp) / "root")
+        os.sync()  # no writeback of the fresh copy during the native measurements
         nbytes = _read_all(root)
         with serve_in_thread(make_app(store)) as url:
             for name, options, library in VARIANTS:

@@ -64,6 +64,10 @@ def build(
     finish(result, folder, json, show)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM unmounts exactly like Ctrl-C
+
+
 @app.command()
 def mount(
     store: Annotated[Path, typer.Argument(help="An image folder made by `sysai trio build` (holds image.json).")],
@@ -87,7 +91,7 @@ def mount(
         raise UserError(f"cannot mount: {why}")
     if not mountpoint.is_dir() or any(mountpoint.iterdir()):
         raise UserError(f"mountpoint {mountpoint} must be an existing empty directory")
-    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with serve_in_thread(make_app(store, rtt_ms, bandwidth_mbps)) as url:
             with MountDaemon(store, url, loader, mountpoint=mountpoint) as daemon:

@@ -28,7 +28,7 @@ class Node:
     digest: str = ""  # "sha256:<hex>" of a regular file's content
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in ("", 0) or k == "kind"}
+        return {k: v for k, v in asdict(self).items() if v not in ("", 0) or k in ("kind", "mode")}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Node":

@@ -129,7 +129,11 @@ class MountDaemon:
             [sys.executable, "-m", "trio_lab.daemon", str(spec)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._log, env={**os.environ, **(self.env or {})},
         )
-        self._expect("loaded", 60)
+        try:
+            self._expect("loaded", 60)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def _expect(self, word: str, timeout: float) -> dict:
