@@ -32,27 +32,25 @@ class Counters:
 
 
 class TokenBucket:
-    """`rate` bytes/s shared by all responses, with a burst of one piece; None = unlimited."""
+    """`rate` bytes/s shared by all responses (one link); None = unlimited.
 
-    def __init__(self, rate: float | None, burst: int = PIECE):
+    Paced by a virtual clock rather than by polling a token count: each piece is due at
+    ``finish = max(finish, now - burst/rate) + n/rate``, so a late wake-up of the event loop is
+    made up by the next pieces (up to one burst) instead of silently lowering the rate.
+    """
+
+    def __init__(self, rate: float | None, burst: int = 4 * PIECE):
         self.rate = rate
-        self.burst = burst
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-        self._lock = asyncio.Lock()
+        self.slack = 0.0 if rate is None else burst / rate
+        self.finish = time.monotonic()
 
     async def take(self, n: int) -> None:
         if self.rate is None:
             return
-        async with self._lock:  # FIFO: one response's piece at a time, like one link
-            while True:
-                now = time.monotonic()
-                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-                self.stamp = now
-                if self.tokens >= n:
-                    self.tokens -= n
-                    return
-                await asyncio.sleep((n - self.tokens) / self.rate)
+        now = time.monotonic()
+        self.finish = max(self.finish, now - self.slack) + n / self.rate
+        if self.finish > now:
+            await asyncio.sleep(self.finish - now)
 
 
 def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None) -> web.Application:
@@ -61,7 +59,7 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
     store = BlobStore(store_dir)
     counters = Counters()
     faults = {"down": False, "corrupt": False}
-    rate = None if bandwidth_mbps is None else bandwidth_mbps * 1e6 / 8
+    bucket = TokenBucket(None if bandwidth_mbps is None else bandwidth_mbps * 1e6 / 8)
     app = web.Application()
 
     async def blob(request: web.Request) -> web.StreamResponse:
@@ -129,13 +127,6 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
         faults.update(body)
         return web.json_response(faults)
 
-    bucket: TokenBucket
-
-    async def on_startup(app: web.Application) -> None:
-        nonlocal bucket
-        bucket = TokenBucket(rate)  # created on the server's own event loop
-
-    app.on_startup.append(on_startup)
     app.router.add_route("GET", "/blobs/{digest}", blob)
     app.router.add_route("HEAD", "/blobs/{digest}", blob)
     app.router.add_get("/stats", stats)
