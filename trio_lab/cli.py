@@ -91,7 +91,8 @@ def mount(
         raise UserError(f"cannot mount: {why}")
     if not mountpoint.is_dir() or any(mountpoint.iterdir()):
         raise UserError(f"mountpoint {mountpoint} must be an existing empty directory")
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # explicit handlers: a shell that starts us in the background sets SIGINT to "ignore"
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with serve_in_thread(make_app(store, rtt_ms, bandwidth_mbps)) as url:
             with MountDaemon(store, url, loader, mountpoint=mountpoint) as daemon:
@@ -104,7 +105,8 @@ def mount(
                     pass
                 print(f"registry: {BlobClient(url).stats()}")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print(f"unmounted {mountpoint}")
 
 

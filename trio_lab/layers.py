@@ -190,13 +190,15 @@ def _add_parents(layer: Layer, path: str) -> None:
 
 
 def write_layer(dest: Path, trees: Iterable[tuple[Path, str]] = (), whiteouts: Iterable[str] = (),
-                opaque: Iterable[str] = ()) -> Path:
-    """Write a deterministic layer tar: each ``(tree, prefix)`` under `prefix`, then whiteouts.
-
-    Owners are zeroed and members sorted, so the same trees give the same digest.
+                opaque: Iterable[str] = (), dirs: Iterable[tuple[Path, str]] = ()) -> Path:
+    """Write a deterministic layer tar: `dirs` (directory entries only, e.g. the parents of
+    whiteouts, as `docker build` records them), each ``(tree, prefix)`` under `prefix`, then
+    the whiteout and opaque markers. Owners are zeroed and members sorted: same input, same digest.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as archive:
+        for real, name in sorted(dirs, key=lambda d: d[1]):
+            _add_path(archive, Path(real), name)
         for root, prefix in trees:
             for path in _walk(Path(root)):
                 rel = path.relative_to(root).as_posix()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sysai.errors import UserError
 from trio_lab.layers import write_layer
+from trio_lab.model import ancestors
 from trio_lab.store import Manifest, build_image
 
 SITE = "site"  # the image directory that goes on sys.path
@@ -69,7 +70,9 @@ def build_workload_image(store: Path, workload: Workload) -> Manifest:
                 trees.append((site / entry, f"{SITE}/{entry}"))
             tars.append(write_layer(Path(tmp) / f"layer{i}.tar", trees))
         if workload.whiteouts:
-            tars.append(write_layer(Path(tmp) / "whiteouts.tar", whiteouts=workload.whiteouts))
+            parents = {up for path in workload.whiteouts for up in ancestors(path) if up.startswith(f"/{SITE}")}
+            dirs = [(site / Path(up).relative_to(f"/{SITE}"), up.lstrip("/")) for up in parents]
+            tars.append(write_layer(Path(tmp) / "whiteouts.tar", whiteouts=workload.whiteouts, dirs=dirs))
         return build_image(store, tars, workload.name)
 
 
