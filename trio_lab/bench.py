@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 import time
@@ -91,12 +92,23 @@ def _plain(main) -> dict:
     return to_jsonable(main)
 
 
-VARIANTS = [
-    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), None),
-    ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), None),
-    ("chosen: kernel_cache + 60 s timeouts", FuseOptions(), None),
-    ("chosen, libfuse3", FuseOptions(), LIBFUSE3),
+VARIANTS = [  # (name, options, environment of the mount daemon)
+    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
+    ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
+    ("chosen: kernel_cache + 60 s timeouts", FuseOptions(), {}),
+    ("chosen, libfuse3", FuseOptions(), {"FUSE_LIBRARY_PATH": LIBFUSE3}),
+    ("chosen, fusepy 3.0.1 instead of mfusepy", FuseOptions(), {"TRIO_FUSE_BINDING": "fuse"}),
 ]
+
+
+def _available(env: dict) -> bool:
+    """libfuse3 only where installed; fusepy only if importable (its module is called `fuse`)."""
+    if "FUSE_LIBRARY_PATH" in env:
+        return os.path.exists(env["FUSE_LIBRARY_PATH"])
+    if "TRIO_FUSE_BINDING" in env:
+        spec = importlib.util.find_spec(env["TRIO_FUSE_BINDING"])
+        return spec is not None and spec.origin is not None and any(Path(spec.origin).parent.glob("fusepy-*.dist-info"))
+    return True
 
 
 def measure_fuse_options(store: Path, workload) -> list[dict]:
@@ -108,13 +120,12 @@ def measure_fuse_options(store: Path, workload) -> list[dict]:
         os.sync()  # no writeback of the fresh copy during the native measurements
         nbytes = _read_all(root)
         with serve_in_thread(make_app(store)) as url:
-            for name, options, library in VARIANTS:
-                if library is not None and not os.path.exists(library):
+            for name, options, env in VARIANTS:
+                if not _available(env):
                     continue
-                row = {"variant": name, **vars(options), "library": library or "find_library('fuse')"}
+                row = {"variant": name, **vars(options), "env": " ".join(f"{k}={v}" for k, v in env.items())}
                 try:
-                    with MountDaemon(store, url, "full", options=options,
-                                     env={"FUSE_LIBRARY_PATH": library} if library else None) as daemon:
+                    with MountDaemon(store, url, "full", options=options, env=env) as daemon:
                         row["libfuse"] = daemon.go()["libfuse"]
                         mnt = Path(daemon.mountpoints[0])
                         started = time.perf_counter()
