@@ -14,22 +14,22 @@ import importlib.util
 import os
 import tempfile
 import time
+from ctypes.util import find_library
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sysai.config import option
 from sysai.http import serve_in_thread
 from sysai.plotting import color, figure
-from sysai.results import write_csv
-from trio_lab.experiment import CompareConfig, compare
+from sysai.results import to_jsonable, write_csv
+from trio_lab.experiment import CompareConfig, compare, record_trace
 from trio_lab.mounts import FuseOptions, MountDaemon
 from trio_lab.registry import make_app
 from trio_lab.startup import cold_start
 from trio_lab.store import Manifest, add_runtime, materialize
-from trio_lab.experiment import record_trace
 from trio_lab.workload import SITE, get_workload, run_start
 
-LIBFUSE3 = "/usr/lib/x86_64-linux-gnu/libfuse3.so.3"
+LIBFUSE3 = find_library("fuse3") or ""  # a soname such as libfuse3.so.3; mfusepy CDLL()s it
 
 
 @dataclass
@@ -60,7 +60,7 @@ def run_bench(cfg: BenchConfig, out: Path, seed: int) -> BenchResults:
     fuse = main.loaders["trio"].fuse
     options = measure_fuse_options(store, workload) if fuse else []
     stale = stale_trace(store, workload, fuse, cfg)
-    res = BenchResults(workload.name, main.mode, _plain(main), options, stale)
+    res = BenchResults(workload.name, main.mode, to_jsonable(main), options, stale)
     L, s, c = main.loaders, main.speedup, main.cooperative
     res.rows = [
         ["time to ready: full / trio", s["trio_vs_full"], "≥ 5× (FlacIO: up to 23×; pytorch 18.8×)"],
@@ -86,12 +86,6 @@ def run_bench(cfg: BenchConfig, out: Path, seed: int) -> BenchResults:
     return res
 
 
-def _plain(main) -> dict:
-    from sysai.results import to_jsonable
-
-    return to_jsonable(main)
-
-
 VARIANTS = [  # (name, options, environment of the mount daemon)
     ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
     ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
@@ -104,7 +98,7 @@ VARIANTS = [  # (name, options, environment of the mount daemon)
 def _available(env: dict) -> bool:
     """libfuse3 only where installed; fusepy only if importable (its module is called `fuse`)."""
     if "FUSE_LIBRARY_PATH" in env:
-        return os.path.exists(env["FUSE_LIBRARY_PATH"])
+        return bool(env["FUSE_LIBRARY_PATH"])
     if "TRIO_FUSE_BINDING" in env:
         spec = importlib.util.find_spec(env["TRIO_FUSE_BINDING"])
         return spec is not None and spec.origin is not None and any(Path(spec.origin).parent.glob("fusepy-*.dist-info"))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable
 
 from sysai.errors import UserError
-from trio_lab.model import DIR, FILE, SYMLINK, Node, ancestors, children_index, is_under, norm, parent, sha256
+from trio_lab.model import DIR, FILE, SYMLINK, Node, ancestors, children_index, norm, parent, sha256
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
