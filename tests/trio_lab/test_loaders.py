@@ -114,3 +114,28 @@ def test_reads_are_traced_clamped_to_the_file_and_replayable(store, registry, tr
     size = (tree / "pkg" / "__init__.py").stat().st_size
     assert fs.replay(TRACE) == size + 10
     assert fs.tracer.reads() == [Read("/pkg/__init__.py", 0, size), TRACE[1]]
+
+
+@pytest.mark.parametrize("loader", ALL)
+def test_whiteouts_and_opaque_dirs_hold_through_every_loader(tmp_path, tree, loader):
+    from sysai.http import serve_in_thread
+    from trio_lab.layers import write_layer
+    from trio_lab.registry import make_app
+    from trio_lab.store import build_image
+
+    upper = tmp_path / "upper"
+    (upper / "sub").mkdir(parents=True)
+    (upper / "sub" / "fresh.py").write_text("NEW = 1\n")
+    base = write_layer(tmp_path / "base.tar", [(tree, "")])
+    top = write_layer(tmp_path / "top.tar", [(upper, "pkg")], whiteouts=["/pkg/empty.txt"], opaque=["/pkg/sub"])
+    store = tmp_path / "layered"
+    manifest = build_image(store, [base, top], "layered")
+    add_runtime(store, manifest, [Read("/pkg/sub/fresh.py", 0, 8)])
+    with serve_in_thread(make_app(store)) as url:
+        fs = mount_in_process(store, url, loader)
+        assert "empty.txt" not in fs.readdir("/pkg") and "big.bin" in fs.readdir("/pkg")
+        assert fs.readdir("/pkg/sub")[2:] == ["fresh.py"]
+        assert fs.read("/pkg/sub/fresh.py", 100, 0) == b"NEW = 1\n"
+        with pytest.raises(OSError):
+            fs.getattr("/pkg/sub/mod.py")
+    assert manifest.flat_bytes < manifest.image_bytes  # the deleted and hidden bytes are gone
