@@ -125,32 +125,34 @@ def measure_fuse_options(store: Path, workload) -> list[dict]:
                         started = time.perf_counter()
                         run_start(workload, str(mnt))
                         row["cold_start_s"] = time.perf_counter() - started
-                        row["warm_start_s"] = _best(lambda: run_start(workload, str(mnt)))
                         started = time.perf_counter()
                         if _read_all(mnt) != nbytes:
                             raise RuntimeError("the mount served a different number of bytes than the tree")
                         row["cold_read_MBps"] = nbytes / 1e6 / (time.perf_counter() - started)
-                        row["warm_read_MBps"] = nbytes / 1e6 / _best(lambda: _read_all(mnt))
+                        # warm: FUSE and native alternate, so both see the same machine load
+                        row["warm_start_s"], row["native_start_s"] = _best_pair(
+                            lambda: run_start(workload, str(mnt)), lambda: run_start(workload, str(root)), 7)
+                        fuse_s, native_s = _best_pair(lambda: _read_all(mnt), lambda: _read_all(root), 5)
+                        row["warm_read_MBps"], row["native_read_MBps"] = nbytes / 1e6 / fuse_s, nbytes / 1e6 / native_s
                 except Exception as exc:  # one variant failing (e.g. libfuse3 ABI) is a result too
                     row["error"] = f"{type(exc).__name__}: {exc}"
                     rows.append(row)
                     continue
-                # the native side measured right after, so both see the same machine load
-                row["native_read_MBps"] = nbytes / 1e6 / _best(lambda: _read_all(root))
-                row["native_start_s"] = _best(lambda: run_start(workload, str(root)))
                 row["warm_read_vs_native"] = row["warm_read_MBps"] / row["native_read_MBps"]
                 row["warm_start_vs_native"] = row["native_start_s"] / row["warm_start_s"]
                 rows.append(row)
     return rows
 
 
-def _best(fn, repeats: int = 5) -> float:
-    times = []
+def _best_pair(first, second, repeats: int) -> tuple[float, float]:
+    """Fastest of `repeats` runs of each, run alternately (shared machines drift)."""
+    best = [float("inf"), float("inf")]
     for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        for i, fn in enumerate((first, second)):
+            started = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return best[0], best[1]
 
 
 def _read_all(root: Path) -> int:
