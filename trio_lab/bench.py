@@ -34,7 +34,7 @@ LIBFUSE3 = find_library("fuse3") or ""  # a soname such as libfuse3.so.3; mfusep
 
 @dataclass
 class BenchConfig:
-    workload: str = option("numpy", "the real start (numpy, yaml)")
+    workload: str = option("numpy", "the real start (numpy, numpy-slim, yaml)")
     rtt_ms: float = option(20.0, "registry RTT (ms)")
     bandwidth_mbps: float = option(200.0, "registry bandwidth (Mbit/s)")
     containers: int = option(8, "containers for the shared-vs-private cache memory")

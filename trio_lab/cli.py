@@ -21,7 +21,7 @@ Bandwidth = Annotated[float, typer.Option("--bandwidth-mbps", help="Registry lin
 def build(
     from_dir: Annotated[Optional[Path], typer.Option("--from-dir", help="Build a one-layer image from this tree.")] = None,
     layer: Annotated[Optional[List[Path]], typer.Option("--layer", help="A layer tarball (repeat, bottom first).")] = None,
-    workload: Annotated[Optional[str], typer.Option("--workload", help="Build a workload image (numpy, yaml) and record its startup trace.")] = None,
+    workload: Annotated[Optional[str], typer.Option("--workload", help="Build a workload image (numpy, numpy-slim, yaml) and record its startup trace.")] = None,
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Build the runtime image from this trace file.")] = None,
     name: Annotated[str, typer.Option("--name", help="Image name.")] = "image",
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
@@ -112,7 +112,7 @@ def mount(
 
 @app.command()
 def compare(
-    workload: Annotated[str, typer.Option("--workload", help="numpy (default) or yaml (--quick).")] = "",
+    workload: Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")] = "",
     rtt_ms: Rtt = 20.0,
     bandwidth_mbps: Bandwidth = 200.0,
     containers: Annotated[int, typer.Option("--containers", help="Containers sharing one runtime cache.")] = 4,
@@ -181,7 +181,7 @@ def cleanup() -> None:
 
 @app.command()
 def bench(
-    workload: Annotated[str, typer.Option("--workload", help="numpy (default) or yaml (--quick).")] = "",
+    workload: Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")] = "",
     rtt_ms: Rtt = 20.0,
     bandwidth_mbps: Bandwidth = 200.0,
     containers: Annotated[int, typer.Option("--containers", help="Containers for the shared-cache memory.")] = 8,

@@ -32,7 +32,7 @@ ORDER = ["full", "lazy-layered", "lazy-flat", "trio"]
 
 @dataclass
 class CompareConfig:
-    workload: str = option("numpy", "which real start to run (numpy, yaml)")
+    workload: str = option("numpy", "which real start to run (numpy, numpy-slim, yaml)")
     rtt_ms: float = option(20.0, "registry round-trip time in ms")
     bandwidth_mbps: float = option(200.0, "registry link bandwidth in Mbit/s")
     containers: int = option(4, "containers started together for the cooperative-cache measurement")
