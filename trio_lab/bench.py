@@ -89,9 +89,9 @@ def run_bench(cfg: BenchConfig, out: Path, seed: int) -> BenchResults:
 VARIANTS = [  # (name, options, environment of the mount daemon)
     ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
     ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
-    ("chosen: kernel_cache + 60 s timeouts", FuseOptions(), {}),
-    ("chosen, libfuse3", FuseOptions(), {"FUSE_LIBRARY_PATH": LIBFUSE3}),
-    ("chosen, fusepy 3.0.1 instead of mfusepy", FuseOptions(), {"TRIO_FUSE_BINDING": "fuse"}),
+    ("chosen (kernel_cache, 60 s timeouts)", FuseOptions(), {}),
+    ("chosen + libfuse3", FuseOptions(), {"FUSE_LIBRARY_PATH": LIBFUSE3}),
+    ("chosen + fusepy", FuseOptions(), {"TRIO_FUSE_BINDING": "fuse"}),
 ]
 
 
@@ -199,7 +199,7 @@ def _plot(res: BenchResults, out: Path) -> list[Path]:
     if ok:
         path = out / "fuse_options.png"
         with figure(path, title="Warm reads through FUSE vs native", ylabel="× native", ncols=2) as (left, right):
-            names = [o["variant"].replace(": ", ":\n").replace(" + ", "+\n") for o in ok]
+            names = [o["variant"].replace(" (", "\n(").replace(" + ", "\n+ ").replace(", ", ",\n") for o in ok]
             left.bar(names, [o["warm_read_vs_native"] for o in ok], color=[color(i) for i in range(len(ok))])
             left.axhline(0.70, color="black", linestyle="--", label="Nydus FUSE ≈ 0.70× ext4")
             left.set_title("read-all throughput")
