@@ -120,6 +120,8 @@ def compare(
     fuse: Annotated[str, typer.Option("--fuse", help="auto, on, or off (in-process replay).")] = "auto",
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Use this trace instead of recording one.")] = None,
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Also sweep RTT and bandwidth.")] = True,
+    cache_mb: Annotated[float, typer.Option("--cache-mb", help="Cap the runtime page cache (MB; 0 = unlimited).")] = 0.0,
+    eviction: Annotated[str, typer.Option("--eviction", help="Eviction policy for a capped cache (fifo, lru).")] = "lru",
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Cold start of a real workload under each loader: time to ready, bytes, requests, cache memory."""
@@ -130,7 +132,7 @@ def compare(
     cfg = CompareConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
                         bandwidth_mbps=bandwidth_mbps, containers=containers,
                         loaders=[x.strip() for x in loaders.split(",") if x.strip()], fuse=fuse,
-                        trace_file=str(trace) if trace else "")
+                        trace_file=str(trace) if trace else "", cache_mb=cache_mb, eviction=eviction)
     if quick:
         cfg.sweep_rtt_ms, cfg.sweep_bandwidth_mbps = [0.0, 50.0], [50.0]
     if not sweep:

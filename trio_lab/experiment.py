@@ -19,6 +19,7 @@ from sysai.http import serve_in_thread
 from sysai.plotting import color, figure
 from sysai.results import write_csv
 from sysai.seeding import py_random
+from trio_lab.evictions.base import EVICTIONS
 from trio_lab.loaders.base import LOADERS
 from trio_lab.mounts import FuseOptions, fuse_available
 from trio_lab.registry import make_app
@@ -40,6 +41,8 @@ class CompareConfig:
     sweep_rtt_ms: list = option([0.0, 5.0, 20.0, 50.0], "RTTs of the sweep (at --bandwidth-mbps)")
     sweep_bandwidth_mbps: list = option([50.0, 200.0, 1000.0], "bandwidths of the sweep (at --rtt-ms)")
     fuse: str = option("auto", "auto: mount when FUSE works; off: in-process replay")
+    cache_mb: float = option(0.0, "runtime page cache capacity in MB (0: unlimited)")
+    eviction: str = option("lru", "eviction policy when the cache is capped (fifo, lru, ...)")
     trace_file: str = option("", "use this recorded trace instead of recording one")
 
 
@@ -83,6 +86,10 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
         raise UserError(f"--containers must be ≥ 1 (got {cfg.containers})")
     if cfg.fuse not in ("auto", "off", "on"):
         raise UserError(f"--fuse must be auto, on or off (got {cfg.fuse!r})")
+    if cfg.cache_mb < 0:
+        raise UserError(f"--cache-mb must be ≥ 0 (got {cfg.cache_mb})")
+    EVICTIONS.get(cfg.eviction)  # unknown names fail now, not inside the mount daemon
+    capacity = int(cfg.cache_mb * 1e6) or None
     workload = get_workload(cfg.workload)
     can_mount, why = fuse_available()
     if cfg.fuse == "on" and not can_mount:
@@ -98,7 +105,8 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
 
     def run(loader: str, rtt: float, bw: float, **kw) -> StartResult:
         with serve_in_thread(make_app(store, rtt, bw)) as url:
-            return cold_start(store, url, loader, workload, fuse=fuse, reads=reads, **kw)
+            return cold_start(store, url, loader, workload, fuse=fuse, reads=reads, cache_capacity=capacity,
+                              eviction=cfg.eviction, **kw)
 
     order = [name for name in ORDER if name in cfg.loaders] + [n for n in cfg.loaders if n not in ORDER]
     shuffled = list(order)

@@ -33,6 +33,8 @@ def test_build_from_a_directory_with_a_trace(tmp_path, tree, capsys):
     (["trio", "compare", "--loaders", "full,nope"], "unknown loader 'nope'"),
     (["trio", "compare", "--containers", "0"], "--containers"),
     (["trio", "compare", "--fuse", "maybe"], "--fuse"),
+    (["trio", "compare", "--eviction", "nope"], "unknown eviction policy 'nope'"),
+    (["trio", "compare", "--cache-mb", "-1"], "--cache-mb"),
     (["trio", "mount", "/no/such/image", "/tmp"], "no image at"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, needle):

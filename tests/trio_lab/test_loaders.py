@@ -81,6 +81,27 @@ def test_cooperative_mounts_share_one_copy_of_the_runtime_pages(store, registry,
     assert sum(c.stats().shared_bytes for c in private) == 3 * held
 
 
+def test_two_images_sharing_a_file_share_its_cached_pages(tmp_path, store, registry, tree):
+    from sysai.http import serve_in_thread
+    from trio_lab.registry import make_app
+    from trio_lab.store import build_from_dir
+
+    add_runtime(store, Manifest.load(store), TRACE)
+    (tree / "pkg" / "only_in_b.txt").write_text("b" * 5000)
+    other = tmp_path / "other"
+    build_from_dir(other, tree, "other")  # a different image (other digests) with the same files
+    add_runtime(other, Manifest.load(other), TRACE + [Read("/pkg/only_in_b.txt", 0, 10)])
+    assert Manifest.load(other).runtime_index != Manifest.load(store).runtime_index
+    shared = RuntimeCache()
+    mount_in_process(store, registry, "trio", shared, owner="a")
+    alone = shared.stats().shared_bytes
+    with serve_in_thread(make_app(other)) as url:
+        mount_in_process(other, url, "trio", shared, owner="b")
+    stats = shared.stats()
+    assert stats.shared_bytes == alone + PAGE  # only the page of the new file was added
+    assert stats.private_bytes == 2 * alone + PAGE
+
+
 @pytest.mark.parametrize("loader", ["lazy-layered", "lazy-flat", "trio"])
 def test_registry_down_mid_start_is_eio_not_a_hang(store, registry, loader):
     add_runtime(store, Manifest.load(store), TRACE)
