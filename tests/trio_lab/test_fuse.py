@@ -128,3 +128,13 @@ def test_cli_mount_unmounts_on_ctrl_c(store, tmp_path):
         assert "unmounted" in out and _gone(str(mnt.resolve()), 1)
     finally:
         proc.kill()
+
+
+def test_registry_down_at_mount_is_a_clear_error_and_leaves_nothing(store, registry):
+    from sysai.errors import UserError
+
+    BlobClient(registry).faults(down=True)
+    with MountDaemon(store, registry, "lazy-flat", retries=1) as daemon:
+        with pytest.raises(UserError, match="failed after 2 attempts"):
+            daemon.go(timeout=30)
+        assert daemon.mountpoints[0] not in lab_mounts()
