@@ -1,5 +1,9 @@
 """Building an image in every format into a content-addressed store (what the registry serves).
 
+Layer tarballs may be plain or gzip-compressed (OCI ``tar+gzip``); they are stored uncompressed
+so that a lazy loader can reach one file with an HTTP Range request (eStargz and SOCI solve the
+same problem for compressed layers with seekable gzip or a separate index).
+
 ``<store>/blobs/sha256/<hex>`` holds layer tars, their tables of contents, chunks, the flat
 metadata index and the runtime blob + index; ``<store>/image.json`` is the manifest naming them.
 Build is deterministic: the same layers give the same digests.
@@ -7,9 +11,11 @@ Build is deterministic: the same layers give the same digests.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -115,6 +121,11 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
         if not Path(tar).is_file():
             raise UserError(f"layer tarball not found: {tar}")
         data = Path(tar).read_bytes()
+        if data[:2] == b"\x1f\x8b":  # tar+gzip, as OCI registries ship layers: store it uncompressed
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise UserError(f"{tar}: not a valid gzip stream ({exc})") from None
         layer = read_layer(data, where=str(tar))
         digest = store.put(data)
         refs.append(LayerRef(digest, len(data), store.put_json(layer.to_dict())))

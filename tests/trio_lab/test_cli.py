@@ -25,6 +25,24 @@ def test_build_from_a_directory_with_a_trace(tmp_path, tree, capsys):
     assert (tmp_path / "o" / "image" / "image.json").is_file()
 
 
+def test_build_from_gzipped_layers_with_a_whiteout(tmp_path, tree, capsys):
+    import gzip
+
+    from trio_lab.layers import write_layer
+
+    base = write_layer(tmp_path / "base.tar", [(tree, "")])
+    top = write_layer(tmp_path / "top.tar", whiteouts=["/pkg/big.bin"])
+    gz = tmp_path / "base.tar.gz"
+    gz.write_bytes(gzip.compress(base.read_bytes()))
+    assert main(["trio", "build", "--layer", str(gz), "--layer", str(top), "--out", str(tmp_path / "o"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["layers"] == 2 and res["files"] == 5  # big.bin is deleted by the top layer
+    assert res["flat_bytes"] < 100_000 < res["image_bytes"]
+    (tmp_path / "bad.tar.gz").write_bytes(b"\x1f\x8b" + b"garbage" * 10)
+    _one_line_error(capsys, ["trio", "build", "--layer", str(tmp_path / "bad.tar.gz"), "--out", str(tmp_path / "p")],
+                    "not a valid gzip")
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["trio", "build"], "exactly one of"),
     (["trio", "build", "--from-dir", "/no/such/dir"], "not a directory"),
