@@ -4,7 +4,8 @@
    23× and 4.6×; aim ≥ 5× and ≥ 2×), bytes fetched as a fraction of the image (Slacker: 6.4 %);
 2. runtime-cache memory of N containers, shared vs private;
 3. FUSE mount options: warm read throughput and warm start through the mount vs the same files
-   read natively (Nydus FUSE ≈ 0.70× ext4), for the libfuse defaults and the chosen options;
+   read natively (Nydus FUSE ≈ 0.70× ext4): libfuse defaults, `kernel_cache`, the chosen options,
+   the chosen options on libfuse 3, and on fusepy instead of mfusepy (when fusepy is importable);
 4. a stale trace: the start imports more than the trace recorded (miss rate, time).
 """
 

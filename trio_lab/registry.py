@@ -1,7 +1,7 @@
 """The blob registry: a real aiohttp server on 127.0.0.1 with an emulated WAN link.
 
 ``GET /blobs/sha256:<hex>`` serves a blob (whole, or one ``Range: bytes=a-b``); ``HEAD`` gives
-its size. Every request pays one round trip (``rtt_s``) before its first byte, and all bodies
+its size. Every request pays one round trip (``rtt_ms``) before its first byte, and all bodies
 share one token bucket of ``bandwidth`` bytes/s (the link), as a registry behind a WAN would.
 ``GET /stats`` returns request and byte counters; ``POST /stats/reset`` zeroes them;
 ``POST /faults`` (JSON ``{"down": bool, "corrupt": bool}``) makes it answer 503 or flip a byte,
