@@ -74,6 +74,11 @@ def run_bench(cfg: BenchConfig, out: Path, seed: int) -> BenchResults:
         [f"runtime cache, {c['containers']} containers, private (MB)", c["cache_bytes_private"] / 1e6,
          f"{c['containers']}× the shared"],
     ]
+    if c.get("daemon_peak_rss_shared"):
+        res.rows += [
+            [f"mount daemon peak RSS, {c['containers']} containers, shared cache (MB)", c["daemon_peak_rss_shared"] / 1e6, "—"],
+            [f"mount daemon peak RSS, {c['containers']} containers, private caches (MB)", c["daemon_peak_rss_private"] / 1e6, "—"],
+        ]
     for o in options:
         res.rows.append([f"FUSE warm read / native ({o['variant']})", o.get("warm_read_vs_native"), "Nydus FUSE ≈ 0.70× ext4"])
         res.rows.append([f"FUSE warm start / native ({o['variant']})", o.get("warm_start_vs_native"), "—"])

@@ -116,6 +116,7 @@ def _write_result(spec: dict, fss: list, caches: list, timings: dict) -> None:
     result = {
         "loader": spec["loader"],
         "timings": timings,
+        "peak_rss_bytes": _peak_rss(),
         "containers": [fs.loader.stats() for fs in fss],
         "cache": {
             "cooperative": spec["cooperative"],
@@ -130,6 +131,14 @@ def _write_result(spec: dict, fss: list, caches: list, timings: dict) -> None:
         "trace": [[r.path, r.offset, r.length] for fs in fss for r in fs.tracer.reads()] if spec["trace"] else [],
     }
     Path(spec["result"]).write_text(json.dumps(result))
+
+
+def _peak_rss() -> int:
+    """The daemon's peak resident memory (VmHWM), all mounts and caches included."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 if __name__ == "__main__":

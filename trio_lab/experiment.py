@@ -123,7 +123,8 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
         private = run("trio", cfg.rtt_ms, cfg.bandwidth_mbps, containers=cfg.containers, cooperative=False)
         cooperative.update(cache_bytes_shared=shared.cache_bytes, cache_bytes_private=private.cache_bytes,
                            time_to_ready_shared_s=shared.time_to_ready_s, time_to_ready_private_s=private.time_to_ready_s,
-                           bytes_fetched_shared=shared.bytes_fetched, bytes_fetched_private=private.bytes_fetched)
+                           bytes_fetched_shared=shared.bytes_fetched, bytes_fetched_private=private.bytes_fetched,
+                           daemon_peak_rss_shared=shared.daemon_peak_rss, daemon_peak_rss_private=private.daemon_peak_rss)
     sweep = []
     points = [(rtt, cfg.bandwidth_mbps, "rtt") for rtt in cfg.sweep_rtt_ms]
     points += [(cfg.rtt_ms, bw, "bandwidth") for bw in cfg.sweep_bandwidth_mbps]
@@ -202,9 +203,14 @@ def plot(res: CompareResults, out: Path) -> list[Path]:
     if "cache_bytes_shared" in res.cooperative:
         path = out / "cache_memory.png"
         c = res.cooperative
-        with figure(path, title=f"Runtime page cache, {c['containers']} containers", ylabel="MB") as ax:
-            ax.bar(["shared (cooperative)", "private per container"],
-                   [c["cache_bytes_shared"] / 1e6, c["cache_bytes_private"] / 1e6], color=[color(3), color(1)])
+        groups = [("runtime page cache", c["cache_bytes_shared"], c["cache_bytes_private"])]
+        if c.get("daemon_peak_rss_shared"):
+            groups.append(("mount daemon peak RSS", c["daemon_peak_rss_shared"], c["daemon_peak_rss_private"]))
+        with figure(path, title=f"Memory of {c['containers']} containers of one image", ylabel="MB") as ax:
+            for j, (label, color_i) in enumerate((("shared (cooperative)", 3), ("private per container", 1))):
+                xs = [i + (j - 0.5) * 0.38 for i in range(len(groups))]
+                ax.bar(xs, [g[1 + j] / 1e6 for g in groups], width=0.38, color=color(color_i), label=label)
+            ax.set_xticks(range(len(groups)), [g[0] for g in groups])
         figs.append(path)
     return figs
 

@@ -36,6 +36,7 @@ class StartResult:
     cache_bytes_if_private: int = 0
     loader_stats: list[dict] = field(default_factory=list)
     trace: list[Read] = field(default_factory=list)
+    daemon_peak_rss: int | None = None  # bytes; FUSE only (in-process runs share the caller's memory)
 
 
 def cold_start(store: Path, url: str, loader: str, workload: Workload, *, fuse: bool, reads: list[Read],
@@ -54,6 +55,7 @@ def cold_start(store: Path, url: str, loader: str, workload: Workload, *, fuse: 
                 list(pool.map(lambda root: run_start(workload, root, modules), daemon.mountpoints))
             elapsed = time.perf_counter() - start
         result, prepare_s = daemon.result, info["prepare_s"]
+        peak_rss = result.get("peak_rss_bytes")
         cache = result["cache"]
         stats, traced = result["containers"], [Read(*r) for r in result["trace"]]
     else:
@@ -72,6 +74,7 @@ def cold_start(store: Path, url: str, loader: str, workload: Workload, *, fuse: 
         cstats = [c.stats() for c in caches]
         cache = {"bytes": sum(s.shared_bytes for s in cstats), "bytes_if_private": sum(s.private_bytes for s in cstats)}
         stats, traced = [fs.loader.stats() for fs in fss], [r for fs in fss for r in fs.tracer.reads()]
+        peak_rss = None
     counters = client.stats()
     return StartResult(loader, elapsed, prepare_s, counters["bytes"], counters["requests"], fuse, containers,
-                       cache["bytes"], cache["bytes_if_private"], stats, traced)
+                       cache["bytes"], cache["bytes_if_private"], stats, traced, peak_rss)
