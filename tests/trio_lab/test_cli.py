@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,19 @@ def test_tour_section_runs_the_real_start_over_fuse(tmp_path, need_fuse):
     assert loaders["trio"]["bytes_fetched"] < loaders["lazy-flat"]["bytes_fetched"] < loaders["full"]["bytes_fetched"]
     assert loaders["trio"]["requests"] == 3
     assert all(p.is_file() for p in section.figures)
+
+
+@pytest.mark.slow
+@pytest.mark.fuse
+@pytest.mark.timeout(170)
+def test_bench_runs_every_measurement_on_the_small_image(tmp_path, need_fuse):
+    from trio_lab.bench import BenchConfig, run_bench
+
+    res = run_bench(BenchConfig(workload="yaml", containers=2), tmp_path, seed=3)
+    labels = [row[0] for row in res.rows]
+    assert "time to ready: full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
+    measured = [o for o in res.fuse_options if "error" not in o]
+    assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache", "chosen (kernel_cache, 60 s timeouts)"}
+    assert all(o["warm_read_vs_native"] > 0 and o["warm_start_vs_native"] > 0 for o in measured)
+    assert res.stale["fresh_miss_rate"] < res.stale["stale_miss_rate"] and res.stale["stale_requests"] > 3
+    assert all(Path(p).is_file() for p in res.figures)
