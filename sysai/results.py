@@ -17,13 +17,19 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from sysai.errors import UserError
 from sysai.paths import default_out
 
 
 def prepare_out(lab: str, command: str, out: str | Path | None) -> Path:
     """The results folder for one command run (created if missing)."""
     path = Path(out) if out is not None else default_out(lab, command)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"--out {path}: exists and is not a folder") from None
+    except PermissionError:
+        raise UserError(f"--out {path}: permission denied") from None
     return path
 
 

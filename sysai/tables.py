@@ -6,6 +6,7 @@ import math
 from typing import Any, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -52,7 +53,7 @@ def print_table(
     for column, is_number in zip(columns, numeric, strict=False):
         table.add_column(column, justify="right" if is_number else "left")
     for row in rows:
-        table.add_row(*(fmt(cell) for cell in row))
+        table.add_row(*(escape(fmt(cell)) for cell in row))
     console.print(table)
     if note:
         console.print(note, style="dim")

@@ -93,3 +93,18 @@ def test_timer_measures():
     with Timer() as t:
         sum(range(1000))
     assert 0 <= t.elapsed < 1 and math.isclose(t.elapsed_ms, t.elapsed * 1e3)
+
+
+def test_prepare_out_on_a_file_is_a_user_error(tmp_path):
+    from sysai.errors import UserError
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(UserError, match="exists and is not a folder"):
+        prepare_out("lab", "cmd", tmp_path / "f")
+
+
+def test_print_table_shows_brackets_literally(capsys):
+    from sysai.tables import print_table
+
+    print_table("t", ["cell"], [["[x] kept"]])
+    assert "[x] kept" in capsys.readouterr().out

@@ -1,0 +1,57 @@
+"""Fixtures for the TrIO lab: a small real tree, its image, a registry on 127.0.0.1, FUSE checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sysai.http import serve_in_thread
+from trio_lab.mounts import fuse_available, lab_mounts
+from trio_lab.registry import make_app
+from trio_lab.store import build_from_dir
+
+
+def make_tree(root: Path) -> Path:
+    (root / "pkg" / "sub").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("from pkg.sub import mod\nVALUE = mod.VALUE + 1\n")
+    (root / "pkg" / "sub" / "__init__.py").write_text("")
+    (root / "pkg" / "sub" / "mod.py").write_text("VALUE = 41\n")
+    (root / "pkg" / "big.bin").write_bytes(bytes(range(256)) * 20000)  # 5 MB: several chunks
+    (root / "pkg" / "empty.txt").write_bytes(b"")
+    (root / "pkg" / "run.sh").write_text("#!/bin/sh\necho hi\n")
+    (root / "pkg" / "run.sh").chmod(0o755)
+    (root / "pkg" / "link.py").symlink_to("sub/mod.py")
+    for path in root.rglob("*"):
+        if not path.is_symlink():
+            os.utime(path, (1_700_000_000, 1_700_000_000))
+    return root
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    return make_tree(tmp_path / "tree")
+
+
+@pytest.fixture
+def store(tmp_path, tree) -> Path:
+    build_from_dir(tmp_path / "store", tree, "test")
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def registry(store):
+    with serve_in_thread(make_app(store)) as url:
+        yield url
+
+
+@pytest.fixture
+def need_fuse():
+    ok, why = fuse_available()
+    if not ok:
+        pytest.skip(f"FUSE unavailable: {why}")
+    before = set(lab_mounts())
+    yield
+    left = set(lab_mounts()) - before
+    assert not left, f"mounts left behind: {left}"

@@ -1,0 +1,116 @@
+"""`sysai trio ...` end to end: results.json contract, bad input = one line + exit 2, the tour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sysai.cli import main
+from sysai.tour import TourContext
+from trio_lab.trace import write_trace, Read
+
+
+def _one_line_error(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_build_from_a_directory_with_a_trace(tmp_path, tree, capsys):
+    trace = write_trace(tmp_path / "t.trace", [Read("/pkg/big.bin", 0, 5000)])
+    assert main(["trio", "build", "--from-dir", str(tree), "--trace", str(trace), "--out", str(tmp_path / "o"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["files"] == 6 and res["runtime_blob_bytes"] == 8192 and res["runtime_extents"] == 1
+    assert (tmp_path / "o" / "image" / "image.json").is_file()
+
+
+def test_build_from_gzipped_layers_with_a_whiteout(tmp_path, tree, capsys):
+    import gzip
+
+    from trio_lab.layers import write_layer
+
+    base = write_layer(tmp_path / "base.tar", [(tree, "")])
+    top = write_layer(tmp_path / "top.tar", whiteouts=["/pkg/big.bin"])
+    gz = tmp_path / "base.tar.gz"
+    gz.write_bytes(gzip.compress(base.read_bytes()))
+    assert main(["trio", "build", "--layer", str(gz), "--layer", str(top), "--out", str(tmp_path / "o"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["layers"] == 2 and res["files"] == 5  # big.bin is deleted by the top layer
+    assert res["flat_bytes"] < 100_000 < res["image_bytes"]
+    (tmp_path / "bad.tar.gz").write_bytes(b"\x1f\x8b" + b"garbage" * 10)
+    _one_line_error(capsys, ["trio", "build", "--layer", str(tmp_path / "bad.tar.gz"), "--out", str(tmp_path / "p")],
+                    "not a valid gzip")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["trio", "build"], "exactly one of"),
+    (["trio", "build", "--from-dir", "/no/such/dir"], "not a directory"),
+    (["trio", "build", "--layer", "/no/such.tar"], "layer tarball not found"),
+    (["trio", "build", "--workload", "nope"], "unknown workload"),
+    (["trio", "compare", "--loaders", "full,nope"], "unknown loader 'nope'"),
+    (["trio", "compare", "--containers", "0"], "--containers"),
+    (["trio", "compare", "--fuse", "maybe"], "--fuse"),
+    (["trio", "compare", "--eviction", "nope"], "unknown eviction policy 'nope'"),
+    (["trio", "compare", "--cache-mb", "-1"], "--cache-mb"),
+    (["trio", "mount", "/no/such/image", "/tmp"], "no image at"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, needle):
+    _one_line_error(capsys, argv + (["--out", str(tmp_path)] if argv[1] in ("build", "compare") else []), needle)
+
+
+def test_trace_command_and_its_errors(tmp_path, capsys):
+    path = write_trace(tmp_path / "t.trace", [Read("/a", 0, 10), Read("/a", 10, 10), Read("/b", 0, 5)])
+    assert main(["trio", "trace", str(path)]) == 0
+    assert "3 reads of 2 files" in " ".join(capsys.readouterr().out.split())
+    (tmp_path / "bad.trace").write_text("/a\t0\n")
+    _one_line_error(capsys, ["trio", "trace", str(tmp_path / "bad.trace")], "bad.trace:1")
+
+
+@pytest.mark.timeout(120)
+def test_compare_in_process_writes_the_results_contract(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--containers", "2", "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert isinstance(res["image_bytes"], int) and res["mode"].startswith("no FUSE")
+    assert set(res["loaders"]) == {"full", "lazy-layered", "lazy-flat", "trio"}
+    for row in res["loaders"].values():
+        assert row["time_to_ready_s"] > 0 and row["requests"] >= 1 and row["fuse"] is False
+    assert res["loaders"]["full"]["bytes_fetched"] == res["image_bytes"]
+    assert res["loaders"]["trio"]["requests"] == 3 < res["loaders"]["lazy-flat"]["requests"]
+    coop = res["cooperative"]
+    assert coop["containers"] == 2 and coop["cache_bytes_private"] == 2 * coop["cache_bytes_shared"] > 0
+    assert (out / "time_to_ready.png").is_file() and (out / "bytes_fetched.png").is_file()
+    assert (out / "startup.trace").read_text().count("\n") > 5
+
+
+@pytest.mark.slow
+@pytest.mark.fuse
+@pytest.mark.timeout(170)
+def test_tour_section_runs_the_real_start_over_fuse(tmp_path, need_fuse):
+    from trio_lab.lab import LAB
+
+    section = LAB.tour(TourContext(out=tmp_path, seed=1, quick=True))
+    assert [row[0] for row in section.rows] == ["full", "lazy-layered", "lazy-flat", "trio"]
+    assert all(row[-1] is True for row in section.rows)  # mounted for real
+    loaders = section.results["loaders"]
+    assert loaders["trio"]["bytes_fetched"] < loaders["lazy-flat"]["bytes_fetched"] < loaders["full"]["bytes_fetched"]
+    assert loaders["trio"]["requests"] == 3
+    assert all(p.is_file() for p in section.figures)
+
+
+@pytest.mark.slow
+@pytest.mark.fuse
+@pytest.mark.timeout(170)
+def test_bench_runs_every_measurement_on_the_small_image(tmp_path, need_fuse):
+    from trio_lab.bench import BenchConfig, run_bench
+
+    res = run_bench(BenchConfig(workload="yaml", containers=2), tmp_path, seed=3)
+    labels = [row[0] for row in res.rows]
+    assert "time to ready: full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
+    measured = [o for o in res.fuse_options if "error" not in o]
+    assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache", "chosen (kernel_cache, 60 s timeouts)"}
+    assert all(o["warm_read_vs_native"] > 0 and o["warm_start_vs_native"] > 0 for o in measured)
+    assert res.stale["fresh_miss_rate"] < res.stale["stale_miss_rate"] and res.stale["stale_requests"] > 3
+    assert all(Path(p).is_file() for p in res.figures)

@@ -1,0 +1,144 @@
+"""Real FUSE mounts: the tree as `ls`/`stat`/`cat`/`import` see it, traces, EIO, and no mount
+ever left behind (daemon SIGTERM, parent SIGKILL, `cleanup`, the CLI's Ctrl-C)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from trio_lab.fetch import BlobClient
+from trio_lab.mounts import MountDaemon, cleanup, lab_mounts
+from trio_lab.store import Manifest, add_runtime
+from trio_lab.trace import Read
+
+pytestmark = [pytest.mark.fuse, pytest.mark.timeout(90), pytest.mark.usefixtures("need_fuse")]
+
+
+def _gone(path: str, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path not in lab_mounts():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("loader", ["full", "lazy-layered", "lazy-flat", "trio"])
+def test_the_mount_looks_like_the_tree(store, registry, tree, loader):
+    add_runtime(store, Manifest.load(store), [Read("/pkg/__init__.py", 0, 10)])
+    with MountDaemon(store, registry, loader) as daemon:
+        daemon.go()
+        mnt = daemon.mountpoints[0]
+        for path in sorted(tree.rglob("*")):
+            rel = path.relative_to(tree)
+            mine, real = os.lstat(os.path.join(mnt, rel)), os.lstat(path)
+            assert (mine.st_mode, int(mine.st_mtime)) == (real.st_mode, int(real.st_mtime))
+            if path.is_symlink():
+                assert os.readlink(os.path.join(mnt, rel)) == os.readlink(path)
+            elif path.is_dir():
+                assert sorted(os.listdir(os.path.join(mnt, rel))) == sorted(os.listdir(path))
+            else:
+                assert mine.st_size == real.st_size
+                with open(os.path.join(mnt, rel), "rb") as fh:
+                    assert fh.read() == path.read_bytes()
+        done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c",
+                               f"import sys; sys.path.insert(0, {mnt!r}); import pkg; assert pkg.VALUE == 42"],
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        with pytest.raises(OSError) as info:
+            open(os.path.join(mnt, "pkg", "new.txt"), "w")
+        assert info.value.errno in (errno.EROFS, errno.EACCES)
+    assert _gone(mnt)
+
+
+def test_the_daemon_records_a_trace_and_fails_reads_with_eio(store, registry):
+    with MountDaemon(store, registry, "lazy-flat", trace=True) as daemon:
+        daemon.go()
+        mnt = daemon.mountpoints[0]
+        with open(os.path.join(mnt, "pkg", "sub", "mod.py"), "rb") as fh:
+            assert fh.read() == b"VALUE = 41\n"
+        BlobClient(registry).faults(down=True)
+        with pytest.raises(OSError) as info:
+            with open(os.path.join(mnt, "pkg", "big.bin"), "rb") as fh:
+                fh.read(10)
+        assert info.value.errno == errno.EIO
+    assert ["/pkg/sub/mod.py", 0, 11] in daemon.result["trace"]
+
+
+def test_sigterm_to_the_daemon_unmounts(store, registry):
+    with MountDaemon(store, registry, "lazy-flat", containers=2) as daemon:
+        daemon.go()
+        assert all(m in lab_mounts() for m in daemon.mountpoints)
+        daemon.proc.send_signal(signal.SIGTERM)
+        daemon.proc.wait(timeout=20)
+        assert all(_gone(m, 1) for m in daemon.mountpoints)
+
+
+PARENT = """
+import sys, time
+from trio_lab.mounts import MountDaemon
+with MountDaemon(sys.argv[1], sys.argv[2], "lazy-flat") as daemon:
+    daemon.go()
+    print(daemon.mountpoints[0], flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_killed_parent_leaves_no_mount(store, registry):
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(store), registry], stdout=subprocess.PIPE, text=True)
+    mnt = ""
+    try:
+        mnt = parent.stdout.readline().strip()
+        assert mnt in lab_mounts()
+        parent.kill()  # SIGKILL: no finally runs; the daemon sees its stdin close
+        parent.wait()
+        assert _gone(mnt)
+    finally:
+        parent.kill()
+        if mnt and mnt not in lab_mounts():  # the dead parent could not remove its work folder
+            shutil.rmtree(os.path.dirname(mnt), ignore_errors=True)
+
+
+def test_cleanup_unmounts_what_a_dead_daemon_left(store, registry):
+    with MountDaemon(store, registry, "lazy-flat") as daemon:
+        daemon.go()
+        mnt = daemon.mountpoints[0]
+        daemon.proc.kill()  # the daemon dies without unmounting
+        daemon.proc.wait()
+        assert mnt in lab_mounts()
+        assert mnt in cleanup()
+        assert _gone(mnt, 1)
+
+
+def test_cli_mount_unmounts_on_ctrl_c(store, tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "sysai", "trio", "mount", str(store), str(mnt), "--loader", "lazy-flat"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("mounted"), line + proc.stderr.read()
+        assert sorted(os.listdir(mnt)) == ["pkg"]
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "unmounted" in out and _gone(str(mnt.resolve()), 1)
+    finally:
+        proc.kill()
+
+
+def test_registry_down_at_mount_is_a_clear_error_and_leaves_nothing(store, registry):
+    from sysai.errors import UserError
+
+    BlobClient(registry).faults(down=True)
+    with MountDaemon(store, registry, "lazy-flat", retries=1) as daemon:
+        with pytest.raises(UserError, match="failed after 2 attempts"):
+            daemon.go(timeout=30)
+        assert daemon.mountpoints[0] not in lab_mounts()

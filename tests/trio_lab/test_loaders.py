@@ -1,0 +1,162 @@
+"""Every loader in-process (no FUSE): same files, same attributes; trio's hits, misses and EIO."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+import pytest
+
+from trio_lab.cache import RuntimeCache
+from trio_lab.fetch import BlobClient
+from trio_lab.loaders.base import LOADERS, LoaderContext
+from trio_lab.model import PAGE
+from trio_lab.store import Manifest, add_runtime
+from trio_lab.trace import Read
+from trio_lab.vfs import ImageFS
+
+pytestmark = pytest.mark.timeout(60)
+ALL = ["full", "lazy-layered", "lazy-flat", "trio"]
+TRACE = [Read("/pkg/__init__.py", 0, 100), Read("/pkg/big.bin", 3 * PAGE + 5, 10)]
+
+
+def mount_in_process(store, url, loader, cache=None, owner="c0"):
+    ctx = LoaderContext(Manifest.load(store), BlobClient(url, retries=1, backoff_s=0.01), cache or RuntimeCache(), owner)
+    fs = ImageFS(LOADERS.get(loader)(ctx))
+    fs.loader.prepare()
+    return fs
+
+
+@pytest.mark.parametrize("loader", ALL)
+def test_every_loader_serves_the_tree_exactly(store, registry, tree, loader):
+    add_runtime(store, Manifest.load(store), TRACE)
+    fs = mount_in_process(store, registry, loader)
+    for path in sorted(tree.rglob("*")):
+        image_path = "/" + path.relative_to(tree).as_posix()
+        attrs, real = fs.getattr(image_path), os.lstat(path)
+        assert stat.S_IFMT(attrs["st_mode"]) == stat.S_IFMT(real.st_mode)
+        if path.is_symlink():
+            assert fs.readlink(image_path) == os.readlink(path)
+        elif path.is_dir():
+            assert fs.readdir(image_path)[2:] == sorted(os.listdir(path))
+        else:
+            assert attrs["st_size"] == real.st_size and attrs["st_mode"] & 0o777 == real.st_mode & 0o777
+            assert attrs["st_mtime"] == int(real.st_mtime) * 10**9
+            data = b"".join(fs.read(image_path, 65536, off) for off in range(0, real.st_size, 65536))
+            assert data == path.read_bytes()
+    with pytest.raises(OSError) as info:
+        fs.getattr("/nope")
+    assert info.value.errno == errno.ENOENT
+
+
+def test_trio_serves_traced_reads_from_the_cache_and_misses_from_chunks(store, registry, tree):
+    add_runtime(store, Manifest.load(store), TRACE)
+    client = BlobClient(registry)
+    client.reset()
+    fs = mount_in_process(store, registry, "trio")
+    at_mount = client.stats()["requests"]
+    assert at_mount == 3  # flat index, runtime index, ONE runtime blob
+    big = (tree / "pkg" / "big.bin").read_bytes()
+    assert fs.read("/pkg/big.bin", 100, 3 * PAGE) == big[3 * PAGE:3 * PAGE + 100]
+    assert client.stats()["requests"] == at_mount and fs.loader.stats()["hit_bytes"] == 100
+    assert fs.read("/pkg/big.bin", 100, 4 * PAGE - 50) == big[4 * PAGE - 50:4 * PAGE + 50]  # half hit, half miss
+    assert fs.loader.stats()["miss_bytes"] == 50 and client.stats()["requests"] == at_mount + 1
+
+
+def test_cooperative_mounts_share_one_copy_of_the_runtime_pages(store, registry, tree):
+    add_runtime(store, Manifest.load(store), TRACE)
+    client = BlobClient(registry)
+    client.reset()
+    shared = RuntimeCache()
+    for i in range(3):
+        mount_in_process(store, registry, "trio", shared, owner=f"c{i}")
+    assert client.stats()["requests"] == 3 * 2 + 1  # indexes per container, the blob once
+    private = [RuntimeCache() for _ in range(3)]
+    for i, cache in enumerate(private):
+        mount_in_process(store, registry, "trio", cache, owner=f"c{i}")
+    assert client.stats()["requests"] == 7 + 3 * 3
+    held = shared.stats().shared_bytes
+    assert held == (tree / "pkg" / "__init__.py").stat().st_size + PAGE and shared.stats().private_bytes == 3 * held
+    assert sum(c.stats().shared_bytes for c in private) == 3 * held
+
+
+def test_two_images_sharing_a_file_share_its_cached_pages(tmp_path, store, registry, tree):
+    from sysai.http import serve_in_thread
+    from trio_lab.registry import make_app
+    from trio_lab.store import build_from_dir
+
+    add_runtime(store, Manifest.load(store), TRACE)
+    (tree / "pkg" / "only_in_b.txt").write_text("b" * 5000)
+    other = tmp_path / "other"
+    build_from_dir(other, tree, "other")  # a different image (other digests) with the same files
+    add_runtime(other, Manifest.load(other), TRACE + [Read("/pkg/only_in_b.txt", 0, 10)])
+    assert Manifest.load(other).runtime_index != Manifest.load(store).runtime_index
+    shared = RuntimeCache()
+    mount_in_process(store, registry, "trio", shared, owner="a")
+    alone = shared.stats().shared_bytes
+    with serve_in_thread(make_app(other)) as url:
+        mount_in_process(other, url, "trio", shared, owner="b")
+    stats = shared.stats()
+    assert stats.shared_bytes == alone + PAGE  # only the page of the new file was added
+    assert stats.private_bytes == 2 * alone + PAGE
+
+
+@pytest.mark.parametrize("loader", ["lazy-layered", "lazy-flat", "trio"])
+def test_registry_down_mid_start_is_eio_not_a_hang(store, registry, loader):
+    add_runtime(store, Manifest.load(store), TRACE)
+    fs = mount_in_process(store, registry, loader)
+    BlobClient(registry).faults(down=True)
+    with pytest.raises(OSError) as info:
+        fs.read("/pkg/sub/mod.py", 100, 0)
+    assert info.value.errno == errno.EIO
+
+
+def test_corrupted_chunk_is_eio(store, registry, caplog):
+    fs = mount_in_process(store, registry, "lazy-flat")
+    BlobClient(registry).faults(corrupt=True)
+    with pytest.raises(OSError) as info:
+        fs.read("/pkg/big.bin", 10, 0)
+    assert info.value.errno == errno.EIO and "digest mismatch" in caplog.text
+
+
+def test_trio_without_a_runtime_image_says_what_to_do(store, registry):
+    from sysai.errors import UserError
+
+    with pytest.raises(UserError, match="record a trace"):
+        mount_in_process(store, registry, "trio")
+
+
+def test_reads_are_traced_clamped_to_the_file_and_replayable(store, registry, tree):
+    from trio_lab.trace import Tracer
+
+    fs = mount_in_process(store, registry, "lazy-flat")
+    fs.tracer = Tracer()
+    size = (tree / "pkg" / "__init__.py").stat().st_size
+    assert fs.replay(TRACE) == size + 10
+    assert fs.tracer.reads() == [Read("/pkg/__init__.py", 0, size), TRACE[1]]
+
+
+@pytest.mark.parametrize("loader", ALL)
+def test_whiteouts_and_opaque_dirs_hold_through_every_loader(tmp_path, tree, loader):
+    from sysai.http import serve_in_thread
+    from trio_lab.layers import write_layer
+    from trio_lab.registry import make_app
+    from trio_lab.store import build_image
+
+    upper = tmp_path / "upper"
+    (upper / "sub").mkdir(parents=True)
+    (upper / "sub" / "fresh.py").write_text("NEW = 1\n")
+    base = write_layer(tmp_path / "base.tar", [(tree, "")])
+    top = write_layer(tmp_path / "top.tar", [(upper, "pkg")], whiteouts=["/pkg/empty.txt"], opaque=["/pkg/sub"])
+    store = tmp_path / "layered"
+    manifest = build_image(store, [base, top], "layered")
+    add_runtime(store, manifest, [Read("/pkg/sub/fresh.py", 0, 8)])
+    with serve_in_thread(make_app(store)) as url:
+        fs = mount_in_process(store, url, loader)
+        assert "empty.txt" not in fs.readdir("/pkg") and "big.bin" in fs.readdir("/pkg")
+        assert fs.readdir("/pkg/sub")[2:] == ["fresh.py"]
+        assert fs.read("/pkg/sub/fresh.py", 100, 0) == b"NEW = 1\n"
+        with pytest.raises(OSError):
+            fs.getattr("/pkg/sub/mod.py")
+    assert manifest.flat_bytes < manifest.image_bytes  # the deleted and hidden bytes are gone

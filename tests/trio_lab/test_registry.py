@@ -1,0 +1,90 @@
+"""The aiohttp registry and its client: Range, counters, link emulation, faults, bounded retries."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sysai.http import serve_in_thread
+from trio_lab.fetch import BlobClient, FetchError
+from trio_lab.registry import PIECE, make_app
+from trio_lab.store import BlobStore, Manifest
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_whole_blob_range_and_counters(store, registry):
+    manifest = Manifest.load(store)
+    client = BlobClient(registry)
+    client.reset()
+    layer = client.blob(manifest.layers[0].digest)
+    assert len(layer) == manifest.layers[0].size
+    assert client.blob(manifest.layers[0].digest, 512, 100, expect=None) == layer[512:612]
+    stats = client.stats()
+    assert stats == {"requests": 2, "bytes": len(layer) + 100, "range_requests": 1}
+
+
+@pytest.mark.parametrize("path, headers, status", [
+    ("/blobs/sha256:" + "0" * 64, {}, 404),
+    ("/blobs/md5:abc", {}, 400),
+    ("/blobs/sha256:" + "0" * 63 + "g", {}, 400),
+])
+def test_bad_requests_get_a_4xx_with_a_message(registry, path, headers, status):
+    code, body = BlobClient(registry).request("GET", path, headers)
+    assert code == status and body.strip()
+
+
+def test_unsatisfiable_or_malformed_ranges_are_416(store, registry):
+    digest = Manifest.load(store).layers[0].digest
+    client = BlobClient(registry)
+    assert client.request("GET", f"/blobs/{digest}", {"Range": "bytes=99999999-"})[0] == 416
+    assert client.request("GET", f"/blobs/{digest}", {"Range": "items=1-2"})[0] == 416
+    assert client.request("POST", "/faults", {}, b"not json")[0] == 400
+    assert client.request("POST", "/faults", {}, b'{"down": "yes"}')[0] == 400
+
+
+def test_link_emulation_delays_by_rtt_and_bandwidth(tmp_path):
+    blobs = BlobStore(tmp_path)
+    digest = blobs.put(b"\1" * 1_000_000)
+    with serve_in_thread(make_app(tmp_path, rtt_ms=50, bandwidth_mbps=80)) as url:
+        client = BlobClient(url)
+        started = time.perf_counter()
+        client.blob(digest)
+        # 1 MB at 80 Mbit/s, less the free initial burst, plus one 50 ms round trip: a lower bound
+        wire = (1_000_000 - 4 * PIECE) * 8 / 80e6
+        assert time.perf_counter() - started >= 0.05 + wire * 0.95
+
+
+def test_corrupt_bytes_are_never_returned(store, registry, caplog):
+    digest = Manifest.load(store).layers[0].digest
+    client = BlobClient(registry, retries=1)
+    client.faults(corrupt=True)
+    with pytest.raises(FetchError, match="digest mismatch"):
+        client.blob(digest)
+    assert "digest mismatch" in caplog.text
+
+
+def test_registry_down_fails_after_bounded_retries(store, registry):
+    digest = Manifest.load(store).layers[0].digest
+    client = BlobClient(registry, retries=2, backoff_s=0.01)
+    client.faults(down=True)
+    with pytest.raises(FetchError, match="after 3 attempts"):
+        client.blob(digest)
+    assert client.stats()["requests"] == 3
+
+
+def test_registry_gone_fails_fast(store):
+    with serve_in_thread(make_app(store)) as url:
+        pass
+    started = time.perf_counter()
+    with pytest.raises(FetchError):
+        BlobClient(url, retries=2, backoff_s=0.01, timeout_s=2).blob(Manifest.load(store).layers[0].digest)
+    assert time.perf_counter() - started < 10  # bounded: never hangs
+
+
+def test_bad_link_parameters_are_user_errors(store):
+    from sysai.errors import UserError
+
+    with pytest.raises(UserError, match="bandwidth"):
+        make_app(store, rtt_ms=-1)

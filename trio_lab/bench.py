@@ -1,0 +1,226 @@
+"""`sysai trio bench`: the lab's performance note, measured side by side in one run.
+
+1. cold start at 20 ms RTT / 200 Mbit/s: trio vs full and vs lazy-flat (FlacIO abstract: up to
+   23× and 4.6×; aim ≥ 5× and ≥ 2×), bytes fetched as a fraction of the image (Slacker: 6.4 %);
+2. runtime-cache memory of N containers, shared vs private;
+3. FUSE mount options: warm read throughput and warm start through the mount vs the same files
+   read natively (Nydus FUSE ≈ 0.70× ext4): libfuse defaults, `kernel_cache`, the chosen options,
+   the chosen options on libfuse 3, and on fusepy instead of mfusepy (when fusepy is importable);
+4. a stale trace: the start imports more than the trace recorded (miss rate, time).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+import time
+from ctypes.util import find_library
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sysai.config import option
+from sysai.http import serve_in_thread
+from sysai.plotting import color, figure
+from sysai.results import to_jsonable, write_csv
+from trio_lab.experiment import CompareConfig, compare, record_trace
+from trio_lab.mounts import FuseOptions, MountDaemon
+from trio_lab.registry import make_app
+from trio_lab.startup import cold_start
+from trio_lab.store import Manifest, add_runtime, materialize
+from trio_lab.workload import SITE, get_workload, run_start
+
+LIBFUSE3 = find_library("fuse3") or ""  # a soname such as libfuse3.so.3; mfusepy CDLL()s it
+
+
+@dataclass
+class BenchConfig:
+    workload: str = option("numpy", "the real start (numpy, numpy-slim, yaml)")
+    rtt_ms: float = option(20.0, "registry RTT (ms)")
+    bandwidth_mbps: float = option(200.0, "registry bandwidth (Mbit/s)")
+    containers: int = option(8, "containers for the shared-vs-private cache memory")
+
+
+@dataclass
+class BenchResults:
+    workload: str
+    mode: str
+    compare: dict
+    fuse_options: list[dict]
+    stale: dict
+    rows: list[list] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+
+
+def run_bench(cfg: BenchConfig, out: Path, seed: int) -> BenchResults:
+    workload = get_workload(cfg.workload)
+    main = compare(CompareConfig(workload=cfg.workload, rtt_ms=cfg.rtt_ms, bandwidth_mbps=cfg.bandwidth_mbps,
+                                 containers=cfg.containers, sweep_rtt_ms=[], sweep_bandwidth_mbps=[]),
+                   out / "compare", seed)
+    store = out / "compare" / "image"
+    fuse = main.loaders["trio"].fuse
+    options = measure_fuse_options(store, workload) if fuse else []
+    stale = stale_trace(store, workload, fuse, cfg)
+    res = BenchResults(workload.name, main.mode, to_jsonable(main), options, stale)
+    L, s, c = main.loaders, main.speedup, main.cooperative
+    res.rows = [
+        ["time to ready: full / trio", s["trio_vs_full"], "≥ 5× (FlacIO: up to 23×; pytorch 18.8×)"],
+        ["time to ready: lazy-flat / trio", s["trio_vs_lazy-flat"], "≥ 2× (FlacIO: up to 4.6×; pytorch 2.8×)"],
+        ["time to ready: lazy-layered / trio", s["trio_vs_lazy-layered"], "—"],
+        ["trio time to ready (s)", L["trio"].time_to_ready_s, "—"],
+        ["trio bytes fetched / image", L["trio"].fraction_of_image, "Slacker: 6.4 % of the image read at start"],
+        ["lazy-flat bytes fetched / image", L["lazy-flat"].fraction_of_image, "—"],
+        [f"runtime cache, {c['containers']} containers, shared (MB)", c["cache_bytes_shared"] / 1e6, "one copy"],
+        [f"runtime cache, {c['containers']} containers, private (MB)", c["cache_bytes_private"] / 1e6,
+         f"{c['containers']}× the shared"],
+    ]
+    if c.get("daemon_peak_rss_shared"):
+        res.rows += [
+            [f"mount daemon peak RSS, {c['containers']} containers, shared cache (MB)", c["daemon_peak_rss_shared"] / 1e6, "—"],
+            [f"mount daemon peak RSS, {c['containers']} containers, private caches (MB)", c["daemon_peak_rss_private"] / 1e6, "—"],
+        ]
+    for o in options:
+        res.rows.append([f"FUSE warm read / native ({o['variant']})", o.get("warm_read_vs_native"), "Nydus FUSE ≈ 0.70× ext4"])
+        res.rows.append([f"FUSE warm start / native ({o['variant']})", o.get("warm_start_vs_native"), "—"])
+    res.rows += [
+        ["stale trace: trio miss rate (bytes)", stale["stale_miss_rate"], "fresh trace: ~0"],
+        ["stale trace: time to ready trio (s)", stale["stale_trio_s"], f"fresh trace {stale['fresh_trio_s']:.2f} s"],
+        ["stale trace: time to ready lazy-flat (s)", stale["lazy_flat_s"], "—"],
+    ]
+    write_csv(out / "fuse_options.csv", options)
+    res.figures = [str(p) for p in main.figures] + [str(p) for p in _plot(res, out)]
+    return res
+
+
+VARIANTS = [  # (name, options, environment of the mount daemon)
+    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
+    ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
+    ("chosen (kernel_cache, 60 s timeouts)", FuseOptions(), {}),
+    ("chosen + libfuse3", FuseOptions(), {"FUSE_LIBRARY_PATH": LIBFUSE3}),
+    ("chosen + fusepy", FuseOptions(), {"TRIO_FUSE_BINDING": "fuse"}),
+]
+
+
+def _available(env: dict) -> bool:
+    """libfuse3 only where installed; fusepy only if importable (its module is called `fuse`)."""
+    if "FUSE_LIBRARY_PATH" in env:
+        return bool(env["FUSE_LIBRARY_PATH"])
+    if "TRIO_FUSE_BINDING" in env:
+        spec = importlib.util.find_spec(env["TRIO_FUSE_BINDING"])
+        return spec is not None and spec.origin is not None and any(Path(spec.origin).parent.glob("fusepy-*.dist-info"))
+    return True
+
+
+def measure_fuse_options(store: Path, workload) -> list[dict]:
+    """Warm start and warm read-all through a `full` mount (no network) vs the same tree natively."""
+    manifest = Manifest.load(store)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sysai-trio-native-") as tmp:
+        root = materialize(store, manifest, Path(tmp) / "root")
+        os.sync()  # no writeback of the fresh copy during the native measurements
+        nbytes = _read_all(root)
+        with serve_in_thread(make_app(store)) as url:
+            for name, options, env in VARIANTS:
+                if not _available(env):
+                    continue
+                row = {"variant": name, **vars(options), "env": " ".join(f"{k}={v}" for k, v in env.items())}
+                try:
+                    with MountDaemon(store, url, "full", options=options, env=env) as daemon:
+                        row["libfuse"] = daemon.go()["libfuse"]
+                        mnt = Path(daemon.mountpoints[0])
+                        started = time.perf_counter()
+                        run_start(workload, str(mnt))
+                        row["cold_start_s"] = time.perf_counter() - started
+                        started = time.perf_counter()
+                        if _read_all(mnt) != nbytes:
+                            raise RuntimeError("the mount served a different number of bytes than the tree")
+                        row["cold_read_MBps"] = nbytes / 1e6 / (time.perf_counter() - started)
+                        # warm: FUSE and native alternate, so both see the same machine load
+                        row["warm_start_s"], row["native_start_s"] = _best_pair(
+                            lambda: run_start(workload, str(mnt)), lambda: run_start(workload, str(root)), 7)
+                        fuse_s, native_s = _best_pair(lambda: _read_all(mnt), lambda: _read_all(root), 5)
+                        row["warm_read_MBps"], row["native_read_MBps"] = nbytes / 1e6 / fuse_s, nbytes / 1e6 / native_s
+                except Exception as exc:  # one variant failing (e.g. libfuse3 ABI) is a result too
+                    row["error"] = f"{type(exc).__name__}: {exc}"
+                    rows.append(row)
+                    continue
+                row["warm_read_vs_native"] = row["warm_read_MBps"] / row["native_read_MBps"]
+                row["warm_start_vs_native"] = row["native_start_s"] / row["warm_start_s"]
+                rows.append(row)
+    return rows
+
+
+def _best_pair(first, second, repeats: int) -> tuple[float, float]:
+    """Fastest of `repeats` runs of each, run alternately (shared machines drift)."""
+    best = [float("inf"), float("inf")]
+    for _ in range(repeats):
+        for i, fn in enumerate((first, second)):
+            started = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return best[0], best[1]
+
+
+def _read_all(root: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(Path(root) / SITE):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                continue
+            with open(path, "rb", buffering=0) as fh:
+                while chunk := fh.read(1 << 20):
+                    total += len(chunk)
+    return total
+
+
+def stale_trace(store: Path, workload, fuse: bool, cfg: BenchConfig) -> dict:
+    """Start B (`stale_start`) with the runtime image traced from start A, then with a fresh one."""
+    manifest = Manifest.load(store)
+    stale_reads = record_trace(store, manifest, workload, fuse)  # trace of start A
+    fresh_reads = record_trace(store, manifest, workload, fuse, modules=workload.stale_start)
+    out = {"trace_start": workload.start, "actual_start": workload.stale_start}
+
+    def run(loader: str, reads):
+        with serve_in_thread(make_app(store, cfg.rtt_ms, cfg.bandwidth_mbps)) as url:
+            return cold_start(store, url, loader, workload, fuse=fuse, reads=reads, modules=workload.stale_start)
+
+    for label, reads in (("stale", stale_reads), ("fresh", fresh_reads)):
+        add_runtime(store, manifest, reads)
+        manifest = Manifest.load(store)
+        r = run("trio", fresh_reads)
+        st = r.loader_stats[0]
+        out[f"{label}_trio_s"] = r.time_to_ready_s
+        out[f"{label}_miss_rate"] = st["miss_bytes"] / max(1, st["miss_bytes"] + st["hit_bytes"])
+        out[f"{label}_bytes_fetched"] = r.bytes_fetched
+        out[f"{label}_requests"] = r.requests
+    out["lazy_flat_s"] = run("lazy-flat", fresh_reads).time_to_ready_s
+    add_runtime(store, manifest, stale_reads)  # leave the image as compare built it
+    return out
+
+
+def _plot(res: BenchResults, out: Path) -> list[Path]:
+    figs = []
+    ok = [o for o in res.fuse_options if "warm_read_MBps" in o]
+    if ok:
+        path = out / "fuse_options.png"
+        with figure(path, title="Warm reads through FUSE vs native", ylabel="× native", ncols=2) as (left, right):
+            names = [o["variant"].replace(" (", "\n(").replace(" + ", "\n+ ").replace(", ", ",\n") for o in ok]
+            left.bar(names, [o["warm_read_vs_native"] for o in ok], color=[color(i) for i in range(len(ok))])
+            left.axhline(0.70, color="black", linestyle="--", label="Nydus FUSE ≈ 0.70× ext4")
+            left.set_title("read-all throughput")
+            right.bar(names, [o["warm_start_vs_native"] for o in ok], color=[color(i) for i in range(len(ok))])
+            right.set_title("warm start speed")
+            for ax in (left, right):
+                ax.tick_params(axis="x", labelsize=9)
+        figs.append(path)
+    s = res.stale
+    path = out / "stale_trace.png"
+    with figure(path, title=f"Stale trace: traced `{s['trace_start']}`, started `{s['actual_start']}`",
+                ylabel="time to ready (s)") as ax:
+        labels = ["trio, fresh trace", "trio, stale trace", "lazy-flat"]
+        values = [s["fresh_trio_s"], s["stale_trio_s"], s["lazy_flat_s"]]
+        ax.bar(labels, values, color=[color(3), color(1), color(2)])
+        ax.annotate(f"miss rate {100 * s['stale_miss_rate']:.0f} %", (1, s["stale_trio_s"]), ha="center", va="bottom")
+    figs.append(path)
+    return figs

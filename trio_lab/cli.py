@@ -1,0 +1,203 @@
+"""`sysai trio ...`: build, mount, compare, bench, trace, cleanup. Heavy imports stay inside."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from sysai.errors import UserError
+from sysai.options import DEFAULT_SEED, Json, Out, Quick, Seed
+
+app = typer.Typer(no_args_is_help=True, help="TrIO: layered vs lazy vs flattened runtime images over FUSE.")
+
+Rtt = Annotated[float, typer.Option("--rtt-ms", help="Registry round-trip time (ms).")]
+Bandwidth = Annotated[float, typer.Option("--bandwidth-mbps", help="Registry link bandwidth (Mbit/s).")]
+
+
+@app.command()
+def build(
+    from_dir: Annotated[Optional[Path], typer.Option("--from-dir", help="Build a one-layer image from this tree.")] = None,
+    layer: Annotated[Optional[List[Path]], typer.Option("--layer", help="A layer tarball (repeat, bottom first).")] = None,
+    workload: Annotated[Optional[str], typer.Option("--workload", help="Build a workload image (numpy, numpy-slim, yaml) and record its startup trace.")] = None,
+    trace: Annotated[Optional[Path], typer.Option("--trace", help="Build the runtime image from this trace file.")] = None,
+    name: Annotated[str, typer.Option("--name", help="Image name.")] = "image",
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Build an image in every format (layered, flattened-chunked, TrIO runtime) into OUT/image."""
+    from sysai.results import finish, prepare_out
+    from sysai.tables import print_table
+    from trio_lab.mounts import fuse_available
+    from trio_lab.store import add_runtime, build_from_dir, build_image
+    from trio_lab.trace import read_trace
+    from trio_lab.workload import build_workload_image, get_workload
+
+    if sum(x is not None and x != [] for x in (from_dir, layer, workload)) != 1:
+        raise UserError("give exactly one of --from-dir DIR, --layer TAR (repeatable) or --workload NAME")
+    folder = prepare_out("trio", "build", out)
+    store = folder / "image"
+    if workload:
+        from trio_lab.experiment import record_trace
+
+        wl = get_workload(workload)
+        manifest = build_workload_image(store, wl)
+        reads = read_trace(trace) if trace else record_trace(store, manifest, wl, fuse_available()[0])
+    else:
+        manifest = build_from_dir(store, from_dir, name) if from_dir else build_image(store, list(layer or []), name)
+        reads = read_trace(trace) if trace else None
+    runtime = add_runtime(store, manifest, reads) if reads is not None else None
+    result = {"store": str(store), "image_bytes": manifest.image_bytes, "flat_bytes": manifest.flat_bytes,
+              "files": manifest.files, "layers": len(manifest.layers),
+              "runtime_blob_bytes": runtime.blob_size if runtime else None,
+              "runtime_extents": len(runtime.extents) if runtime else None}
+
+    def show() -> None:
+        print_table("image built", ["format", "bytes", "note"], [
+            ["layered", manifest.image_bytes, f"{len(manifest.layers)} layer tars (incl. deleted files)"],
+            ["flattened (chunks)", manifest.flat_bytes, f"{manifest.files} files, deduplicated chunks"],
+            ["TrIO runtime blob", runtime.blob_size if runtime else None,
+             f"{len(runtime.extents)} extents" if runtime else "no trace given"],
+        ])
+
+    finish(result, folder, json, show)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM unmounts exactly like Ctrl-C
+
+
+@app.command()
+def mount(
+    store: Annotated[Path, typer.Argument(help="An image folder made by `sysai trio build` (holds image.json).")],
+    mountpoint: Annotated[Path, typer.Argument(help="An empty directory to mount on.")],
+    loader: Annotated[str, typer.Option("--loader", help="full, lazy-layered, lazy-flat or trio.")] = "trio",
+    rtt_ms: Rtt = 0.0,
+    bandwidth_mbps: Annotated[Optional[float], typer.Option("--bandwidth-mbps", help="Link bandwidth (Mbit/s); unlimited if unset.")] = None,
+) -> None:
+    """Serve one image from a local registry and mount it read-only; Ctrl-C unmounts."""
+    from sysai.http import serve_in_thread
+    from trio_lab.fetch import BlobClient
+    from trio_lab.loaders.base import LOADERS
+    from trio_lab.mounts import MountDaemon, fuse_available
+    from trio_lab.registry import make_app
+    from trio_lab.store import Manifest
+
+    LOADERS.get(loader)
+    Manifest.load(store)
+    ok, why = fuse_available()
+    if not ok:
+        raise UserError(f"cannot mount: {why}")
+    if not mountpoint.is_dir() or any(mountpoint.iterdir()):
+        raise UserError(f"mountpoint {mountpoint} must be an existing empty directory")
+    # explicit handlers: a shell that starts us in the background sets SIGINT to "ignore"
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with serve_in_thread(make_app(store, rtt_ms, bandwidth_mbps)) as url:
+            with MountDaemon(store, url, loader, mountpoint=mountpoint) as daemon:
+                info = daemon.go()
+                print(f"mounted {store} at {mountpoint} with loader {loader} "
+                      f"({info['libfuse']}, ready in {info['prepare_s']:.2f} s); Ctrl-C to unmount", flush=True)
+                try:
+                    signal.pause()
+                except KeyboardInterrupt:
+                    pass
+                print(f"registry: {BlobClient(url).stats()}")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"unmounted {mountpoint}")
+
+
+@app.command()
+def compare(
+    workload: Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")] = "",
+    rtt_ms: Rtt = 20.0,
+    bandwidth_mbps: Bandwidth = 200.0,
+    containers: Annotated[int, typer.Option("--containers", help="Containers sharing one runtime cache.")] = 4,
+    loaders: Annotated[str, typer.Option("--loaders", help="Comma-separated loaders.")] = "full,lazy-layered,lazy-flat,trio",
+    fuse: Annotated[str, typer.Option("--fuse", help="auto, on, or off (in-process replay).")] = "auto",
+    trace: Annotated[Optional[Path], typer.Option("--trace", help="Use this trace instead of recording one.")] = None,
+    sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Also sweep RTT and bandwidth.")] = True,
+    cache_mb: Annotated[float, typer.Option("--cache-mb", help="Cap the runtime page cache (MB; 0 = unlimited).")] = 0.0,
+    eviction: Annotated[str, typer.Option("--eviction", help="Eviction policy for a capped cache (fifo, lru).")] = "lru",
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Cold start of a real workload under each loader: time to ready, bytes, requests, cache memory."""
+    from sysai.results import finish, prepare_out
+    from sysai.tables import print_table
+    from trio_lab.experiment import CompareConfig, compare as run, table
+
+    cfg = CompareConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
+                        bandwidth_mbps=bandwidth_mbps, containers=containers,
+                        loaders=[x.strip() for x in loaders.split(",") if x.strip()], fuse=fuse,
+                        trace_file=str(trace) if trace else "", cache_mb=cache_mb, eviction=eviction)
+    if quick:
+        cfg.sweep_rtt_ms, cfg.sweep_bandwidth_mbps = [0.0, 50.0], [50.0]
+    if not sweep:
+        cfg.sweep_rtt_ms, cfg.sweep_bandwidth_mbps = [], []
+    folder = prepare_out("trio", "compare", out)
+    res = run(cfg, folder, seed)
+
+    def show() -> None:
+        columns, rows = table(res)
+        speed = ", ".join(f"{k.replace('_', ' ')} {v:.1f}×" for k, v in res.speedup.items())
+        c = res.cooperative
+        coop = (f"; {c['containers']} containers: runtime cache {c['cache_bytes_shared'] / 1e6:.1f} MB shared vs "
+                f"{c['cache_bytes_private'] / 1e6:.1f} MB private") if "cache_bytes_shared" in c else ""
+        print_table(f"{res.workload}: {res.rtt_ms:g} ms RTT, {res.bandwidth_mbps:g} Mbit/s — {res.mode}", columns, rows,
+                    note=f"image {res.image_bytes / 1e6:.1f} MB, read at start {res.trace_bytes / 1e6:.1f} MB; {speed}{coop}")
+
+    finish(res, folder, json, show)
+
+
+@app.command("trace")
+def show_trace(
+    path: Annotated[Path, typer.Argument(help="A trace file (e.g. results/trio/compare/startup.trace).")],
+    top: Annotated[int, typer.Option("--top", help="How many files to list.")] = 10,
+) -> None:
+    """Summarise a startup trace: reads, bytes and the files read most."""
+    from sysai.tables import print_table
+    from trio_lab.trace import read_trace
+
+    reads = read_trace(path)
+    per: dict[str, list[int]] = {}
+    for r in reads:
+        per.setdefault(r.path, [0, 0])
+        per[r.path][0] += 1
+        per[r.path][1] += r.length
+    rows = sorted(([p, n, b] for p, (n, b) in per.items()), key=lambda row: -row[2])[:top]
+    print_table(f"{len(reads)} reads of {len(per)} files, {sum(r.length for r in reads):,} bytes",
+                ["file", "reads", "bytes"], rows, note=str(path))
+
+
+@app.command()
+def cleanup() -> None:
+    """Unmount every FUSE mount this lab left behind."""
+    from trio_lab.mounts import cleanup as run
+
+    handled = run()
+    print("\n".join(f"unmounted {p}" for p in handled) if handled else "no TrIO mounts left behind")
+
+
+@app.command()
+def bench(
+    workload: Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")] = "",
+    rtt_ms: Rtt = 20.0,
+    bandwidth_mbps: Bandwidth = 200.0,
+    containers: Annotated[int, typer.Option("--containers", help="Containers for the shared-cache memory.")] = 8,
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """The performance note: speedups, bytes, shared-cache memory, FUSE vs native, stale trace."""
+    from sysai.results import finish, prepare_out
+    from sysai.tables import print_table
+    from trio_lab.bench import BenchConfig, run_bench
+
+    cfg = BenchConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
+                      bandwidth_mbps=bandwidth_mbps, containers=containers)
+    folder = prepare_out("trio", "bench", out)
+    res = run_bench(cfg, folder, seed)
+    finish(res, folder, json, lambda: print_table(
+        f"TrIO benchmark: {res.workload}, {rtt_ms:g} ms RTT, {bandwidth_mbps:g} Mbit/s — {res.mode}",
+        ["metric", "measured", "anchor / target"], res.rows))

@@ -1,0 +1,145 @@
+"""The mount daemon: ``python -m trio_lab.daemon spec.json`` (started by :class:`MountDaemon`).
+
+Protocol on stdin/stdout, one line each: prints ``loaded``; on ``go`` prepares every loader (in
+parallel, as containers starting together would) and mounts, then prints ``ready {timings}``; on
+``stop`` (or EOF, SIGINT, SIGTERM, SIGHUP) unmounts everything, writes the result file
+(loader stats, runtime-cache memory, the trace) and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+
+def _stop(signum, frame):  # turned into a clean unmount by the finally blocks below
+    raise SystemExit(128 + signum)
+
+
+def _say(word: str, body: object = None) -> None:
+    sys.stdout.write(word + ("" if body is None else " " + json.dumps(body)) + "\n")
+    sys.stdout.flush()
+
+
+def main(spec_path: str) -> int:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)  # set before libfuse starts, so libfuse leaves them to us
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from sysai.errors import UserError
+    from trio_lab.cache import RuntimeCache
+    from trio_lab.evictions.base import EVICTIONS
+    from trio_lab.fetch import BlobClient
+    from trio_lab.fuseops import LIBFUSE, serve
+    from trio_lab.loaders.base import LOADERS, LoaderContext
+    from trio_lab.mounts import FuseOptions, unmount
+    from trio_lab.store import Manifest
+    from trio_lab.trace import Tracer
+    from trio_lab.vfs import ImageFS
+
+    spec = json.loads(Path(spec_path).read_text())
+    mounted: list[str] = []
+    threads: list[threading.Thread] = []
+    fss: list[ImageFS] = []
+    caches: list[RuntimeCache] = []
+    timings: dict = {"libfuse": LIBFUSE}
+    try:
+        manifest = Manifest.load(Path(spec["store"]))
+        client = BlobClient(spec["registry"], retries=spec["retries"], timeout_s=spec["timeout_s"])
+        loader_cls = LOADERS.get(spec["loader"])
+
+        def new_cache() -> RuntimeCache:
+            capacity = spec["cache_capacity"]
+            policy = EVICTIONS.get(spec["eviction"])() if capacity is not None else None
+            caches.append(RuntimeCache(capacity, policy))
+            return caches[-1]
+
+        shared = new_cache() if spec["cooperative"] else None
+        for i, _ in enumerate(spec["mounts"]):
+            ctx = LoaderContext(manifest, client, shared or new_cache(), owner=f"c{i}")
+            fss.append(ImageFS(loader_cls(ctx), Tracer(enabled=spec["trace"])))
+        _say("loaded")
+        if sys.stdin.readline().strip() != "go":
+            return 0
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=len(fss)) as pool:
+            list(pool.map(lambda fs: fs.loader.prepare(), fss))
+        timings["prepare_s"] = time.perf_counter() - start
+        options = FuseOptions(**spec["fuse"]).as_mount_options()
+        errors: list[str] = []
+        for fs, mountpoint in zip(fss, spec["mounts"]):
+            def run(fs=fs, mountpoint=mountpoint):
+                try:
+                    serve(fs, mountpoint, f"trio:{spec['loader']}", options)
+                except BaseException as exc:  # reported to the parent, never silent
+                    errors.append(f"{mountpoint}: {exc}")
+            thread = threading.Thread(target=run, daemon=True, name=f"fuse-{mountpoint}")
+            thread.start()
+            threads.append(thread)
+            mounted.append(mountpoint)
+        deadline = time.monotonic() + 15
+        while not all(os.path.ismount(m) for m in mounted) and not errors and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if errors or not all(os.path.ismount(m) for m in mounted):
+            raise UserError(f"mount failed: {'; '.join(errors) or 'timed out'}")
+        timings["mount_s"] = time.perf_counter() - start - timings["prepare_s"]
+        _say("ready", timings)
+        while True:
+            line = sys.stdin.readline()
+            if not line or line.strip() == "stop":
+                break
+        return 0
+    except Exception as exc:
+        logging.getLogger("trio_lab.daemon").exception("daemon failed")
+        sys.stdout.write(f"error {exc}\n")
+        sys.stdout.flush()
+        return 1
+    finally:
+        for mountpoint in mounted:
+            if os.path.ismount(mountpoint):
+                unmount(mountpoint)
+        for thread in threads:
+            thread.join(timeout=10)
+        if fss:
+            _write_result(spec, fss, caches, timings)
+
+
+def _write_result(spec: dict, fss: list, caches: list, timings: dict) -> None:
+    stats = [cache.stats() for cache in caches]
+    result = {
+        "loader": spec["loader"],
+        "timings": timings,
+        "peak_rss_bytes": _peak_rss(),
+        "containers": [fs.loader.stats() for fs in fss],
+        "cache": {
+            "cooperative": spec["cooperative"],
+            "bytes": sum(s.shared_bytes for s in stats),
+            "bytes_if_private": sum(s.private_bytes for s in stats),
+            "pages": sum(s.pages for s in stats),
+            "hits": sum(s.hits for s in stats),
+            "misses": sum(s.misses for s in stats),
+            "evictions": sum(s.evictions for s in stats),
+            "per_cache": [asdict(s) for s in stats],
+        },
+        "trace": [[r.path, r.offset, r.length] for fs in fss for r in fs.tracer.reads()] if spec["trace"] else [],
+    }
+    Path(spec["result"]).write_text(json.dumps(result))
+
+
+def _peak_rss() -> int:
+    """The daemon's peak resident memory (VmHWM), all mounts and caches included."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,1 @@
+"""Eviction policies for the runtime page cache: one file each, found by name."""

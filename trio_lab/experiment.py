@@ -1,0 +1,222 @@
+"""`sysai trio compare`: cold start of one real workload under every loader, over a WAN-like link.
+
+Steps: build the image in all formats from this interpreter's site-packages; record the
+startup trace once (the FUSE daemon logs every read of a real start under `full` on an
+unthrottled link); build the TrIO runtime image from it; then, with the registry emulating
+``rtt_ms`` and ``bandwidth_mbps``, time a cold start per loader (in a seeded random order),
+``containers`` concurrent starts sharing vs not sharing the runtime cache, and a sweep.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sysai.config import option
+from sysai.errors import UserError
+from sysai.http import serve_in_thread
+from sysai.plotting import color, figure
+from sysai.results import write_csv
+from sysai.seeding import py_random
+from trio_lab.evictions.base import EVICTIONS
+from trio_lab.loaders.base import LOADERS
+from trio_lab.mounts import FuseOptions, fuse_available
+from trio_lab.registry import make_app
+from trio_lab.startup import StartResult, cold_start
+from trio_lab.store import Manifest, add_runtime, materialize
+from trio_lab.trace import Read, read_trace, write_trace
+from trio_lab.workload import Workload, build_workload_image, get_workload, native_trace
+
+ORDER = ["full", "lazy-layered", "lazy-flat", "trio"]
+
+
+@dataclass
+class CompareConfig:
+    workload: str = option("numpy", "which real start to run (numpy, numpy-slim, yaml)")
+    rtt_ms: float = option(20.0, "registry round-trip time in ms")
+    bandwidth_mbps: float = option(200.0, "registry link bandwidth in Mbit/s")
+    containers: int = option(4, "containers started together for the cooperative-cache measurement")
+    loaders: list = option(list(ORDER), "loaders to compare")
+    sweep_rtt_ms: list = option([0.0, 5.0, 20.0, 50.0], "RTTs of the sweep (at --bandwidth-mbps)")
+    sweep_bandwidth_mbps: list = option([50.0, 200.0, 1000.0], "bandwidths of the sweep (at --rtt-ms)")
+    fuse: str = option("auto", "auto: mount when FUSE works; off: in-process replay")
+    cache_mb: float = option(0.0, "runtime page cache capacity in MB (0: unlimited)")
+    eviction: str = option("lru", "eviction policy when the cache is capped (fifo, lru, ...)")
+    trace_file: str = option("", "use this recorded trace instead of recording one")
+
+
+@dataclass
+class LoaderRow:
+    time_to_ready_s: float
+    prepare_s: float
+    bytes_fetched: int
+    requests: int
+    fuse: bool
+    fraction_of_image: float
+    stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class CompareResults:
+    workload: str
+    start_command: str
+    mode: str  # "FUSE mount, real start" or "no FUSE: in-process replay (...)"
+    seed: int
+    rtt_ms: float
+    bandwidth_mbps: float
+    image_bytes: int
+    flat_bytes: int
+    files: int
+    runtime_blob_bytes: int
+    trace_reads: int
+    trace_bytes: int
+    loaders: dict[str, LoaderRow]
+    cooperative: dict
+    speedup: dict
+    sweep: list[dict]
+    figures: list[str]
+
+
+def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
+    unknown = [name for name in cfg.loaders if name not in LOADERS]
+    if unknown:
+        LOADERS.get(unknown[0])  # raises a UserError naming the choices
+    if cfg.containers < 1:
+        raise UserError(f"--containers must be ≥ 1 (got {cfg.containers})")
+    if cfg.fuse not in ("auto", "off", "on"):
+        raise UserError(f"--fuse must be auto, on or off (got {cfg.fuse!r})")
+    if cfg.cache_mb < 0:
+        raise UserError(f"--cache-mb must be ≥ 0 (got {cfg.cache_mb})")
+    EVICTIONS.get(cfg.eviction)  # unknown names fail now, not inside the mount daemon
+    capacity = int(cfg.cache_mb * 1e6) or None
+    workload = get_workload(cfg.workload)
+    can_mount, why = fuse_available()
+    if cfg.fuse == "on" and not can_mount:
+        raise UserError(f"--fuse on, but FUSE is not usable here: {why}")
+    fuse = can_mount and cfg.fuse != "off"
+    store = out / "image"
+    manifest = build_workload_image(store, workload)
+    reads = read_trace(Path(cfg.trace_file)) if cfg.trace_file else record_trace(store, manifest, workload, fuse)
+    write_trace(out / "startup.trace", reads)
+    runtime = add_runtime(store, manifest, reads)
+    manifest = Manifest.load(store)
+    mode = "FUSE mount, real start" if fuse else f"no FUSE ({why or 'disabled'}): in-process replay of the trace"
+
+    def run(loader: str, rtt: float, bw: float, **kw) -> StartResult:
+        with serve_in_thread(make_app(store, rtt, bw)) as url:
+            return cold_start(store, url, loader, workload, fuse=fuse, reads=reads, cache_capacity=capacity,
+                              eviction=cfg.eviction, **kw)
+
+    order = [name for name in ORDER if name in cfg.loaders] + [n for n in cfg.loaders if n not in ORDER]
+    shuffled = list(order)
+    py_random(seed, "loader-order").shuffle(shuffled)  # no loader always runs first (warm host caches)
+    rows = {}
+    for name in shuffled:
+        r = run(name, cfg.rtt_ms, cfg.bandwidth_mbps)
+        rows[name] = LoaderRow(r.time_to_ready_s, r.prepare_s, r.bytes_fetched, r.requests, r.fuse,
+                               r.bytes_fetched / manifest.image_bytes, r.loader_stats[0] if r.loader_stats else {})
+    rows = {name: rows[name] for name in order}
+    cooperative = {"containers": cfg.containers}
+    if "trio" in order:
+        shared = run("trio", cfg.rtt_ms, cfg.bandwidth_mbps, containers=cfg.containers, cooperative=True)
+        private = run("trio", cfg.rtt_ms, cfg.bandwidth_mbps, containers=cfg.containers, cooperative=False)
+        cooperative.update(cache_bytes_shared=shared.cache_bytes, cache_bytes_private=private.cache_bytes,
+                           time_to_ready_shared_s=shared.time_to_ready_s, time_to_ready_private_s=private.time_to_ready_s,
+                           bytes_fetched_shared=shared.bytes_fetched, bytes_fetched_private=private.bytes_fetched,
+                           daemon_peak_rss_shared=shared.daemon_peak_rss, daemon_peak_rss_private=private.daemon_peak_rss)
+    sweep = []
+    points = [(rtt, cfg.bandwidth_mbps, "rtt") for rtt in cfg.sweep_rtt_ms]
+    points += [(cfg.rtt_ms, bw, "bandwidth") for bw in cfg.sweep_bandwidth_mbps]
+    for rtt, bw, axis in points:
+        for name in shuffled:
+            r = run(name, rtt, bw)
+            sweep.append({"axis": axis, "rtt_ms": rtt, "bandwidth_mbps": bw, "loader": name,
+                          "time_to_ready_s": r.time_to_ready_s, "bytes_fetched": r.bytes_fetched, "requests": r.requests})
+    speedup = {}
+    if "trio" in rows:
+        for other in ("full", "lazy-flat", "lazy-layered"):
+            if other in rows:
+                speedup[f"trio_vs_{other}"] = rows[other].time_to_ready_s / rows["trio"].time_to_ready_s
+    results = CompareResults(
+        workload.name, " ".join(workload.command("<mount>")[-2:]), mode, seed, cfg.rtt_ms, cfg.bandwidth_mbps,
+        manifest.image_bytes, manifest.flat_bytes, manifest.files, runtime.blob_size, len(reads),
+        sum(r.length for r in reads), rows, cooperative, speedup, sweep, [],
+    )
+    write_csv(out / "loaders.csv", [{"loader": n, **{k: v for k, v in vars(r).items() if k != "stats"}} for n, r in rows.items()])
+    write_csv(out / "sweep.csv", sweep)
+    results.figures = [str(p) for p in plot(results, out)]
+    return results
+
+
+def record_trace(store: Path, manifest: Manifest, workload: Workload, fuse: bool, modules: str | None = None) -> list[Read]:
+    """The startup working set: traced by the FUSE daemon, or (no FUSE) files a native start opens."""
+    if fuse:
+        with serve_in_thread(make_app(store)) as url:
+            result = cold_start(store, url, "full", workload, fuse=True, reads=[], modules=modules,
+                                trace=True, options=FuseOptions())
+        return result.trace
+    with tempfile.TemporaryDirectory(prefix="sysai-trio-native-") as tmp:
+        root = materialize(store, manifest, Path(tmp) / "root")
+        found = native_trace(root, workload, modules)
+        sizes = {p: (root / p.lstrip("/")).stat().st_size for p, _, _ in found}
+    reads = [Read(p, off, sizes[p] - off if n < 0 else min(n, sizes[p] - off)) for p, off, n in found]
+    return [r for r in reads if r.length > 0]
+
+
+def plot(res: CompareResults, out: Path) -> list[Path]:
+    names = list(res.loaders)
+    figs = []
+    path = out / "time_to_ready.png"
+    with figure(path, title=f"Cold start of `{res.workload}` ({res.rtt_ms:g} ms RTT, {res.bandwidth_mbps:g} Mbit/s)",
+                ylabel="time to ready (s)") as ax:
+        total = [res.loaders[n].time_to_ready_s for n in names]
+        prep = [res.loaders[n].prepare_s for n in names]
+        ax.bar(names, prep, color=[color(i) for i in range(len(names))], alpha=0.45, label="at mount (prepare)")
+        ax.bar(names, [t - p for t, p in zip(total, prep)], bottom=prep, color=[color(i) for i in range(len(names))],
+               label="start until ready")
+        for i, t in enumerate(total):
+            ax.annotate(f"{t:.2f} s", (i, t), ha="center", va="bottom")
+    figs.append(path)
+    path = out / "bytes_fetched.png"
+    with figure(path, title="Bytes fetched from the registry", ylabel="MB") as ax:
+        ax.bar(names, [res.loaders[n].bytes_fetched / 1e6 for n in names], color=[color(i) for i in range(len(names))])
+        ax.axhline(res.image_bytes / 1e6, color="black", linestyle="--", label=f"image ({res.image_bytes / 1e6:.1f} MB)")
+        ax.axhline(res.trace_bytes / 1e6, color="grey", linestyle=":", label=f"read at start ({res.trace_bytes / 1e6:.1f} MB)")
+        for i, n in enumerate(names):
+            ax.annotate(f"{100 * res.loaders[n].fraction_of_image:.1f} %", (i, res.loaders[n].bytes_fetched / 1e6),
+                        ha="center", va="bottom")
+    figs.append(path)
+    if res.sweep:
+        path = out / "sweep.png"
+        with figure(path, title="Time to ready vs link", ncols=2) as (left, right):
+            for i, n in enumerate(names):
+                for ax, axis, key in ((left, "rtt", "rtt_ms"), (right, "bandwidth", "bandwidth_mbps")):
+                    pts = sorted((p[key], p["time_to_ready_s"]) for p in res.sweep if p["loader"] == n and p["axis"] == axis)
+                    if pts:
+                        ax.plot(*zip(*pts), marker="o", color=color(i), label=n if ax is left else None)
+            left.set_xlabel(f"RTT (ms) at {res.bandwidth_mbps:g} Mbit/s")
+            right.set_xlabel(f"bandwidth (Mbit/s) at {res.rtt_ms:g} ms RTT")
+            right.set_xscale("log")
+            left.set_ylabel("time to ready (s)")
+        figs.append(path)
+    if "cache_bytes_shared" in res.cooperative:
+        path = out / "cache_memory.png"
+        c = res.cooperative
+        groups = [("runtime page cache", c["cache_bytes_shared"], c["cache_bytes_private"])]
+        if c.get("daemon_peak_rss_shared"):
+            groups.append(("mount daemon peak RSS", c["daemon_peak_rss_shared"], c["daemon_peak_rss_private"]))
+        with figure(path, title=f"Memory of {c['containers']} containers of one image", ylabel="MB") as ax:
+            for j, (label, color_i) in enumerate((("shared (cooperative)", 3), ("private per container", 1))):
+                xs = [i + (j - 0.5) * 0.38 for i in range(len(groups))]
+                ax.bar(xs, [g[1 + j] / 1e6 for g in groups], width=0.38, color=color(color_i), label=label)
+            ax.set_xticks(range(len(groups)), [g[0] for g in groups])
+        figs.append(path)
+    return figs
+
+
+def table(res: CompareResults) -> tuple[list[str], list[list]]:
+    columns = ["loader", "time to ready s", "at mount s", "MB fetched", "% of image", "requests", "FUSE"]
+    rows = [[n, r.time_to_ready_s, r.prepare_s, r.bytes_fetched / 1e6, 100 * r.fraction_of_image, r.requests, r.fuse]
+            for n, r in res.loaders.items()]
+    return columns, rows

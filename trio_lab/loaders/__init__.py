@@ -1,0 +1,1 @@
+"""Image loaders: how a mount gets file bytes. One file each, found by name (see ``base``)."""

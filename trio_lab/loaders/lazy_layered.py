@@ -1,0 +1,28 @@
+"""`lazy-layered`: fetch only the layers' tables of contents at mount; a file's bytes on its
+first read, with one HTTP Range request into the layer tar that holds it (eStargz/SOCI style).
+
+Lookups walk the layer stack; every first read of a file costs a round trip.
+"""
+
+from __future__ import annotations
+
+from trio_lab.layers import Layer
+from trio_lab.loaders.base import LOADERS, LayeredTree, Loader
+
+
+@LOADERS.register("lazy-layered")
+class LazyLayered(Loader):
+    def prepare(self) -> None:
+        refs = self.ctx.manifest.layers
+        self.tree = LayeredTree([Layer.from_dict(self.ctx.client.blob_json(ref.toc)) for ref in refs])
+        self.files: dict[str, bytes] = {}
+
+    def read(self, path, node, offset, size):
+        def fetch() -> bytes:
+            index, _ = self.tree.resolve(path)  # type: ignore[attr-defined, misc]
+            ref = self.ctx.manifest.layers[index]
+            start = self.tree.layers[index].offsets[path]  # type: ignore[attr-defined]
+            return self.ctx.client.blob(ref.digest, start, node.size, expect=node.digest) if node.size else b""
+
+        data = self.once(self.files, path, fetch)
+        return data[offset:offset + size]

@@ -1,0 +1,67 @@
+"""`trio`: ONE request for the runtime blob at mount, its pages into the runtime page cache;
+reads the startup trace covered are served from memory, the rest fall back to `lazy-flat`.
+
+The page cache is keyed by file content, so several containers (mounts) of one daemon share
+it: the cooperative part of FlacIO. With a shared cache the blob is fetched by the first
+container only; the others adopt its pages.
+"""
+
+from __future__ import annotations
+
+from sysai.errors import UserError
+from trio_lab.loaders.base import LOADERS
+from trio_lab.loaders.lazy_flat import LazyFlat
+from trio_lab.model import PAGE
+from trio_lab.runtime import ExtentIndex, RuntimeImage
+
+
+@LOADERS.register("trio")
+class Trio(LazyFlat):
+    def prepare(self) -> None:
+        if self.ctx.manifest.runtime_index is None:
+            raise UserError("this image has no runtime image yet: record a trace first (`sysai trio build --trace`)")
+        super().prepare()
+        runtime = RuntimeImage.from_dict(self.ctx.client.blob_json(self.ctx.manifest.runtime_index))
+        self.index = ExtentIndex(runtime.extents)
+        self.digests = runtime.file_digests
+        self.fetched_blob = self.ctx.cache.load_once(runtime.blob_digest, lambda: self._load(runtime))
+        self.ctx.cache.adopt(self.ctx.owner, [(self.digests[e.path], (e.file_offset + k) // PAGE)
+                                              for e in runtime.extents for k in range(0, e.length, PAGE)])
+        self.hit_bytes = self.miss_bytes = 0
+
+    def _load(self, runtime: RuntimeImage) -> None:
+        """The one GET of the runtime blob; its pages go straight into the runtime page cache."""
+        blob = self.ctx.client.blob(runtime.blob_digest)
+        for extent in runtime.extents:
+            digest = self.digests[extent.path]
+            for k in range(0, extent.length, PAGE):
+                page = blob[extent.blob_offset + k:extent.blob_offset + min(k + PAGE, extent.length)]
+                self.ctx.cache.insert(self.ctx.owner, (digest, (extent.file_offset + k) // PAGE), page)
+
+    def read(self, path, node, offset, size):
+        size = max(0, min(size, node.size - offset))
+        out = bytearray()
+        for start, length, blob_offset in self.index.lookup(path, offset, size):
+            data = None if blob_offset is None else self._from_cache(node.digest, start, length)
+            if data is None:
+                self.miss_bytes += length
+                data = super().read(path, node, start, length)
+            else:
+                self.hit_bytes += length
+            out += data
+        return bytes(out)
+
+    def _from_cache(self, digest: str, start: int, length: int) -> bytes | None:
+        """The bytes from cached pages, or None if any page was evicted."""
+        out = bytearray()
+        for page_no in range(start // PAGE, (start + length - 1) // PAGE + 1):
+            page = self.ctx.cache.get(self.ctx.owner, (digest, page_no))
+            if page is None:
+                return None
+            out += page
+        lo = start - start // PAGE * PAGE
+        return bytes(out[lo:lo + length])
+
+    def stats(self):
+        return {**super().stats(), "hit_bytes": self.hit_bytes, "miss_bytes": self.miss_bytes,
+                "fetched_blob": int(self.fetched_blob)}

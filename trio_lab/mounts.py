@@ -1,0 +1,203 @@
+"""Mount lifecycles from the parent's side: a mount daemon process, and `cleanup`.
+
+The FUSE file systems run in a separate daemon process (``python -m trio_lab.daemon``): libfuse
+installs process-wide signal handlers and blocks a thread per mount, which must not happen in
+the process running experiments or tests. The daemon unmounts everything when told to, on
+SIGINT/SIGTERM, and when its stdin closes (so a parent that dies, even by SIGKILL, leaves no
+mount behind). :func:`cleanup` unmounts anything the lab left anyway (``fsname`` starts with
+``trio:``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sysai.config import option
+from sysai.errors import UserError
+
+FSNAME_PREFIX = "trio:"
+
+
+@dataclass
+class FuseOptions:
+    """libfuse mount options (see the docs page for the measurements behind the defaults)."""
+
+    kernel_cache: bool = option(True, "keep file pages in the kernel page cache across opens (image is immutable)")
+    attr_timeout: float = option(60.0, "seconds the kernel may cache file attributes (libfuse default 1)")
+    entry_timeout: float = option(60.0, "seconds the kernel may cache name lookups (libfuse default 1)")
+    negative_timeout: float = option(60.0, "seconds the kernel may cache 'no such file' (default 0)")
+
+    def as_mount_options(self) -> dict:
+        opts = {k: v for k, v in asdict(self).items() if not isinstance(v, bool)}
+        if self.kernel_cache:
+            opts["kernel_cache"] = True
+        return opts
+
+
+def fuse_available() -> tuple[bool, str]:
+    """(True, "") when this machine can mount FUSE file systems, else (False, why)."""
+    if not os.path.exists("/dev/fuse"):
+        return False, "no /dev/fuse on this machine"
+    if not os.access("/dev/fuse", os.R_OK | os.W_OK):
+        return False, "/dev/fuse is not readable and writable by this user"
+    if os.geteuid() != 0 and not (shutil.which("fusermount3") or shutil.which("fusermount")):
+        return False, "fusermount is not installed (apt-get install fuse3)"
+    done = subprocess.run([sys.executable, "-c", "import mfusepy"], capture_output=True, text=True)
+    if done.returncode != 0:
+        return False, f"libfuse cannot be loaded: {done.stderr.strip().splitlines()[-1] if done.stderr else '?'}"
+    return True, ""
+
+
+def lab_mounts() -> list[str]:
+    """Mountpoints of FUSE file systems this lab created (from /proc/mounts)."""
+    found = []
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 3 and fields[0].startswith(FSNAME_PREFIX) and fields[2].startswith("fuse"):
+            found.append(fields[1].replace("\\040", " "))
+    return found
+
+
+def unmount(path: str) -> bool:
+    """Unmount one FUSE mountpoint; lazily if it is busy. True if it is gone."""
+    for command in (["fusermount3", "-u", path], ["fusermount", "-u", path], ["umount", path],
+                    ["fusermount3", "-uz", path], ["umount", "-l", path]):
+        if shutil.which(command[0]) is None:
+            continue
+        subprocess.run(command, capture_output=True, timeout=10)
+        if path not in lab_mounts():
+            return True
+    return path not in lab_mounts()
+
+
+def cleanup() -> list[str]:
+    """Unmount every mount the lab left behind; returns the mountpoints handled."""
+    handled = lab_mounts()
+    for path in handled:
+        unmount(path)
+    return handled
+
+
+class MountDaemon:
+    """One daemon serving `containers` mounts of one image with one loader.
+
+        with MountDaemon(manifest, url, "trio", containers=2) as daemon:
+            info = daemon.go()            # loaders prepare, then everything is mounted
+            ... daemon.mountpoints ...
+        daemon.result                     # stats (and the trace when trace=True)
+    """
+
+    def __init__(self, store: Path, url: str, loader: str, containers: int = 1, cooperative: bool = True,
+                 options: FuseOptions | None = None, trace: bool = False, workdir: Path | None = None,
+                 cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
+                 env: dict | None = None, mountpoint: Path | None = None):
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sysai-trio-"))
+        self.mountpoints = [str(self.workdir / f"c{i}") for i in range(containers)]
+        if mountpoint is not None:
+            self.mountpoints[0] = str(Path(mountpoint).resolve())
+        self.spec = {
+            "store": str(store), "registry": url, "loader": loader, "mounts": self.mountpoints,
+            "cooperative": cooperative, "fuse": asdict(options or FuseOptions()), "trace": trace,
+            "cache_capacity": cache_capacity, "eviction": eviction, "retries": retries, "timeout_s": timeout_s,
+            "result": str(self.workdir / "result.json"),
+        }
+        self.env = env
+        self.result: dict = {}
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "MountDaemon":
+        for path in self.mountpoints:
+            Path(path).mkdir(parents=True, exist_ok=True)
+        spec = self.workdir / "spec.json"
+        spec.write_text(json.dumps(self.spec))
+        self._log = open(self.workdir / "daemon.log", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "trio_lab.daemon", str(spec)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._log, env={**os.environ, **(self.env or {})},
+        )
+        try:
+            self._expect("loaded", 60)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _expect(self, word: str, timeout: float) -> dict:
+        assert self.proc is not None and self.proc.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                    break
+                line = self.proc.stdout.readline().decode().strip()
+                if not line:
+                    raise UserError(f"mount daemon exited: {self._tail()}")
+                head, _, body = line.partition(" ")
+                if head == "error":
+                    raise UserError(f"mount daemon: {body}")
+                if head == word:
+                    return json.loads(body or "{}")
+        finally:
+            selector.close()
+        raise UserError(f"mount daemon did not answer {word!r} within {timeout:.0f} s: {self._tail()}")
+
+    def _tail(self) -> str:
+        self._log.flush()
+        text = (self.workdir / "daemon.log").read_text(errors="replace").strip().splitlines()
+        return text[-1] if text else "(no log)"
+
+    def _send(self, line: str) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write((line + "\n").encode())
+        self.proc.stdin.flush()
+
+    def go(self, timeout: float = 300) -> dict:
+        """Prepare the loaders (fetching what they fetch at mount) and mount; returns timings."""
+        self._send("go")
+        return self._expect("ready", timeout)
+
+    def stop(self, timeout: float = 30) -> dict:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self._send("stop")
+                self.proc.wait(timeout=timeout)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                pass
+        result = Path(self.spec["result"])
+        if result.is_file():
+            self.result = json.loads(result.read_text())
+        return self.result
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.stop()
+        finally:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            for path in self.mountpoints:
+                if path in lab_mounts():
+                    unmount(path)
+            self._log.close()
+            if self._own_workdir and not any(m.startswith(str(self.workdir)) for m in lab_mounts()):
+                shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,188 @@
+"""Building an image in every format into a content-addressed store (what the registry serves).
+
+Layer tarballs may be plain or gzip-compressed (OCI ``tar+gzip``); they are stored uncompressed
+so that a lazy loader can reach one file with an HTTP Range request (eStargz and SOCI solve the
+same problem for compressed layers with seekable gzip or a separate index).
+
+``<store>/blobs/sha256/<hex>`` holds layer tars, their tables of contents, chunks, the flat
+metadata index and the runtime blob + index; ``<store>/image.json`` is the manifest naming them.
+Build is deterministic: the same layers give the same digests.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sysai.errors import UserError
+from trio_lab.chunked import CHUNK_SIZE, build_chunked
+from trio_lab.layers import Layer, flatten, read_layer, write_layer
+from trio_lab.model import FILE, Node, sha256
+from trio_lab.runtime import RuntimeImage, make_runtime
+from trio_lab.trace import Read, write_trace
+
+MANIFEST = "image.json"
+
+
+class BlobStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        (self.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+
+    def path(self, digest: str) -> Path:
+        algo, _, hexdigest = digest.partition(":")
+        if algo != "sha256" or len(hexdigest) != 64 or not all(c in "0123456789abcdef" for c in hexdigest):
+            raise UserError(f"not a sha256 digest: {digest!r}")
+        return self.root / "blobs" / "sha256" / hexdigest
+
+    def put(self, data: bytes) -> str:
+        digest = sha256(data)
+        target = self.path(digest)
+        if not target.exists():
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        return digest
+
+    def put_json(self, obj: object) -> str:
+        return self.put(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode())
+
+    def get(self, digest: str) -> bytes:
+        return self.path(digest).read_bytes()
+
+    def get_json(self, digest: str) -> dict:
+        return json.loads(self.get(digest))
+
+
+@dataclass
+class LayerRef:
+    digest: str
+    size: int
+    toc: str
+
+
+@dataclass
+class Manifest:
+    name: str
+    layers: list[LayerRef]
+    flat_index: str
+    image_bytes: int  # sum of layer tar sizes: what `full` downloads
+    flat_bytes: int  # unique chunk bytes of the flattened image
+    files: int
+    runtime_index: str | None = None
+    runtime_blob_bytes: int = 0
+    trace: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Path) -> "Manifest":
+        path = Path(store) / MANIFEST
+        if not path.is_file():
+            raise UserError(f"no image at {store} (missing {MANIFEST}); build one with `sysai trio build`")
+        data = json.loads(path.read_text())
+        data["layers"] = [LayerRef(**ref) for ref in data["layers"]]
+        return cls(**data)
+
+    def save(self, store: Path) -> None:
+        (Path(store) / MANIFEST).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+class ImageContent:
+    """Reads file bytes of the merged image straight from its layer tars (build-time helper)."""
+
+    def __init__(self, store: BlobStore, layer_refs: list[LayerRef], layers: list[Layer]):
+        self.layers = layers
+        self.merged = flatten(layers)
+        self._tars = [store.path(ref.digest) for ref in layer_refs]
+
+    def nodes(self) -> dict[str, Node]:
+        return {p: n for p, (_, n) in self.merged.items()}
+
+    def read(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
+        index, node = self.merged[path]
+        length = node.size - offset if length is None else min(length, node.size - offset)
+        with open(self._tars[index], "rb") as fh:
+            fh.seek(self.layers[index].offsets[path] + offset)
+            return fh.read(max(length, 0))
+
+
+def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: int = CHUNK_SIZE) -> Manifest:
+    """Store the layers (layered format) and their flattened, chunked form."""
+    if not layer_tars:
+        raise UserError("an image needs at least one layer")
+    store = BlobStore(store_dir)
+    refs, layers = [], []
+    for tar in layer_tars:
+        if not Path(tar).is_file():
+            raise UserError(f"layer tarball not found: {tar}")
+        data = Path(tar).read_bytes()
+        if data[:2] == b"\x1f\x8b":  # tar+gzip, as OCI registries ship layers: store it uncompressed
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise UserError(f"{tar}: not a valid gzip stream ({exc})") from None
+        layer = read_layer(data, where=str(tar))
+        digest = store.put(data)
+        refs.append(LayerRef(digest, len(data), store.put_json(layer.to_dict())))
+        layers.append(layer)
+    content = ImageContent(store, refs, layers)
+    chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size)
+    for piece in chunks.values():
+        store.put(piece)
+    files = sum(1 for n in chunked.nodes.values() if n.kind == FILE)
+    manifest = Manifest(name, refs, store.put_json(chunked.to_dict()), sum(r.size for r in refs),
+                        sum(len(c) for c in chunks.values()), files)
+    manifest.save(store_dir)
+    return manifest
+
+
+def build_from_dir(store_dir: Path, tree: Path, name: str, prefix: str = "") -> Manifest:
+    """One directory tree → a one-layer image (plus the flat format)."""
+    if not Path(tree).is_dir():
+        raise UserError(f"not a directory: {tree}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tar = write_layer(Path(tmp) / "layer.tar", [(Path(tree), prefix)])
+        return build_image(store_dir, [tar], name)
+
+
+def load_content(store_dir: Path, manifest: Manifest) -> ImageContent:
+    store = BlobStore(store_dir)
+    layers = [Layer.from_dict(store.get_json(ref.toc)) for ref in manifest.layers]
+    return ImageContent(store, manifest.layers, layers)
+
+
+def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> RuntimeImage:
+    """Build the TrIO runtime image from a trace and record it in the manifest."""
+    store = BlobStore(store_dir)
+    content = load_content(store_dir, manifest)
+    nodes = content.nodes()
+    sizes = {p: n.size for p, n in nodes.items() if n.kind == FILE}
+    digests = {p: n.digest for p, n in nodes.items() if n.kind == FILE}
+    runtime, blob = make_runtime(reads, sizes, digests, content.read)
+    store.put(blob)
+    manifest.runtime_index = store.put_json(runtime.to_dict())
+    manifest.runtime_blob_bytes = runtime.blob_size
+    manifest.trace = str(write_trace(Path(store_dir) / "startup.trace", reads).name)
+    manifest.save(store_dir)
+    return runtime
+
+
+def materialize(store_dir: Path, manifest: Manifest, dest: Path) -> Path:
+    """Write the merged image as a plain directory tree (for native runs and comparisons)."""
+    content = load_content(store_dir, manifest)
+    for path, node in sorted(content.nodes().items()):
+        target = Path(dest) / path.lstrip("/")
+        if node.kind == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+        elif node.kind == "symlink":
+            target.symlink_to(node.target)
+        else:
+            target.write_bytes(content.read(path))
+            target.chmod(node.mode)
+            os.utime(target, (node.mtime, node.mtime))
+    return Path(dest)
