@@ -20,7 +20,7 @@ DEFAULT_SEED = 42
 Seed = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same numbers.")]
 Out = Annotated[
     Optional[Path],
-    typer.Option("--out", help="Results folder [default: results/<lab>/<command>/].", show_default=False),
+    typer.Option("--out", help="Results folder (default: results/<lab>/<command>/).", show_default=False),
 ]
 Quick = Annotated[bool, typer.Option("--quick", help="Small sizes, for demos and CI.")]
 Json = Annotated[bool, typer.Option("--json", help="Print results as JSON on stdout instead of a table.")]
