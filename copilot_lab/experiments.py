@@ -172,6 +172,21 @@ def run_inject(fault: str, root: str | None, system_name: str, severity: float, 
     finish(results, out, as_json, show)
 
 
+def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path, min_baseline: int = 3) -> None:
+    """The anomaly time must leave a baseline (≥ `min_baseline` metric rows before it) and a test
+    window (a row at or after it): otherwise every z-score is 0 and the ranking is noise."""
+    def show(t: float) -> str:
+        return f"{t:.3f}".rstrip("0").rstrip(".")
+
+    if not np.isfinite(anomaly_time) or not time[0] <= anomaly_time <= time[-1]:
+        raise UserError(f"--anomaly-time {show(anomaly_time)} is outside the time range of {path} "
+                        f"[{show(time[0])}, {show(time[-1])}]")
+    before = int(np.sum(time < anomaly_time))
+    if before < min_baseline:
+        raise UserError(f"--anomaly-time {show(anomaly_time)} leaves {before} row(s) of {path} before it; "
+                        f"need ≥ {min_baseline} as a baseline")
+
+
 def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None, anomaly_time: float,
                  threshold: float, llm_url: str | None, llm_model: str, out, as_json: bool) -> None:
     from copilot_lab.anomaly import CaseView
@@ -182,9 +197,7 @@ def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology
     if not 0 < threshold <= 1:
         raise UserError(f"--threshold must be in (0, 1], got {threshold}")
     telemetry, graph = load_files(metrics, logs, traces, topology)
-    if not telemetry.time[0] <= anomaly_time <= telemetry.time[-1]:
-        raise UserError(f"--anomaly-time {anomaly_time:g} is outside the metrics' time range "
-                        f"[{telemetry.time[0]:g}, {telemetry.time[-1]:g}]")
+    check_anomaly_time(anomaly_time, telemetry.time, metrics)
     view = CaseView(telemetry, graph, anomaly_time)
     findings = [agent.rank(view) for agent in agents()]
     if llm_url:

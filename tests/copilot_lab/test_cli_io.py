@@ -68,7 +68,11 @@ def _diagnose(sysai, tmp_path, metrics, anomaly="100", **files):
     ("time,cpu\n1,2\n2,3\n", "not of the form <service>_<metric>"),
     ("time,a_cpu\n1,2\n2,x\n", ":3: column 'a_cpu' is not a number"),
     ("time,a_cpu\n1,2\n2\n", ":3: 1 fields, the header has 2"),
-    ("time,a_cpu\n2,2\n1,3\n", "strictly increasing"),
+    ("time,a_cpu\n2,2\n1,3\n", ":3: time 1 does not come after the previous row's 2"),
+    ("time,a_cpu\n1,2\n,3\n", ":3: column 'time' is empty"),
+    ("time,a_cpu\n1,2\n2,inf\n", ":3: column 'a_cpu' is infinite"),
+    ("time,a_cpu,a_cpu\n1,2,2\n2,3,3\n", ":1: duplicate column(s) a_cpu"),
+    ("time,a_cpu\n1,2\n", "only 1 data row"),
 ])
 def test_malformed_metrics_give_one_clear_line(tmp_path, content, message, sysai):
     path = tmp_path / "m.csv"
@@ -91,7 +95,13 @@ def test_missing_files_bad_logs_and_bad_time_are_user_errors(tmp_path, sysai):
     traces.write_text("traceID,spanID\n1,2\n")
     assert "missing column(s) parentSpanID" in _diagnose(sysai, tmp_path, metrics, traces=traces).output
     done = _diagnose(sysai, tmp_path, metrics, anomaly="99999")
-    assert done.exit_code == 2 and "outside the metrics' time range" in done.output
+    assert done.exit_code == 2 and f"outside the time range of {metrics} [0, 190]" in done.output
+    done = _diagnose(sysai, tmp_path, metrics, anomaly="10")  # one row of baseline: z-scores would be noise
+    assert done.exit_code == 2 and "leaves 1 row(s)" in done.output
+    assert "not a file" in _diagnose(sysai, tmp_path, tmp_path).output
+    traces.write_text("traceID,spanID,parentSpanID,serviceName,startTime,duration\nt,s,,a,1,\n")
+    done = _diagnose(sysai, tmp_path, metrics, traces=traces)
+    assert done.exit_code == 2 and f"{traces}:2: column 'duration' is empty" in done.output
 
 
 def test_rcaeval_style_logs_and_microsecond_traces_are_accepted(tmp_path, sysai):
@@ -114,7 +124,7 @@ def test_evaluate_writes_the_contract_and_is_deterministic(tmp_path, sysai):
     assert a.exit_code == 0, a.output
     ra, rb = json.loads(a.stdout), json.loads(b.stdout)
     assert ra["cases"] == 14
-    assert set(ra["methods"]) == {"random", "metric", "log", "trace", "topology", "multi_agent", "multi_agent_memory"}
+    assert set(ra["methods"]) == {"random", "metric", "log", "trace", "topology", "multi_agent", "multi_agent_memory", "multi_agent_skills"}
     for v in ra["methods"].values():
         assert {"ac1", "ac3", "avg5", "ms_per_case"} <= set(v)
     assert set(ra["per_fault"]["cpu_hog"]["multi_agent"]) == {"ac1", "avg5"}
