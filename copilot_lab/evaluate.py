@@ -173,7 +173,7 @@ def held_out_curve(history: list[CaseRecord], records: list[CaseRecord], fusion:
     n from 0 to all of them; the memory is frozen while it is scored (it learns only from history)."""
     sizes = sorted({int(round(x)) for x in np.geomspace(1, len(history), points - 1)} | {0}) if history else [0]
     curve: dict[str, list] = {"past_cases": [], "multi_agent_memory_ac1": [], "multi_agent_skills_ac1": [],
-                              "memory_alone_ac1": [], "fault_type_accuracy": []}
+                              "memory_alone_ac1": [], "fault_type_accuracy": [], "retrieval_precision": []}
     memory = ExperienceMemory()
     for n in sizes:
         while memory.cases < n:
@@ -188,6 +188,8 @@ def held_out_curve(history: list[CaseRecord], records: list[CaseRecord], fusion:
         curve["memory_alone_ac1"].append(float(np.mean([n > 0 and rank_of(v[0].scores, r) == 0 for v, r in zip(verdicts, roots)])))
         curve["fault_type_accuracy"].append(float(np.mean([memory.fault_type(rec.signature[v[3]]) == rec.case.fault
                                                            for v, rec in zip(verdicts, records)])) if n else 0.0)
+        curve["retrieval_precision"].append(float(np.mean([memory.retrieval_precision(rec.signature[rec.case.root_index], rec.case.fault)
+                                                            for rec in records])) if n else 0.0)
     return curve
 
 

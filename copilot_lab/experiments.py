@@ -25,10 +25,11 @@ def run_evaluation(out: Path, cases: int, system: str, split: str, warmup: int, 
     from copilot_lab import figures
 
     results, records, raw = evaluate(EvalConfig(cases, system, split, warmup, threshold), seed)
+    # names relative to `out`, so that the same seed gives the same results.json wherever it is written
     results.figures = [
-        str(figures.accuracy_per_fault(results.per_fault, out / "accuracy_per_fault.png")),
-        str(figures.learning_curve(results.memory, results.methods["multi_agent"]["ac1"], out / "memory_learning_curve.png")),
-        str(figures.calibration(results.calibration, out / "calibration.png")),
+        figures.accuracy_per_fault(results.per_fault, out / "accuracy_per_fault.png").name,
+        figures.learning_curve(results.memory, results.methods["multi_agent"]["ac1"], out / "memory_learning_curve.png").name,
+        figures.calibration(results.calibration, out / "calibration.png").name,
     ]
     write_csv(out / "cases.csv", [
         {"index": r.case.index, "system": r.case.system, "fault": r.case.fault, "root": r.case.root,
@@ -76,7 +77,7 @@ def evaluation_section(out: Path, seed: int, quick: bool):
                + "Toy accuracy: read it relative to the baselines, not as a real-world number.")
     return TourSection("EulerCopilot: root-cause analysis, AC@k by method", summary,
                        ["method", "AC@1", "AC@3", "Avg@5", "ms/case"], rows,
-                       [Path(f) for f in results.figures],
+                       [out / f for f in results.figures],
                        {"cases": results.cases, "methods": results.methods})
 
 

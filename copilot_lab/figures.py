@@ -26,23 +26,19 @@ def accuracy_per_fault(per_fault: dict, path: Path, metric: str = "ac1") -> Path
 
 
 def learning_curve(memory: dict, reference_ac1: float, path: Path) -> Path:
-    """Accuracy vs the number of past cases the memory has resolved: on held-out cases with the
-    memory frozen after n dev-split cases (markers), and online from an empty memory (lines)."""
+    """Accuracy on held-out cases vs the number of past cases the memory has resolved (frozen
+    after n dev-split cases); the online running curves stay in results.json."""
     held = memory["held_out"]
-    precision = [np.nan if p is None else p for p in memory["retrieval_precision"]]
-    episodes = np.arange(1, len(precision) + 1)
-    # the legend is long: keep it off the curves, which live at the top and bottom
-    with mpl.rc_context({"legend.loc": "center right", "legend.fontsize": 9}), \
+    x = held["past_cases"]
+    # the curves live at the top and on the left: the legend goes bottom right
+    with mpl.rc_context({"legend.loc": "lower right"}), \
             figure(path, title="Experience memory: accuracy vs past resolved cases", xlabel="past resolved cases in memory",
-                ylabel="share of cases", size=(9, 5)) as ax:
-        x = held["past_cases"]
-        ax.plot(x, held["multi_agent_memory_ac1"], marker="o", color=color(0), label="AC@1, coordinator + memory (held out)")
-        ax.plot(x, held["multi_agent_skills_ac1"], marker="s", color=color(5), label="AC@1, + per-type skills (held out)")
-        ax.plot(x, held["memory_alone_ac1"], marker="^", color=color(4), label="AC@1, memory juror alone (held out)")
-        ax.plot(x, held["fault_type_accuracy"], marker="D", color=color(3), label="fault type named right (held out)")
-        ax.plot(episodes, memory["learning_curve_memory_alone_ac1"], color=color(4), alpha=0.4, linewidth=1,
-                label="AC@1, memory alone, online from empty (running)")
-        ax.plot(episodes, precision, color=color(1), alpha=0.5, linewidth=1, label="retrieval precision, online (running)")
+                   ylabel="share of held-out cases", size=(9, 5)) as ax:
+        ax.plot(x, held["multi_agent_memory_ac1"], marker="o", color=color(0), label="AC@1, coordinator + memory")
+        ax.plot(x, held["multi_agent_skills_ac1"], marker="s", color=color(5), label="AC@1, + per-type juror skills")
+        ax.plot(x, held["memory_alone_ac1"], marker="^", color=color(4), label="AC@1, memory juror alone")
+        ax.plot(x, held["fault_type_accuracy"], marker="D", color=color(3), label="fault type named right")
+        ax.plot(x, held["retrieval_precision"], marker="v", color=color(1), label="retrieval precision (fault type, k nearest)")
         ax.axhline(reference_ac1, linestyle="--", color=color(2), label="AC@1, coordinator alone")
         ax.set_ylim(0, 1.05)
     return path
