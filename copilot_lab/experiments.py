@@ -21,6 +21,10 @@ def _method_rows(results) -> list[list]:
     return [[m, v["ac1"], v["ac3"], v["avg5"], v["ms_per_case"]] for m, v in results.methods.items()]
 
 
+def _share(value: float | None) -> str:
+    return "n/a (no such case)" if value is None else f"{value:.3f}"
+
+
 def run_evaluation(out: Path, cases: int, system: str, split: str, warmup: int, threshold: float, seed: int):
     from copilot_lab import figures
 
@@ -55,7 +59,7 @@ def run_evaluate(cases, system, split, warmup, threshold, seed, out, as_json) ->
                     [["all jurors", results.methods["multi_agent"]["ac1"], results.methods["multi_agent"]["avg5"]]]
                     + [[k, v["ac1"], v["avg5"]] for k, v in results.ablation.items()],
                     note=(f"abstains on {c['abstain_rate']:.0%} of cases (confidence < {c['threshold']}); accuracy when it "
-                          f"answers {c['accuracy_answered']}, when it abstains {c['accuracy_abstained']}"))
+                          f"answers {_share(c['accuracy_answered'])}, when it abstains {_share(c['accuracy_abstained'])}"))
 
     finish(results, out, as_json, show)
 
@@ -195,8 +199,6 @@ def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology
     from copilot_lab.evaluate import agents
     from copilot_lab.rcaeval_io import load_files
 
-    if not 0 < threshold <= 1:
-        raise UserError(f"--threshold must be in (0, 1], got {threshold}")
     telemetry, graph = load_files(metrics, logs, traces, topology)
     check_anomaly_time(anomaly_time, telemetry.time, metrics)
     view = CaseView(telemetry, graph, anomaly_time)

@@ -152,6 +152,9 @@ def test_bad_options_are_user_errors(tmp_path, sysai):
     done = sysai("copilot", "evaluate", "--cases", "7", "--split", "test", "--out", str(tmp_path))
     assert done.exit_code == 2 and "unknown split" in done.output
     assert "neither a shipped system" in sysai("copilot", "evaluate", "--system", "mars", "--out", str(tmp_path)).output
+    for option, value, message in (("--threshold", "5", "--threshold must be in (0, 1]"), ("--warmup", "-1", "--warmup must be ≥ 0")):
+        done = sysai("copilot", "evaluate", "--cases", "7", option, value, "--out", str(tmp_path))
+        assert done.exit_code == 2 and message in done.output
 
 
 @pytest.mark.timeout(60)
