@@ -155,11 +155,8 @@ class ExperienceMemory:
 
     def fault_type(self, signature: np.ndarray) -> str | None:
         """The most common fault type among the nearest stored roots."""
-        if self.cases == 0:
-            return None
-        idx, _ = self._neighbours(signature[None, :], only_roots=True)
-        found = [self.fault[j] for j in idx[0]]
-        return max(sorted(set(found)), key=found.count) if found else None
+        votes = self.fault_votes(signature)
+        return max(votes, key=votes.get) if votes else None
 
     def retrieval_precision(self, signature: np.ndarray, fault: str) -> float:
         """Share of the k nearest stored roots whose fault type is `fault`."""
