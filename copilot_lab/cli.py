@@ -24,6 +24,11 @@ def _check_positive(name: str, value: float) -> None:
         raise UserError(f"--{name} must be positive, got {value}")
 
 
+def _check_threshold(value: float) -> None:
+    if not 0 < value <= 1:
+        raise UserError(f"--threshold must be in (0, 1], got {value}")
+
+
 @app.command()
 def evaluate(
     cases: Annotated[int, typer.Option("--cases", help="Evaluation cases (≥ 200 for the report).")] = 210,
@@ -37,6 +42,9 @@ def evaluate(
     from copilot_lab.experiments import run_evaluate
 
     _check_positive("cases", cases)
+    _check_threshold(threshold)
+    if warmup < 0:
+        raise UserError(f"--warmup must be ≥ 0, got {warmup}")
     if quick:
         cases, warmup = min(cases, QUICK_CASES), min(warmup, 30)
     run_evaluate(cases, system, split, warmup, threshold, seed, out, json)
@@ -85,6 +93,7 @@ def diagnose(
     """Ranked root causes with confidence and explanation, from files in the RCAEval layout."""
     from copilot_lab.experiments import run_diagnose
 
+    _check_threshold(threshold)
     run_diagnose(metrics, logs, traces, topology, anomaly_time, threshold, llm_url, llm_model, out, json)
 
 

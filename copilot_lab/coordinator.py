@@ -45,7 +45,6 @@ class Diagnosis:
     confidence: float
     abstain: bool
     explanation: list[str] = field(default_factory=list)
-    fault_type: str | None = None
     symptoms: dict[str, str] = field(default_factory=dict)  # juror -> what it saw at the root (cpu, network, log, ...)
 
     def to_dict(self, top: int = 5) -> dict:
@@ -53,7 +52,6 @@ class Diagnosis:
             "root_cause": self.ranking[0],
             "confidence": round(self.confidence, 4),
             "abstain": self.abstain,
-            "fault_type": self.fault_type,
             "symptoms": self.symptoms,
             "ranking": [{"service": s, "share": round(p, 4)} for s, p in zip(self.ranking[:top], self.shares[:top])],
             "explanation": self.explanation,
@@ -90,8 +88,7 @@ def fuse(findings: list[Finding], weights: dict[str, float], sharpen: float = 2.
     # END SOLUTION
 
 
-def diagnose(findings: list[Finding], names: list[str], graph: Graph | None, config: FusionConfig | None = None,
-             fault_type: str | None = None) -> Diagnosis:
+def diagnose(findings: list[Finding], names: list[str], graph: Graph | None, config: FusionConfig | None = None) -> Diagnosis:
     """Fuse `findings` into a ranked, explained diagnosis."""
     config = config or FusionConfig()
     pooled, confidence, abstain = fuse(findings, config.weights, config.sharpen, config.threshold)
@@ -111,4 +108,4 @@ def diagnose(findings: list[Finding], names: list[str], graph: Graph | None, con
     explanation.append(f"{verdict} ({confidence:.2f} vs {config.threshold:.2f})")
     symptoms = {f.agent: f.fault_hint[top] for f in findings if top in f.fault_hint}
     return Diagnosis([names[i] for i in order], [float(pooled[i]) for i in order], confidence, abstain,
-                     explanation, fault_type, symptoms)
+                     explanation, symptoms)

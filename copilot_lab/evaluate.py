@@ -26,11 +26,12 @@ from copilot_lab.world import SimConfig
 from sysai.config import option
 from sysai.timing import Timer
 
-COMBINED = ("multi_agent", "multi_agent_memory")
+COMBINED = ("multi_agent", "multi_agent_memory", "multi_agent_skills")
 
 
 def methods() -> list[str]:
-    """random, every default juror alone, the coordinator, the coordinator with memory."""
+    """random, every default juror alone, the coordinator, the coordinator with memory (as a
+    juror), and with memory plus per-fault-type juror skills learned from it."""
     return ["random", *juror_names(), *COMBINED]
 
 
@@ -129,22 +130,67 @@ def rank_of(scores: np.ndarray, root: int) -> int:
     return int(np.flatnonzero(order == root)[0])
 
 
+def consult(memory: ExperienceMemory, rec: CaseRecord, fusion: FusionConfig) -> tuple[Finding, np.ndarray, np.ndarray, int]:
+    """The memory's verdict on one case: its juror finding, the pooled shares with the memory
+    as a juror, the pooled shares with the jurors also re-weighted by their learned skill on the
+    likely fault type, and the suspect whose signature the fault type was read from."""
+    judged = memory.judge(rec.signature)
+    jury = rec.findings + [judged]
+    pooled = fuse(jury, fusion.weights, fusion.sharpen)[0]
+    suspect = int(np.argmax(pooled))
+    skilled = fuse(jury, memory.skill_weights(fusion.weights, rec.signature[suspect]), fusion.sharpen)[0]
+    return judged, pooled, skilled, suspect
+
+
+def learn(memory: ExperienceMemory, rec: CaseRecord, judged: Finding, pooled: np.ndarray) -> None:
+    """The operator resolves the case: the memory stores its signatures and the jurors' record
+    (its own verdict included, once it has one)."""
+    memory.remember(rec.signature, rec.case.root_index, rec.case.fault, list(np.argsort(-pooled, kind="stable")),
+                    findings=rec.findings + ([judged] if judged.strength > 0 else []))
+
+
 def run_memory(records: list[CaseRecord], fusion: FusionConfig, memory: ExperienceMemory) -> dict[str, list]:
-    """Diagnose each case with the memory as an extra juror, then let the memory learn it."""
-    out = {"rank": [], "memory_rank": [], "confidence": [], "precision": [], "fault_ok": [], "ms": []}
+    """Diagnose each case with the memory (and its skills), then let the memory learn it."""
+    out = {"rank": [], "skills_rank": [], "memory_rank": [], "confidence": [], "precision": [], "fault_ok": [], "ms": []}
     for rec in records:
         with Timer() as t:
-            judged = memory.judge(rec.signature)
-            pooled, confidence, _ = fuse(rec.findings + [judged], fusion.weights, fusion.sharpen, fusion.threshold)
-        top = int(np.argmax(pooled))
+            judged, pooled, skilled, suspect = consult(memory, rec, fusion)
+        first, second = (np.sort(pooled)[::-1].tolist() + [0.0])[:2]
         out["rank"].append(rank_of(pooled, rec.case.root_index))
+        out["skills_rank"].append(rank_of(skilled, rec.case.root_index))
         out["memory_rank"].append(rank_of(judged.scores, rec.case.root_index) if memory.cases else rec.n)
-        out["confidence"].append(confidence)
+        out["confidence"].append(first / (first + second))
         out["precision"].append(memory.retrieval_precision(rec.signature[rec.case.root_index], rec.case.fault))
-        out["fault_ok"].append(memory.fault_type(rec.signature[top]) == rec.case.fault if memory.cases else False)
+        out["fault_ok"].append(memory.fault_type(rec.signature[suspect]) == rec.case.fault if memory.cases else False)
         out["ms"].append(t.elapsed_ms + rec.ms["signature"])
-        memory.remember(rec.signature, rec.case.root_index, rec.case.fault, list(np.argsort(-pooled, kind="stable")))
+        learn(memory, rec, judged, pooled)
     return out
+
+
+def held_out_curve(history: list[CaseRecord], records: list[CaseRecord], fusion: FusionConfig,
+                   points: int = 6) -> dict[str, list]:
+    """Accuracy on `records` of a memory that has resolved the first n cases of `history`, for
+    n from 0 to all of them; the memory is frozen while it is scored (it learns only from history)."""
+    sizes = sorted({int(round(x)) for x in np.geomspace(1, len(history), points - 1)} | {0}) if history else [0]
+    curve: dict[str, list] = {"past_cases": [], "multi_agent_memory_ac1": [], "multi_agent_skills_ac1": [],
+                              "memory_alone_ac1": [], "fault_type_accuracy": [], "retrieval_precision": []}
+    memory = ExperienceMemory()
+    for n in sizes:
+        while memory.cases < n:
+            rec = history[memory.cases]
+            judged, pooled, _, _ = consult(memory, rec, fusion)
+            learn(memory, rec, judged, pooled)
+        verdicts = [consult(memory, rec, fusion) for rec in records]
+        roots = [rec.case.root_index for rec in records]
+        curve["past_cases"].append(n)
+        curve["multi_agent_memory_ac1"].append(float(np.mean([np.argmax(v[1]) == r for v, r in zip(verdicts, roots)])))
+        curve["multi_agent_skills_ac1"].append(float(np.mean([np.argmax(v[2]) == r for v, r in zip(verdicts, roots)])))
+        curve["memory_alone_ac1"].append(float(np.mean([n > 0 and rank_of(v[0].scores, r) == 0 for v, r in zip(verdicts, roots)])))
+        curve["fault_type_accuracy"].append(float(np.mean([memory.fault_type(rec.signature[v[3]]) == rec.case.fault
+                                                           for v, rec in zip(verdicts, records)])) if n else 0.0)
+        curve["retrieval_precision"].append(float(np.mean([memory.retrieval_precision(rec.signature[rec.case.root_index], rec.case.fault)
+                                                            for rec in records])) if n else 0.0)
+    return curve
 
 
 def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tuple[EvalResults, list[CaseRecord], dict]:
@@ -167,6 +213,7 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
     run_memory(warm, fusion, memory)
     online = run_memory(records, fusion, memory)
     ranks["multi_agent_memory"] = online["rank"]
+    ranks["multi_agent_skills"] = online["skills_rank"]
     cold = run_memory(records, fusion, ExperienceMemory())  # the learning curve starts from nothing
 
     n = np.array([r.n for r in records])
@@ -175,7 +222,7 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
     single = juror_names()
     ms = {m: float(np.mean([r.ms[m] for r in records])) for m in single}
     ms["multi_agent"] = float(sum(ms[m] for m in single))
-    ms["multi_agent_memory"] = ms["multi_agent"] + float(np.mean(online["ms"]))
+    ms["multi_agent_memory"] = ms["multi_agent_skills"] = ms["multi_agent"] + float(np.mean(online["ms"]))
     table = {"random": {"ac1": random_expectation(n, 1), "ac3": random_expectation(n, 3),
                           "avg5": float(np.mean([random_expectation(n, k) for k in range(1, 6)])), "ms_per_case": 0.0}}
     per_fault: dict[str, dict[str, dict[str, float]]] = {f: {} for f in faults}
@@ -202,6 +249,8 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
         "learning_curve_ac1": _running(np.array(cold["rank"]) == 0),
         "learning_curve_memory_alone_ac1": _running(np.array(cold["memory_rank"]) == 0),
         "retrieval_precision": [None if np.isnan(p) else p for p in _running_nan(np.array(cold["precision"]))],
+        "held_out": held_out_curve(warm, records, fusion),
+        "skills": {t: {a: round(r, 3) for a, r in v.items()} for t, v in memory.skills().items()},
     }
     results = EvalResults(
         cases=len(records), seed=seed, split=config.split, systems=[s.name for s in systems],

@@ -21,14 +21,19 @@ def _method_rows(results) -> list[list]:
     return [[m, v["ac1"], v["ac3"], v["avg5"], v["ms_per_case"]] for m, v in results.methods.items()]
 
 
+def _share(value: float | None) -> str:
+    return "n/a (no such case)" if value is None else f"{value:.3f}"
+
+
 def run_evaluation(out: Path, cases: int, system: str, split: str, warmup: int, threshold: float, seed: int):
     from copilot_lab import figures
 
     results, records, raw = evaluate(EvalConfig(cases, system, split, warmup, threshold), seed)
+    # names relative to `out`, so that the same seed gives the same results.json wherever it is written
     results.figures = [
-        str(figures.accuracy_per_fault(results.per_fault, out / "accuracy_per_fault.png")),
-        str(figures.learning_curve(results.memory, results.methods["multi_agent"]["ac1"], out / "memory_learning_curve.png")),
-        str(figures.calibration(results.calibration, out / "calibration.png")),
+        figures.accuracy_per_fault(results.per_fault, out / "accuracy_per_fault.png").name,
+        figures.learning_curve(results.memory, results.methods["multi_agent"]["ac1"], out / "memory_learning_curve.png").name,
+        figures.calibration(results.calibration, out / "calibration.png").name,
     ]
     write_csv(out / "cases.csv", [
         {"index": r.case.index, "system": r.case.system, "fault": r.case.fault, "root": r.case.root,
@@ -54,7 +59,7 @@ def run_evaluate(cases, system, split, warmup, threshold, seed, out, as_json) ->
                     [["all jurors", results.methods["multi_agent"]["ac1"], results.methods["multi_agent"]["avg5"]]]
                     + [[k, v["ac1"], v["avg5"]] for k, v in results.ablation.items()],
                     note=(f"abstains on {c['abstain_rate']:.0%} of cases (confidence < {c['threshold']}); accuracy when it "
-                          f"answers {c['accuracy_answered']}, when it abstains {c['accuracy_abstained']}"))
+                          f"answers {_share(c['accuracy_answered'])}, when it abstains {_share(c['accuracy_abstained'])}"))
 
     finish(results, out, as_json, show)
 
@@ -76,7 +81,7 @@ def evaluation_section(out: Path, seed: int, quick: bool):
                + "Toy accuracy: read it relative to the baselines, not as a real-world number.")
     return TourSection("EulerCopilot: root-cause analysis, AC@k by method", summary,
                        ["method", "AC@1", "AC@3", "Avg@5", "ms/case"], rows,
-                       [Path(f) for f in results.figures],
+                       [out / f for f in results.figures],
                        {"cases": results.cases, "methods": results.methods})
 
 
@@ -172,6 +177,21 @@ def run_inject(fault: str, root: str | None, system_name: str, severity: float, 
     finish(results, out, as_json, show)
 
 
+def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path, min_baseline: int = 3) -> None:
+    """The anomaly time must leave a baseline (≥ `min_baseline` metric rows before it) and a test
+    window (a row at or after it): otherwise every z-score is 0 and the ranking is noise."""
+    def show(t: float) -> str:
+        return f"{t:.3f}".rstrip("0").rstrip(".")
+
+    if not np.isfinite(anomaly_time) or not time[0] <= anomaly_time <= time[-1]:
+        raise UserError(f"--anomaly-time {show(anomaly_time)} is outside the time range of {path} "
+                        f"[{show(time[0])}, {show(time[-1])}]")
+    before = int(np.sum(time < anomaly_time))
+    if before < min_baseline:
+        raise UserError(f"--anomaly-time {show(anomaly_time)} leaves {before} row(s) of {path} before it; "
+                        f"need ≥ {min_baseline} as a baseline")
+
+
 def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None, anomaly_time: float,
                  threshold: float, llm_url: str | None, llm_model: str, out, as_json: bool) -> None:
     from copilot_lab.anomaly import CaseView
@@ -179,12 +199,8 @@ def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology
     from copilot_lab.evaluate import agents
     from copilot_lab.rcaeval_io import load_files
 
-    if not 0 < threshold <= 1:
-        raise UserError(f"--threshold must be in (0, 1], got {threshold}")
     telemetry, graph = load_files(metrics, logs, traces, topology)
-    if not telemetry.time[0] <= anomaly_time <= telemetry.time[-1]:
-        raise UserError(f"--anomaly-time {anomaly_time:g} is outside the metrics' time range "
-                        f"[{telemetry.time[0]:g}, {telemetry.time[-1]:g}]")
+    check_anomaly_time(anomaly_time, telemetry.time, metrics)
     view = CaseView(telemetry, graph, anomaly_time)
     findings = [agent.rank(view) for agent in agents()]
     if llm_url:

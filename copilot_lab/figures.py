@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 
 from sysai.plotting import color, figure
@@ -25,14 +26,19 @@ def accuracy_per_fault(per_fault: dict, path: Path, metric: str = "ac1") -> Path
 
 
 def learning_curve(memory: dict, reference_ac1: float, path: Path) -> Path:
-    curve = memory["learning_curve_ac1"]
-    precision = [np.nan if p is None else p for p in memory["retrieval_precision"]]
-    episodes = np.arange(1, len(curve) + 1)
-    with figure(path, title="Experience memory, starting empty", xlabel="episodes (resolved cases)",
-                ylabel="running share") as ax:
-        ax.plot(episodes, curve, label="AC@1, coordinator + memory", color=color(0))
-        ax.plot(episodes, memory["learning_curve_memory_alone_ac1"], label="AC@1, memory juror alone", color=color(4))
-        ax.plot(episodes, precision, label="retrieval precision (fault type)", color=color(1))
+    """Accuracy on held-out cases vs the number of past cases the memory has resolved (frozen
+    after n dev-split cases); the online running curves stay in results.json."""
+    held = memory["held_out"]
+    x = held["past_cases"]
+    # the curves live at the top and on the left: the legend goes bottom right
+    with mpl.rc_context({"legend.loc": "lower right"}), \
+            figure(path, title="Experience memory: accuracy vs past resolved cases", xlabel="past resolved cases in memory",
+                   ylabel="share of held-out cases", size=(9, 5)) as ax:
+        ax.plot(x, held["multi_agent_memory_ac1"], marker="o", color=color(0), label="AC@1, coordinator + memory")
+        ax.plot(x, held["multi_agent_skills_ac1"], marker="s", color=color(5), label="AC@1, + per-type juror skills")
+        ax.plot(x, held["memory_alone_ac1"], marker="^", color=color(4), label="AC@1, memory juror alone")
+        ax.plot(x, held["fault_type_accuracy"], marker="D", color=color(3), label="fault type named right")
+        ax.plot(x, held["retrieval_precision"], marker="v", color=color(1), label="retrieval precision (fault type, k nearest)")
         ax.axhline(reference_ac1, linestyle="--", color=color(2), label="AC@1, coordinator alone")
         ax.set_ylim(0, 1.05)
     return path

@@ -9,6 +9,12 @@ patterns no single rule captures ("my callers are slow, my own metrics are quiet
 me" → a network fault at me) are learned from experience instead of hand-coded.
 
 Signatures are service-agnostic, so experience transfers across services and systems.
+
+**Skills** (experience-driven skill evolution, after witty-skill-insight): every resolved case
+also tells which jurors named the true root first *for that fault type*. The memory keeps a
+per-type track record of each juror and, for a new case, re-weights the jurors by their record
+on the fault type the nearest past roots had (:meth:`ExperienceMemory.skill_weights`) — trust
+the trace agent more when the past says "network fault", the log agent for code exceptions.
 """
 
 from __future__ import annotations
@@ -60,10 +66,17 @@ class ExperienceMemory:
     is_root: list[bool] = field(default_factory=list)
     fault: list[str | None] = field(default_factory=list)
     cases: int = 0
+    record: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # fault -> juror -> [hits, cases]
 
-    def remember(self, sig: np.ndarray, root: int, fault: str, candidates: list[int], negatives: int = 4) -> None:
+    def remember(self, sig: np.ndarray, root: int, fault: str, candidates: list[int], negatives: int = 4,
+                 findings: list[Finding] | None = None) -> None:
         """Store a resolved case: the root's signature (with its fault type) and a few wrong
-        candidates' signatures (the ones the jurors ranked highest) as counter-examples."""
+        candidates' signatures (the ones the jurors ranked highest) as counter-examples; with
+        `findings`, also each juror's hit or miss on this fault type (its skill record)."""
+        for f in findings or []:
+            hits = self.record.setdefault(fault, {}).setdefault(f.agent, [0.0, 0.0])
+            hits[0] += float(f.strength > 0 and f.ranking()[0] == root)
+            hits[1] += 1.0
         self.vectors.append(sig[root])
         self.is_root.append(True)
         self.fault.append(fault)
@@ -100,13 +113,50 @@ class ExperienceMemory:
         strength = self.cases / (self.cases + 20.0)  # trust grows with experience
         return Finding("memory", p, strength, evidence)
 
-    def fault_type(self, signature: np.ndarray) -> str | None:
-        """The most common fault type among the nearest stored roots."""
+    def fault_votes(self, signature: np.ndarray) -> dict[str, float]:
+        """Share of each fault type among the k nearest stored roots (empty before any case)."""
         if self.cases == 0:
-            return None
+            return {}
         idx, _ = self._neighbours(signature[None, :], only_roots=True)
         found = [self.fault[j] for j in idx[0]]
-        return max(sorted(set(found)), key=found.count) if found else None
+        return {t: found.count(t) / len(found) for t in sorted(set(found))}
+
+    def overall_rates(self) -> dict[str, float]:
+        """Each juror's hit rate (root ranked first) over every resolved case it judged."""
+        totals: dict[str, list[float]] = {}
+        for per_agent in self.record.values():
+            for agent, (hits, n) in per_agent.items():
+                t = totals.setdefault(agent, [0.0, 0.0])
+                t[0] += hits
+                t[1] += n
+        return {agent: hits / n for agent, (hits, n) in totals.items() if n}
+
+    def skills(self, prior: float = 10.0) -> dict[str, dict[str, float]]:
+        """Learned reliability of every juror per fault type: its hit rate on that type, shrunk
+        towards its overall rate r(a) by `prior` pseudo-cases, ``(hits + prior·r(a)) / (cases + prior)``,
+        so that a type seen twice does not swing the jury."""
+        rates = self.overall_rates()
+        return {fault: {a: (h + prior * rates[a]) / (c + prior) for a, (h, c) in per_agent.items()}
+                for fault, per_agent in sorted(self.record.items())}
+
+    def skill_weights(self, weights: dict[str, float], signature: np.ndarray, prior: float = 10.0) -> dict[str, float]:
+        """`weights` re-weighted by each juror's track record on the fault type the past suggests:
+        ``weights[a] × Σ_t vote(t) · skill(a, t) / r(a)``, with the vote over fault types from
+        :meth:`fault_votes` of `signature` (the suspect's signature). A juror above its average
+        on the likely type gains weight, one below loses it; jurors without a record keep theirs."""
+        votes = self.fault_votes(signature)
+        rates, skills = self.overall_rates(), self.skills(prior)
+        out = dict(weights)
+        for agent, rate in rates.items():
+            if rate > 0 and votes:
+                factor = sum(share * skills.get(fault, {}).get(agent, rate) / rate for fault, share in votes.items())
+                out[agent] = weights.get(agent, 1.0) * factor
+        return out
+
+    def fault_type(self, signature: np.ndarray) -> str | None:
+        """The most common fault type among the nearest stored roots."""
+        votes = self.fault_votes(signature)
+        return max(votes, key=votes.get) if votes else None
 
     def retrieval_precision(self, signature: np.ndarray, fault: str) -> float:
         """Share of the k nearest stored roots whose fault type is `fault`."""

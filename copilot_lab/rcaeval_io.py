@@ -62,8 +62,10 @@ def write_case(out: Path, telemetry: Telemetry, system: System, truth: dict) -> 
 
 
 def _rows(path: Path, required: tuple[str, ...], aliases: dict[str, str] | None = None) -> tuple[list[str], list[list[str]]]:
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"file not found: {path}")
+    if not path.is_file():
+        raise UserError(f"{path}: not a file")
     try:
         with path.open(newline="") as fh:
             rows = list(csv.reader(fh))
@@ -77,7 +79,11 @@ def _rows(path: Path, required: tuple[str, ...], aliases: dict[str, str] | None 
             header[header.index(alias)] = name
     missing = [c for c in required if c not in header]
     if missing:
-        raise UserError(f"{path}:1: missing column(s) {', '.join(missing)} (header: {', '.join(header)})")
+        shown = ", ".join(header[:6]) + (f", … ({len(header)} columns)" if len(header) > 6 else "")
+        raise UserError(f"{path}:1: missing column(s) {', '.join(missing)} (header: {shown})")
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise UserError(f"{path}:1: duplicate column(s) {', '.join(twice)}")
     body = rows[1:]
     for i, row in enumerate(body, start=2):
         if len(row) != len(header):
@@ -87,11 +93,17 @@ def _rows(path: Path, required: tuple[str, ...], aliases: dict[str, str] | None 
     return header, body
 
 
-def _number(text: str, path: Path, line: int, column: str) -> float:
+def _number(text: str, path: Path, line: int, column: str, required: bool = False) -> float:
+    """The cell as a float; an empty cell (or NaN) is a missing value (NaN) unless `required`."""
     try:
-        return float(text) if text.strip() != "" else float("nan")
+        value = float(text) if text.strip() != "" else float("nan")
     except ValueError:
         raise UserError(f"{path}:{line}: column {column!r} is not a number: {text!r}") from None
+    if np.isinf(value):
+        raise UserError(f"{path}:{line}: column {column!r} is infinite: {text!r}")
+    if required and np.isnan(value):
+        raise UserError(f"{path}:{line}: column {column!r} is empty")
+    return value
 
 
 def read_metrics(path: Path) -> tuple[list[str], tuple[str, ...], np.ndarray, np.ndarray]:
@@ -109,9 +121,14 @@ def read_metrics(path: Path) -> tuple[list[str], tuple[str, ...], np.ndarray, np
     names = list(dict.fromkeys(s for s, _ in pairs))
     kinds = tuple(dict.fromkeys(m for _, m in pairs))
     ti = header.index("time")
-    time = np.array([_number(row[ti], path, i, "time") for i, row in enumerate(body, start=2)])
-    if np.isnan(time).any() or len(time) < 2 or np.any(np.diff(time) <= 0):
-        raise UserError(f"{path}: 'time' must be present on every row and strictly increasing (≥ 2 rows)")
+    time = np.array([_number(row[ti], path, i, "time", required=True) for i, row in enumerate(body, start=2)])
+    if len(time) < 2:
+        raise UserError(f"{path}: only {len(time)} data row (need ≥ 2 time steps)")
+    back = np.flatnonzero(np.diff(time) <= 0)
+    if len(back):
+        i = int(back[0]) + 1
+        raise UserError(f"{path}:{i + 2}: time {body[i][ti]} does not come after the previous row's {body[i - 1][ti]} "
+                        "(rows must be in strictly increasing time)")
     cube = np.full((len(time), len(names), len(kinds)), np.nan)
     for c, (service, metric) in zip(columns, pairs):
         ci = header.index(c)
@@ -125,7 +142,7 @@ def read_logs(path: Path, names: list[str]) -> Logs:
     ti, si, mi = header.index("time"), header.index("service"), header.index("message")
     times, services, messages = [], [], []
     for i, row in enumerate(body, start=2):
-        times.append(_number(row[ti], path, i, "time"))
+        times.append(_number(row[ti], path, i, "time", required=True))
         service = row[si].strip()
         if not service:
             raise UserError(f"{path}:{i}: empty service")
@@ -158,13 +175,11 @@ def read_traces(path: Path, names: list[str]) -> Traces:
         if name not in names:
             names.append(name)
         service.append(names.index(name))
-        start.append(_number(row[col["startTime"]], path, i, "startTime"))
-        duration.append(_number(row[col["duration"]], path, i, "duration"))
+        start.append(_number(row[col["startTime"]], path, i, "startTime", required=True))
+        duration.append(_number(row[col["duration"]], path, i, "duration", required=True))
         kind.append(row[col["kind"]].strip().lower() if "kind" in col else "")
         error.append(row[col["statusCode"]].strip() not in ("", "0", "200", "OK", "ok", "UNSET") if "statusCode" in col else False)
     start_a, dur = np.array(start), np.array(duration)
-    if np.isnan(start_a).any() or np.isnan(dur).any():
-        raise UserError(f"{path}: startTime and duration must be present on every row")
     if np.nanmedian(start_a) > 1e14:  # microseconds since the epoch (Jaeger, RCAEval)
         start_a, dur = start_a / 1e6, dur / 1e3
     span_a, parent_a, service_a = np.array(span), np.array(parent), np.array(service)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from copilot_lab.agents.base import Finding
 from copilot_lab.evaluate import collect, rank_of
 from copilot_lab.memory import ExperienceMemory
 from copilot_lab.system import load_system
@@ -59,3 +60,24 @@ def test_memory_learns_from_resolved_cases(shop):
     assert np.mean(hits) >= 0.5
     precision = [memory.retrieval_precision(r.signature[r.case.root_index], r.case.fault) for r in fresh]
     assert np.mean(precision) > 1 / 7  # better than guessing the fault type
+
+
+def test_skills_trust_the_juror_that_was_right_on_this_fault_type():
+    def case(root, right, wrong):  # `right` names the root, `wrong` names service 0
+        return [Finding(right, np.eye(3)[root], 1.0), Finding(wrong, np.eye(3)[0], 1.0)]
+
+    memory = ExperienceMemory(k=3)
+    for i in range(6):
+        kind = np.eye(2)[i % 2]  # two fault types with distinct signatures
+        sig = np.stack([kind, kind + 5, kind + 9])
+        right, wrong = ("trace", "log") if i % 2 == 0 else ("log", "trace")
+        memory.remember(sig, 2, "network" if i % 2 == 0 else "code", [2, 1, 0], findings=case(2, right, wrong))
+    assert memory.skills(prior=1.0)["network"]["trace"] > memory.skills(prior=1.0)["network"]["log"]
+    weights = {"trace": 1.0, "log": 1.0}
+    network_like, code_like = np.eye(2)[0] + 9, np.eye(2)[1] + 9
+    assert memory.fault_type(network_like) == "network" and memory.fault_type(code_like) == "code"
+    w = memory.skill_weights(weights, network_like, prior=1.0)
+    assert w["trace"] > 1.0 > w["log"]
+    w = memory.skill_weights(weights, code_like, prior=1.0)
+    assert w["log"] > 1.0 > w["trace"]
+    assert ExperienceMemory().skill_weights(weights, network_like) == weights  # nothing learned: unchanged
