@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, parse_body, sse
+from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body, sse
 from llm_la_lab.load import LoadSignal
 from llm_la_lab.policies.base import Policy
 from llm_la_lab.predictors.base import Predictor
@@ -37,6 +37,17 @@ FALLBACK_KV_TOKENS = 10**9
 
 class BackendFailed(Exception):
     pass
+
+
+class ClientGone(Exception):
+    """The client hung up mid-stream: not the backend's fault (closing the upstream aborts it)."""
+
+
+async def _to_client(step) -> None:
+    try:
+        await step
+    except ConnectionError:
+        raise ClientGone from None
 
 
 @dataclass
@@ -70,6 +81,7 @@ class Stats:
     failed_502: int = 0
     cut_streams: int = 0
     client_errors: int = 0
+    client_disconnects: int = 0
 
 
 class Proxy:
@@ -223,23 +235,29 @@ class Proxy:
                     if response is None:
                         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                                "Cache-Control": "no-cache"})
-                        await response.prepare(request)
+                        await _to_client(response.prepare(request))
                     books[2] += chunk.count(b"data: ")
-                    await response.write(chunk)
+                    await _to_client(response.write(chunk))
                 if response is None:
                     raise BackendFailed("closed the stream before any data")
-                await response.write_eof()
+                await _to_client(response.write_eof())
                 return response
+        except ClientGone:
+            self.stats.client_disconnects += 1
+            return response
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
             if response is None:
                 raise BackendFailed(type(exc).__name__) from None
             self.stats.cut_streams += 1
             backend.healthy = False
             backend.failures += 1
-            await response.write(sse({"error": {"message": f"backend {backend.url} failed mid-stream "
-                                                           f"({type(exc).__name__}); the reply is incomplete",
-                                                "type": "bad_gateway", "code": 502}}))
-            await response.write_eof()
+            try:
+                await response.write(sse({"error": {"message": f"backend {backend.url} failed mid-stream "
+                                                               f"({type(exc).__name__}); the reply is incomplete",
+                                                    "type": "bad_gateway", "code": 502}}))
+                await response.write_eof()
+            except ConnectionError:
+                self.stats.client_disconnects += 1
             return response
         finally:
             del backend.inflight[r.id]
@@ -253,6 +271,19 @@ class Proxy:
                           "inflight": len(b.inflight), "load_endpoint": b.has_load} for b in self.backends],
             "queued": len(self.queue)})
 
+    async def models(self, request: web.Request) -> web.Response:
+        """``GET /v1/models`` of the first healthy backend (the OpenAI client lists models this way)."""
+        for backend in self.backends:
+            if not backend.healthy:
+                continue
+            try:
+                async with self.session.get(f"{backend.url}/v1/models", timeout=aiohttp.ClientTimeout(total=5)) as up:
+                    if up.status < 500:
+                        return web.Response(body=await up.read(), status=up.status, content_type=up.content_type)
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                continue
+        return error(503, "no healthy backend to list models", "service_unavailable")
+
     async def health(self, request: web.Request) -> web.Response:
         healthy = sum(b.healthy for b in self.backends)
         return web.json_response({"status": "ok" if healthy else "no healthy backend", "healthy_backends": healthy},
@@ -260,11 +291,12 @@ class Proxy:
 
 
 def make_proxy_app(proxy: Proxy) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors])
     app.router.add_post(COMPLETIONS, proxy.handle)
     app.router.add_post(CHAT, proxy.handle)
     app.router.add_get("/stats", proxy.status)
     app.router.add_get("/health", proxy.health)
+    app.router.add_get("/v1/models", proxy.models)
     app.on_startup.append(proxy.start)
     app.on_cleanup.append(proxy.stop)
     return app

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from contextlib import ExitStack
@@ -82,7 +83,37 @@ def test_proxy_works_with_the_openai_client(cluster):
         client.completions.create(model="m", prompt="x", max_tokens=2)
     stats = json.loads(urllib.request.urlopen(f"{url}/stats").read())
     assert sum(b["routed"] for b in stats["backends"]) == 8 and all(b["routed"] > 0 for b in stats["backends"])
-    assert post(f"{url}/v1/completions", {"max_tokens": 2})[0] == 400
+    assert [m.id for m in client.models.list()] == ["mock-llama-2-7b"]
+    usage = [c.usage for c in client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "a b"}], max_tokens=2, stream=True,
+        stream_options={"include_usage": True}) if c.usage]
+    assert usage and usage[0].completion_tokens == 2
+    for body in [{"max_tokens": 2}, {"prompt": None}, {"prompt": "x", "stream_options": 3}]:
+        status, text = post(f"{url}/v1/completions", body)
+        assert status == 400 and json.loads(text)["error"]["message"], body
+    status, text = post(f"{url}/v1/chat/completions", {"messages": [{"role": "user"}]})
+    assert status == 400 and "content" in json.loads(text)["error"]["message"]
+    status, text = post(f"{url}/v1/nowhere", {})
+    assert status == 404 and json.loads(text)["error"]["code"] == 404
+
+
+@pytest.mark.timeout(60)
+def test_a_client_hanging_up_mid_stream_is_aborted_not_blamed_on_the_backend(cluster):
+    url, proxy = cluster
+    body = json.dumps({"prompt": "x", "max_tokens": 10000, "stream": True}).encode()
+    request = urllib.request.Request(f"{url}/v1/completions", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        resp.read(2000)  # a few tokens, then hang up
+    engines = [b.url for b in proxy.backends]
+    for _ in range(100):
+        loads = [json.loads(urllib.request.urlopen(f"{e}/load").read()) for e in engines]
+        if sum(load["aborted"] for load in loads) == 1:
+            break
+        time.sleep(0.05)
+    assert sum(load["aborted"] for load in loads) == 1 and all(load["requests"] == 0 for load in loads), \
+        "the engine stops generating for a client that is gone"
+    assert proxy.stats.client_disconnects == 1 and proxy.stats.cut_streams == 0
+    assert all(b.healthy and b.failures == 0 for b in proxy.backends)
 
 
 @pytest.mark.timeout(90)
@@ -95,7 +126,7 @@ def test_backend_killed_mid_run_loses_nothing_silently():
         while "serving on" not in line:
             line = engine.stdout.readline()
             assert line, "the engine process exited early"
-        doomed = line.split()[2] + "/e0"
+        doomed = line.split()[2]
         with ExitStack() as stack:
             survivor = stack.enter_context(serve_in_thread(make_engine_app("survivor", SMALL, time_scale=0.2)))
             proxy = Proxy([doomed, survivor], make_policy("round_robin"), make_predictor("oracle"), refresh_s=0.05)
