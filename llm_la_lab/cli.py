@@ -16,6 +16,7 @@ from sysai.errors import UserError
 from sysai.options import DEFAULT_SEED, Json, Out, Quick, Seed
 
 LAB = "llm-la"
+DEFAULT_LOAD = 0.85
 EVERY_POLICY = "round_robin,random,least_requests,power_of_two,least_outstanding_tokens,llm_la"
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -25,6 +26,7 @@ TimeUnit = Annotated[str, typer.Option("--time-unit", help="Unit of numeric arri
 Policies = Annotated[str, typer.Option("--policies", help="Comma-separated policy names (see `sysai llm-la policies`).")]
 Instances = Annotated[int, typer.Option("--instances", help="Number of replicas.")]
 Load = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace).")]
+CompareLoad = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace) [default: 0.85 unless --rate].")]
 Rate = Annotated[Optional[float], typer.Option("--rate", help="Arrival rate in requests/s (instead of --load).")]
 Requests = Annotated[Optional[int], typer.Option("--requests", help="Use the first N requests [default: 5000; --quick: 1500].")]
 Predictor = Annotated[str, typer.Option("--predictor", help="Output-length predictor: oracle, noisy or none.")]
@@ -61,6 +63,8 @@ def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances,
     options = _options(plugin, assignments, policy_config)
     if load is not None and rate is not None:
         raise UserError("give --load or --rate, not both")
+    if load is None and rate is None:
+        load = DEFAULT_LOAD
     if requests is None:
         requests = 1500 if quick else 5000
     return Setup(
@@ -80,7 +84,7 @@ def _names(spec: str) -> list[str]:
 def compare(
     trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
     policies: Policies = EVERY_POLICY,
-    instances: Instances = 8, load: Load = 0.85, rate: Rate = None, requests: Requests = None,
+    instances: Instances = 8, load: CompareLoad = None, rate: Rate = None, requests: Requests = None,
     predictor: Predictor = "oracle", sigma: Sigma = 0.5, refresh: Refresh = 0.0,
     arrival: Arrival = "poisson", cv: Cv = 2.0, lengths: Lengths = "conv",
     replica_config: ReplicaYaml = None, latency: LatencyYaml = None, slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,

@@ -7,6 +7,7 @@ with the same predictor guesses, so differences come from the policies alone.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,11 @@ class Setup:
     def check(self) -> None:
         if self.instances < 1:
             raise UserError(f"--instances must be at least 1, got {self.instances}")
-        if self.load is not None and not self.load > 0:
-            raise UserError(f"--load must be positive, got {self.load}")
-        if self.refresh_s < 0:
+        if self.load is not None and not 0 < self.load < math.inf:
+            raise UserError(f"--load must be a positive fraction of capacity, got {self.load}")
+        if self.rate is not None and not 0 < self.rate < math.inf:
+            raise UserError(f"--rate must be a positive number of requests/s, got {self.rate}")
+        if not 0 <= self.refresh_s < math.inf:
             raise UserError(f"--refresh must be ≥ 0 seconds, got {self.refresh_s}")
 
 
