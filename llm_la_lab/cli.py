@@ -26,9 +26,9 @@ TimeUnit = Annotated[str, typer.Option("--time-unit", help="Unit of numeric arri
 Policies = Annotated[str, typer.Option("--policies", help="Comma-separated policy names (see `sysai llm-la policies`).")]
 Instances = Annotated[int, typer.Option("--instances", help="Number of replicas.")]
 Load = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace).")]
-CompareLoad = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace) [default: 0.85 unless --rate].")]
+CompareLoad = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace) \\[default: 0.85 unless --rate].")]
 Rate = Annotated[Optional[float], typer.Option("--rate", help="Arrival rate in requests/s (instead of --load).")]
-Requests = Annotated[Optional[int], typer.Option("--requests", help="Use the first N requests [default: 5000; --quick: 1500].")]
+Requests = Annotated[Optional[int], typer.Option("--requests", help="Use the first N requests \\[default: 5000; --quick: 1500].")]
 Predictor = Annotated[str, typer.Option("--predictor", help="Output-length predictor: oracle, noisy or none.")]
 Sigma = Annotated[float, typer.Option("--sigma", help="Log-normal error σ of the noisy predictor.")]
 Refresh = Annotated[float, typer.Option("--refresh", help="Load-signal refresh interval in seconds (0 = always fresh).")]
@@ -107,7 +107,7 @@ def compare(
 @app.command()
 def sweep(
     vary: Annotated[str, typer.Option("--vary", help="What to sweep: load, refresh (staleness, s) or sigma (predictor error).")] = "load",
-    values: Annotated[Optional[str], typer.Option("--values", help="Comma-separated values [default depends on --vary].")] = None,
+    values: Annotated[Optional[str], typer.Option("--values", help="Comma-separated values \\[default depends on --vary].")] = None,
     trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
     policies: Policies = "round_robin,least_requests,least_outstanding_tokens,llm_la",
     instances: Instances = 8, load: Load = 0.85, requests: Requests = None,
@@ -115,7 +115,7 @@ def sweep(
     arrival: Arrival = "poisson", cv: Cv = 2.0, lengths: Lengths = "conv",
     replica_config: ReplicaYaml = None, latency: LatencyYaml = None, slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,
     address: Annotated[Optional[str], typer.Option("--address", help="Existing Ray cluster address (default: a private local one).")] = None,
-    cpus: Annotated[Optional[int], typer.Option("--cpus", help="CPUs for the local Ray cluster [default: all].")] = None,
+    cpus: Annotated[Optional[int], typer.Option("--cpus", help="CPUs for the local Ray cluster \\[default: all].")] = None,
     plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
@@ -207,7 +207,7 @@ def proxy(
     options = _options(plugin, set_, policy_config)
     if not refresh > 0:
         raise UserError("--refresh must be positive")
-    urls = [check_url(b, allow_remote=True) for b in backend]
+    urls = [check_url(b, allow_remote=True, option="--backend") for b in backend]
     the_proxy = Proxy(urls, make_policy(policy, seed, options.get(policy)), make_predictor(predictor, seed, sigma),
                       refresh_s=refresh)
     run_until_interrupted(make_proxy_app(the_proxy), host=host, port=port)

@@ -20,6 +20,8 @@ import time
 
 from aiohttp import web
 
+from sysai.errors import UserError
+
 from llm_la_lab.latency import LatencyModel
 from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body, sse
 from llm_la_lab.replica import ReplicaConfig, ReplicaCore
@@ -109,10 +111,10 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
         except ValueError as exc:
             return error(400, str(exc))
         eng = engine()
-        limit = eng.core.config.kv_blocks * eng.core.config.block_size
-        if prompt + max_tokens > limit:
-            return error(400, f"prompt + max_tokens = {prompt + max_tokens} tokens exceeds this engine's KV cache ({limit})")
-        r = eng.submit(prompt, max_tokens, predicted)
+        try:
+            r = eng.submit(prompt, max_tokens, predicted)
+        except UserError as exc:  # larger than the KV cache can ever hold (minus its watermark)
+            return error(400, f"prompt + max_tokens = {prompt + max_tokens} tokens: {exc}")
         chat = request.path.endswith(CHAT)
         created = int(time.time())
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{eng.name}-{r.id}"

@@ -39,6 +39,10 @@ class BackendFailed(Exception):
     pass
 
 
+class PolicyFailed(Exception):
+    """The routing policy raised or chose a backend it was not offered (a bug in a student's policy)."""
+
+
 class ClientGone(Exception):
     """The client hung up mid-stream: not the backend's fault (closing the upstream aborts it)."""
 
@@ -82,6 +86,7 @@ class Stats:
     cut_streams: int = 0
     client_errors: int = 0
     client_disconnects: int = 0
+    policy_errors: int = 0
 
 
 class Proxy:
@@ -162,24 +167,32 @@ class Proxy:
                 heapq.heappop(self.queue)
                 future.set_result(None)
                 continue
-            choice = self.policy.choose(r, loads)
+            try:
+                choice = self.policy.choose(r, loads)
+            except Exception as exc:  # a broken policy fails its request, not the proxy (or its poller)
+                heapq.heappop(self.queue)
+                future.set_exception(PolicyFailed(f"policy {type(self.policy).__name__} raised "
+                                                  f"{type(exc).__name__}: {exc}"))
+                continue
             if choice is None:
                 return
             heapq.heappop(self.queue)
             if all(s.replica != choice for s in loads):  # a policy bug must not send work to a down backend
-                future.set_exception(RuntimeError(f"policy {type(self.policy).__name__} chose backend {choice!r}, "
+                future.set_exception(PolicyFailed(f"policy {type(self.policy).__name__} chose backend {choice!r}, "
                                                   "which it was not offered"))
                 continue
             future.set_result(self.backends[choice])
 
     async def route(self, r: Request, exclude: set[int]) -> Backend | None:
+        """The backend the policy picks for `r` (waiting in the central queue if need be); None if none is up."""
         future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self.queue, (self.policy.order(r), r.arrival, next(self.ids), (r, exclude, future)))
-        self.dispatch()
         try:
-            return await asyncio.wait_for(future, self.queue_timeout_s)
-        except asyncio.TimeoutError:
-            return None
+            key = self.policy.order(r)
+        except Exception as exc:
+            raise PolicyFailed(f"policy {type(self.policy).__name__}.order raised {type(exc).__name__}: {exc}") from None
+        heapq.heappush(self.queue, (key, r.arrival, next(self.ids), (r, exclude, future)))
+        self.dispatch()
+        return await asyncio.wait_for(future, self.queue_timeout_s)
 
     # --- HTTP -----------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -199,7 +212,15 @@ class Proxy:
         exclude: set[int] = set()
         tried: list[str] = []
         for attempt in range(2):
-            backend = await self.route(r, exclude)
+            try:
+                backend = await self.route(r, exclude)
+            except PolicyFailed as exc:
+                self.stats.policy_errors += 1
+                return error(500, str(exc), "policy_error")
+            except asyncio.TimeoutError:
+                self.stats.rejected_503 += 1
+                return error(503, f"waited {self.queue_timeout_s:g} s in the proxy's queue: the policy found no "
+                                  "backend with room", "service_unavailable")
             if backend is None:
                 self.stats.rejected_503 += 1
                 why = f" (tried {', '.join(tried)})" if tried else ""

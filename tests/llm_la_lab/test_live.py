@@ -23,7 +23,7 @@ from llm_la_lab.live.agreement import agreement, same_order
 from llm_la_lab.live.engine import make_engine_app
 from llm_la_lab.live.proxy import Proxy, make_proxy_app
 from llm_la_lab.live.replay import check_url, replay
-from llm_la_lab.policies.base import make_policy
+from llm_la_lab.policies.base import Policy, make_policy
 from llm_la_lab.predictors.base import make_predictor
 from llm_la_lab.replica import ReplicaConfig
 from llm_la_lab.workload import load_trace
@@ -57,6 +57,8 @@ def test_engine_speaks_openai_over_raw_http():
         assert post(f"{url}/v1/completions", None, raw=b"{nope")[0] == 400
         status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": -2})
         assert status == 400 and "max_tokens" in json.loads(text)["error"]["message"]
+        status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 117_500})  # > cache − watermark
+        assert status == 400 and "KV cache" in json.loads(text)["error"]["message"]
 
 
 @pytest.fixture
@@ -238,3 +240,25 @@ def test_proxy_without_load_endpoint_and_with_an_erroring_backend():
         url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
         status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 1})
         assert status == 503 and "tried" in json.loads(text)["error"]["message"]
+
+
+class _Broken(Policy):
+    def choose(self, request, loads):
+        if request.prompt > 1:
+            raise ZeroDivisionError("oops")
+        return None  # never room: the request waits in the central queue
+
+
+@pytest.mark.timeout(60)
+def test_a_broken_policy_fails_its_request_not_the_proxy():
+    with ExitStack() as stack:
+        good = stack.enter_context(serve_in_thread(_plain_backend(200)))
+        proxy = Proxy([good], _Broken(), make_predictor("oracle"), refresh_s=0.05, queue_timeout_s=0.3)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        status, text = post(f"{url}/v1/completions", {"prompt": "two words", "max_tokens": 1})
+        assert status == 500 and "ZeroDivisionError: oops" in json.loads(text)["error"]["message"]
+        status, text = post(f"{url}/v1/completions", {"prompt": "one", "max_tokens": 1})
+        assert status == 503 and "waited 0.3 s" in json.loads(text)["error"]["message"]
+        time.sleep(0.2)
+        assert not proxy.poller.done(), "the load poller survives a broken policy"
+        assert proxy.stats.policy_errors == 1 and proxy.stats.rejected_503 == 1
