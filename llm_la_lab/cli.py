@@ -244,8 +244,10 @@ def replay(
     write_csv(folder / "requests.csv", [vars(o) for o in outcomes])
     results = {"url": base, "requests": len(workload), "time_scale": time_scale, **summary}
     rows = [[k, v] for k, v in summary.items()]
+    failed = [o.error for o in outcomes if o.error]
+    note = f"{len(failed)} of {len(outcomes)} failed; first error: {failed[0]}" if failed else None
     finish(results, folder, json, lambda: print_table(f"replay of {len(workload)} requests against {base}",
-                                                      ["metric", "value"], rows))
+                                                      ["metric", "value"], rows, note=note))
 
 
 @app.command("live-compare")
