@@ -27,7 +27,6 @@ from sysai.timing import Timer
 
 from llm_la_lab.capacity import saturation_rate
 from llm_la_lab.experiments import ALL_POLICIES, Setup, build_workload, run_policy
-from llm_la_lab.policies.llm_la import LlmLa
 from llm_la_lab.replica import REPLICA_PRESETS, ReplicaConfig
 from llm_la_lab.workload import Workload, load_trace
 
@@ -80,20 +79,17 @@ def gains(n: int) -> list[dict]:
 
 def knobs(n: int) -> list[dict]:
     rows = []
-    defaults = (LlmLa.aging_tokens_s, LlmLa.kv_limit)
-    try:
-        for load in (0.85, 0.95):
-            setup = Setup(requests=n, load=load, replica=REPLICA_PRESETS["constrained"])
-            workload, _, _ = build_workload(setup)
-            rr, _ = run_policy(setup, workload, "round_robin")
-            for aging in (10.0, 50.0, 100.0, float("inf")):
-                for kv_limit in (0.8, 0.9):
-                    LlmLa.aging_tokens_s, LlmLa.kv_limit = aging, kv_limit
-                    la, _ = run_policy(setup, workload, "llm_la")
-                    rows.append({"load": load, "aging_tokens_s": aging, "kv_limit": kv_limit,
-                                 **{f"{m}_vs_rr": la[m] / rr[m] - 1 for m in ("e2e_mean_s", "e2e_p99_s", "ttft_p99_s")}})
-    finally:
-        LlmLa.aging_tokens_s, LlmLa.kv_limit = defaults
+    for load in (0.85, 0.95):
+        setup = Setup(requests=n, load=load, replica=REPLICA_PRESETS["constrained"])
+        workload, _, _ = build_workload(setup)
+        rr, _ = run_policy(setup, workload, "round_robin")
+        for aging in (10.0, 50.0, 100.0, float("inf")):
+            for kv_limit in (0.8, 0.9):
+                knobbed = dataclasses.replace(setup, policy_options={"llm_la": {"aging_tokens_s": aging,
+                                                                                "kv_limit": kv_limit}})
+                la, _ = run_policy(knobbed, workload, "llm_la")
+                rows.append({"load": load, "aging_tokens_s": aging, "kv_limit": kv_limit,
+                             **{f"{m}_vs_rr": la[m] / rr[m] - 1 for m in ("e2e_mean_s", "e2e_p99_s", "ttft_p99_s")}})
     return rows
 
 

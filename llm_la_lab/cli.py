@@ -16,6 +16,7 @@ from sysai.errors import UserError
 from sysai.options import DEFAULT_SEED, Json, Out, Quick, Seed
 
 LAB = "llm-la"
+DEFAULT_LOAD = 0.85
 EVERY_POLICY = "round_robin,random,least_requests,power_of_two,least_outstanding_tokens,llm_la"
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -25,8 +26,9 @@ TimeUnit = Annotated[str, typer.Option("--time-unit", help="Unit of numeric arri
 Policies = Annotated[str, typer.Option("--policies", help="Comma-separated policy names (see `sysai llm-la policies`).")]
 Instances = Annotated[int, typer.Option("--instances", help="Number of replicas.")]
 Load = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace).")]
+CompareLoad = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace) \\[default: 0.85 unless --rate].")]
 Rate = Annotated[Optional[float], typer.Option("--rate", help="Arrival rate in requests/s (instead of --load).")]
-Requests = Annotated[Optional[int], typer.Option("--requests", help="Use the first N requests [default: 5000; --quick: 1500].")]
+Requests = Annotated[Optional[int], typer.Option("--requests", help="Use the first N requests \\[default: 5000; --quick: 1500].")]
 Predictor = Annotated[str, typer.Option("--predictor", help="Output-length predictor: oracle, noisy or none.")]
 Sigma = Annotated[float, typer.Option("--sigma", help="Log-normal error σ of the noisy predictor.")]
 Refresh = Annotated[float, typer.Option("--refresh", help="Load-signal refresh interval in seconds (0 = always fresh).")]
@@ -38,20 +40,31 @@ LatencyYaml = Annotated[Optional[Path], typer.Option("--latency", help="YAML ove
 SloTtft = Annotated[float, typer.Option("--slo-ttft", help="TTFT SLO in seconds.")]
 SloTpot = Annotated[float, typer.Option("--slo-tpot", help="TPOT SLO in seconds per token.")]
 Plugin = Annotated[Optional[list[Path]], typer.Option("--plugin", help="Load a policy file from anywhere (repeatable).")]
+Set = Annotated[Optional[list[str]], typer.Option("--set", help="A policy option POLICY.KEY=VALUE (repeatable), e.g. llm_la.aging_tokens_s=100; see `sysai llm-la policies`.")]
+PolicyConfig = Annotated[Optional[Path], typer.Option("--policy-config", help="YAML file of policy options: {policy: {key: value}} (--set wins).")]
 
 
-def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances, load, rate, predictor, sigma,
-           refresh, replica_config, latency, slo_ttft, slo_tpot, seed, quick, plugin):
-    from llm_la_lab.experiments import Setup
-    from llm_la_lab.latency import load_latency
-    from llm_la_lab.metrics import Slo
-    from llm_la_lab.policies.base import POLICIES
-    from llm_la_lab.replica import load_replica_config
+def _options(plugin, assignments, policy_config) -> dict:
+    """Load plug-in policy files, then parse (and check) the policy options."""
+    from llm_la_lab.policies.base import POLICIES, policy_options
 
     for path in plugin or []:
         POLICIES.load_file(path)
+    return policy_options(assignments or [], policy_config)
+
+
+def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances, load, rate, predictor, sigma,
+           refresh, replica_config, latency, slo_ttft, slo_tpot, seed, quick, plugin, assignments, policy_config):
+    from llm_la_lab.experiments import Setup
+    from llm_la_lab.latency import load_latency
+    from llm_la_lab.metrics import Slo
+    from llm_la_lab.replica import load_replica_config
+
+    options = _options(plugin, assignments, policy_config)
     if load is not None and rate is not None:
         raise UserError("give --load or --rate, not both")
+    if load is None and rate is None:
+        load = DEFAULT_LOAD
     if requests is None:
         requests = 1500 if quick else 5000
     return Setup(
@@ -60,7 +73,7 @@ def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances,
         load=None if rate is not None or load == 0 else load,
         rate=rate, predictor=predictor, sigma=sigma, refresh_s=refresh,
         replica=load_replica_config(replica_config),
-        latency=load_latency(latency), slo=Slo(slo_ttft, slo_tpot), seed=seed)
+        latency=load_latency(latency), slo=Slo(slo_ttft, slo_tpot), seed=seed, policy_options=options)
 
 
 def _names(spec: str) -> list[str]:
@@ -71,11 +84,12 @@ def _names(spec: str) -> list[str]:
 def compare(
     trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
     policies: Policies = EVERY_POLICY,
-    instances: Instances = 8, load: Load = 0.85, rate: Rate = None, requests: Requests = None,
+    instances: Instances = 8, load: CompareLoad = None, rate: Rate = None, requests: Requests = None,
     predictor: Predictor = "oracle", sigma: Sigma = 0.5, refresh: Refresh = 0.0,
     arrival: Arrival = "poisson", cv: Cv = 2.0, lengths: Lengths = "conv",
     replica_config: ReplicaYaml = None, latency: LatencyYaml = None, slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,
-    plugin: Plugin = None, seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+    plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None,
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Simulate every policy on the same workload; table, results.json, CDFs and per-replica load plots."""
     from sysai.results import finish, prepare_out
@@ -84,7 +98,7 @@ def compare(
     from llm_la_lab.report import compare_table
 
     setup = _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances, load, rate, predictor, sigma,
-                   refresh, replica_config, latency, slo_ttft, slo_tpot, seed, quick, plugin)
+                   refresh, replica_config, latency, slo_ttft, slo_tpot, seed, quick, plugin, set_, policy_config)
     folder = prepare_out(LAB, "compare", out)
     results = run_compare(setup, _names(policies), folder)
     finish(results, folder, json, lambda: compare_table(results))
@@ -93,7 +107,7 @@ def compare(
 @app.command()
 def sweep(
     vary: Annotated[str, typer.Option("--vary", help="What to sweep: load, refresh (staleness, s) or sigma (predictor error).")] = "load",
-    values: Annotated[Optional[str], typer.Option("--values", help="Comma-separated values [default depends on --vary].")] = None,
+    values: Annotated[Optional[str], typer.Option("--values", help="Comma-separated values \\[default depends on --vary].")] = None,
     trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
     policies: Policies = "round_robin,least_requests,least_outstanding_tokens,llm_la",
     instances: Instances = 8, load: Load = 0.85, requests: Requests = None,
@@ -101,8 +115,9 @@ def sweep(
     arrival: Arrival = "poisson", cv: Cv = 2.0, lengths: Lengths = "conv",
     replica_config: ReplicaYaml = None, latency: LatencyYaml = None, slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,
     address: Annotated[Optional[str], typer.Option("--address", help="Existing Ray cluster address (default: a private local one).")] = None,
-    cpus: Annotated[Optional[int], typer.Option("--cpus", help="CPUs for the local Ray cluster [default: all].")] = None,
-    plugin: Plugin = None, seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+    cpus: Annotated[Optional[int], typer.Option("--cpus", help="CPUs for the local Ray cluster \\[default: all].")] = None,
+    plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None,
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Policies × load / staleness / predictor error, points in parallel on Ray; p99-vs-x curves."""
     from sysai.results import finish, prepare_out
@@ -111,7 +126,7 @@ def sweep(
     from llm_la_lab.sweep import parse_values, run_sweep
 
     setup = _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances, load, None, predictor, sigma,
-                   refresh, replica_config, latency, slo_ttft, slo_tpot, seed, quick, plugin)
+                   refresh, replica_config, latency, slo_ttft, slo_tpot, seed, quick, plugin, set_, policy_config)
     folder = prepare_out(LAB, "sweep", out)
     results = run_sweep(setup, _names(policies), vary, parse_values(vary, values, quick), folder, address, cpus,
                         plugins=[str(p) for p in plugin or []])
@@ -120,7 +135,8 @@ def sweep(
 
 @app.command()
 def policies() -> None:
-    """List the routing policies and length predictors."""
+    """List the routing policies (with their options) and length predictors."""
+    from sysai.config import describe
     from sysai.tables import print_table
 
     from llm_la_lab.policies.base import POLICIES
@@ -132,6 +148,11 @@ def policies() -> None:
     rows = [["policy", n, first_line(c)] for n, c in POLICIES.items()]
     rows += [["predictor", n, first_line(c)] for n, c in PREDICTORS.items()]
     print_table("LLM-LA plug-ins", ["kind", "name", "what"], rows)
+    options = [[n, key, default, text] for n, c in POLICIES.items() if c.Config is not None
+               for key, default, text in describe(c.Config)]
+    if options:
+        print_table("policy options (--set POLICY.KEY=VALUE or --policy-config FILE.yaml)",
+                    ["policy", "option", "default", "what"], options)
 
 
 TimeScale = Annotated[float, typer.Option("--time-scale", help="Wall seconds per modelled second (0.1 = 10× faster than the A100 model).")]
@@ -141,58 +162,54 @@ TimeScale = Annotated[float, typer.Option("--time-scale", help="Wall seconds per
 def serve_engines(
     instances: Instances = 2,
     time_scale: TimeScale = 0.1,
-    port: Annotated[int, typer.Option("--port", help="Port (0 = any free one).")] = 8100,
+    port: Annotated[int, typer.Option("--port", help="Port of engine 0; engine i listens on PORT+i (0 = any free ports).")] = 8100,
     replica_config: ReplicaYaml = None, latency: LatencyYaml = None,
 ) -> None:
-    """Start N mock OpenAI-compatible engines (one port, engine i under /e<i>) until Ctrl-C."""
-    from aiohttp import web
-
-    from sysai.http import run_until_interrupted
-
+    """Start N mock OpenAI-compatible engines, each on its own port, until Ctrl-C."""
     from llm_la_lab.latency import load_latency
     from llm_la_lab.live.engine import make_engine_app
+    from llm_la_lab.live.serving import run_all_until_interrupted
     from llm_la_lab.replica import load_replica_config
 
     if instances < 1 or not time_scale > 0:
         raise UserError("--instances must be ≥ 1 and --time-scale > 0")
+    if port and not 0 < port + instances - 1 <= 65535:
+        raise UserError(f"--port {port}: ports {port}..{port + instances - 1} are not all valid TCP ports")
     config = load_replica_config(replica_config)
     model = load_latency(latency)
-    root = web.Application()
-    for i in range(instances):
-        root.add_subapp(f"/e{i}/", make_engine_app(f"engine-{i}", config, model, time_scale))
+    apps = [make_engine_app(f"engine-{i}", config, model, time_scale) for i in range(instances)]
 
-    def ready(url: str) -> None:
-        backends = " ".join(f"--backend {url}/e{i}" for i in range(instances))
-        print(f"{instances} engines: {', '.join(f'{url}/e{i}' for i in range(instances))}\n"
-              f"route to them with:  sysai llm-la proxy {backends}", flush=True)
+    def ready(urls: list[str]) -> None:
+        backends = " ".join(f"--backend {url}" for url in urls)
+        print(f"{instances} mock engines; route to them with:\n  sysai llm-la proxy {backends}", flush=True)
 
-    run_until_interrupted(root, port=port, on_ready=ready)
+    run_all_until_interrupted(apps, [port + i if port else 0 for i in range(instances)], on_ready=ready)
 
 
 @app.command()
 def proxy(
-    backend: Annotated[list[str], typer.Option("--backend", help="Backend base URL (repeatable), e.g. http://127.0.0.1:8100/e0 or a vLLM server.")],
+    backend: Annotated[list[str], typer.Option("--backend", help="Backend base URL (repeatable): a mock engine, e.g. http://127.0.0.1:8100, or any OpenAI-compatible server such as vLLM.")],
     policy: Annotated[str, typer.Option("--policy", help="Routing policy.")] = "llm_la",
     predictor: Predictor = "oracle", sigma: Sigma = 0.5,
     refresh: Annotated[float, typer.Option("--refresh", help="Seconds between /load polls of the backends.")] = 0.05,
     port: Annotated[int, typer.Option("--port", help="Port (0 = any free one).")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
-    plugin: Plugin = None, seed: Seed = DEFAULT_SEED,
+    plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None, seed: Seed = DEFAULT_SEED,
 ) -> None:
     """An OpenAI-compatible routing proxy using the simulator's policy objects, until Ctrl-C."""
     from sysai.http import run_until_interrupted
 
     from llm_la_lab.live.proxy import Proxy, make_proxy_app
     from llm_la_lab.live.replay import check_url
-    from llm_la_lab.policies.base import POLICIES, make_policy
+    from llm_la_lab.policies.base import make_policy
     from llm_la_lab.predictors.base import make_predictor
 
-    for path in plugin or []:
-        POLICIES.load_file(path)
+    options = _options(plugin, set_, policy_config)
     if not refresh > 0:
         raise UserError("--refresh must be positive")
-    urls = [check_url(b, allow_remote=True) for b in backend]
-    the_proxy = Proxy(urls, make_policy(policy, seed), make_predictor(predictor, seed, sigma), refresh_s=refresh)
+    urls = [check_url(b, allow_remote=True, option="--backend") for b in backend]
+    the_proxy = Proxy(urls, make_policy(policy, seed, options.get(policy)), make_predictor(predictor, seed, sigma),
+                      refresh_s=refresh)
     run_until_interrupted(make_proxy_app(the_proxy), host=host, port=port)
 
 
@@ -227,8 +244,10 @@ def replay(
     write_csv(folder / "requests.csv", [vars(o) for o in outcomes])
     results = {"url": base, "requests": len(workload), "time_scale": time_scale, **summary}
     rows = [[k, v] for k, v in summary.items()]
+    failed = [o.error for o in outcomes if o.error]
+    note = f"{len(failed)} of {len(outcomes)} failed; first error: {failed[0]}" if failed else None
     finish(results, folder, json, lambda: print_table(f"replay of {len(workload)} requests against {base}",
-                                                      ["metric", "value"], rows))
+                                                      ["metric", "value"], rows, note=note))
 
 
 @app.command("live-compare")
@@ -240,6 +259,7 @@ def live_compare(
     poll: Annotated[float, typer.Option("--poll", help="Proxy /load poll interval, wall seconds.")] = 0.01,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Allowed relative sim-vs-live difference of mean E2E/TPOT.")] = 0.25,
     replica_config: ReplicaYaml = "constrained",
+    plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Sim-vs-live agreement: the same trace slice through the simulator and through proxy + mock engines."""
@@ -252,7 +272,8 @@ def live_compare(
 
     config = load_replica_config(replica_config)
     setup = Setup(trace=None if trace in (None, "none") else trace, requests=requests or (150 if quick else 300),
-                  instances=instances, load=load, predictor=predictor, sigma=sigma, replica=config, seed=seed)
+                  instances=instances, load=load, predictor=predictor, sigma=sigma, replica=config, seed=seed,
+                  policy_options=_options(plugin, set_, policy_config))
     folder = prepare_out(LAB, "live-compare", out)
     results = agreement(setup, _names(policies), time_scale, poll, tolerance)
 

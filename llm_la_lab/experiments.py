@@ -6,6 +6,8 @@ with the same predictor guesses, so differences come from the policies alone.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,13 +48,16 @@ class Setup:
     latency: LatencyModel = field(default_factory=LatencyModel)
     slo: Slo = field(default_factory=Slo)
     seed: int = 42
+    policy_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # policy -> its Config keys
 
     def check(self) -> None:
         if self.instances < 1:
             raise UserError(f"--instances must be at least 1, got {self.instances}")
-        if self.load is not None and not self.load > 0:
-            raise UserError(f"--load must be positive, got {self.load}")
-        if self.refresh_s < 0:
+        if self.load is not None and not 0 < self.load < math.inf:
+            raise UserError(f"--load must be a positive fraction of capacity, got {self.load}")
+        if self.rate is not None and not 0 < self.rate < math.inf:
+            raise UserError(f"--rate must be a positive number of requests/s, got {self.rate}")
+        if not 0 <= self.refresh_s < math.inf:
             raise UserError(f"--refresh must be ≥ 0 seconds, got {self.refresh_s}")
 
 
@@ -77,7 +82,8 @@ def build_workload(setup: Setup) -> tuple[Workload, float, float]:
 
 def run_policy(setup: Setup, workload: Workload, policy: str) -> tuple[dict[str, Any], SimRun]:
     requests = workload.requests()
-    run = simulate(requests, make_policy(policy, setup.seed), make_predictor(setup.predictor, setup.seed, setup.sigma),
+    run = simulate(requests, make_policy(policy, setup.seed, setup.policy_options.get(policy)),
+                   make_predictor(setup.predictor, setup.seed, setup.sigma),
                    setup.instances, setup.replica, setup.latency, setup.refresh_s)
     summary = summarize(requests, setup.slo, run.preemptions, run.outstanding, run.kv_util)
     summary["requests_per_replica"] = run.per_replica_requests
@@ -106,6 +112,7 @@ class CompareResults:
     seed: int
     policies: dict[str, dict[str, Any]]
     sim_wall_s_per_policy: dict[str, float]
+    policy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
 
 
@@ -120,12 +127,19 @@ def compare(setup: Setup, policies: list[str], out: Path | None = None) -> Compa
                 summaries[name], runs[name] = run_policy(setup, workload, name)
             walls[name] = timer.elapsed
     results = CompareResults(len(workload), total.elapsed, workload.name, setup.instances, rate, rate / capacity,
-                             capacity, setup.predictor, setup.refresh_s, setup.seed, summaries, walls)
+                             capacity, setup.predictor, setup.refresh_s, setup.seed, summaries, walls,
+                             resolved_options(setup, policies))
     if out is not None:
         from llm_la_lab.plots import compare_figures, write_request_csv
 
         results.files = [write_request_csv(out / "requests.csv", runs), *compare_figures(out, runs)]
     return results
+
+
+def resolved_options(setup: Setup, policies: list[str]) -> dict[str, dict[str, Any]]:
+    """Every option of every policy that has any, defaults included (recorded in results.json)."""
+    configs = {name: make_policy(name, setup.seed, setup.policy_options.get(name)).config for name in policies}
+    return {name: dataclasses.asdict(config) for name, config in configs.items() if config is not None}
 
 
 def sweep_point(setup: Setup, policy: str) -> dict[str, Any]:

@@ -12,11 +12,14 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
 
 from sysai.config import option
+from sysai.errors import UserError
 
 from llm_la_lab.request import Request
 
@@ -25,6 +28,11 @@ from llm_la_lab.request import Request
 class Slo:
     ttft_s: float = option(2.0, "TTFT service-level objective, seconds")
     tpot_s: float = option(0.1, "TPOT service-level objective, seconds per token")
+
+    def __post_init__(self) -> None:
+        if not (0 < self.ttft_s < math.inf and 0 < self.tpot_s < math.inf):
+            raise UserError(f"SLOs must be positive numbers of seconds (--slo-ttft {self.ttft_s}, "
+                            f"--slo-tpot {self.tpot_s})")
 
 
 def latencies(requests: list[Request]) -> dict[str, np.ndarray]:

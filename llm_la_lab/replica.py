@@ -158,6 +158,24 @@ class ReplicaCore:
         self.batch = []
         return done
 
+    def abort(self, r: Request) -> None:
+        """Cut `r` short (its client went away, like vLLM's abort): it finishes with what it has.
+
+        A waiting request leaves now. One in flight ends at the end of the current iteration, so
+        the blocks planned for that iteration are returned by the normal bookkeeping.
+        """
+        if r.state == WAITING:
+            self.waiting.remove(r)
+            self.waiting_tokens -= r.prompt + r.gen + max(r.predicted - r.gen, 0)
+            r.state = DONE
+            r.blocks = 0
+            self.version += 1
+        elif r.state == PREFILL:
+            r.output = r.gen + 1
+        elif r.state == RUNNING:
+            r.output = min(r.output, self.generated(r) + 1)
+            heapq.heappush(self.finish_heap, (self.step + 1, r.id, r.epoch, r))
+
     # --- state a driver or a load signal reads -------------------------------------------------
     def generated(self, r: Request) -> int:
         return r.g0 + self.step - r.joined if r.state == RUNNING else r.gen

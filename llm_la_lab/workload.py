@@ -18,9 +18,10 @@ import csv
 import gzip
 import io
 import json
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -62,8 +63,13 @@ class Workload:
 
     def at_rate(self, rate: float) -> "Workload":
         """The same requests with inter-arrival gaps stretched so the mean rate is `rate` req/s."""
-        if not rate > 0:
-            raise UserError(f"the request rate must be positive, got {rate}")
+        if not 0 < rate < float("inf"):
+            raise UserError(f"the request rate must be positive and finite, got {rate}")
+        if len(self) == 1:
+            return self
+        if self.arrival[-1] == self.arrival[0]:
+            raise UserError(f"{self.name}: every request arrives at the same time, so it has no rate to rescale "
+                            "(use --rate with a synthetic workload, or --load 0 to replay it as is)")
         scale = self.rate / rate
         return Workload(self.name, (self.arrival - self.arrival[0]) * scale, self.prompt, self.output)
 
@@ -103,12 +109,17 @@ def load_trace(source: str | Path, columns: str | None = None, time_unit: str = 
     arrivals: list[float] = []
     prompts: list[int] = []
     outputs: list[int] = []
-    with opener(path, "rt", newline="") as fh:
-        rows = _jsonl_rows(fh, path) if is_jsonl else _csv_rows(fh, path, mapping)
-        for line, row in rows:
-            arrivals.append(_time(row, mapping["arrival"], path, line, TIME_UNITS[time_unit]))
-            prompts.append(_count(row, mapping["input"], path, line))
-            outputs.append(_count(row, mapping["output"], path, line))
+    try:
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as fh:
+            rows = _jsonl_rows(fh, path) if is_jsonl else _csv_rows(fh, path, mapping)
+            for line, row in rows:
+                arrivals.append(_time(row, mapping["arrival"], path, line, TIME_UNITS[time_unit]))
+                prompts.append(_count(row, mapping["input"], path, line))
+                outputs.append(_count(row, mapping["output"], path, line))
+    except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
+        # Text is decoded in chunks, so the failing line is not known: say how far reading got.
+        raise UserError(f"{path}: cannot read the trace after {len(arrivals)} good rows "
+                        f"({type(exc).__name__}: {exc})") from None
     if not arrivals:
         raise UserError(f"{path}: the trace has no requests")
     arrival = np.asarray(arrivals)
@@ -155,6 +166,8 @@ def synthetic(
             p_med, o_med = (float(x) for x in lengths.split(":", 1)[1].split(","))
         except ValueError:
             raise UserError(f"--lengths lognormal:P,O needs two medians, got {lengths!r}") from None
+        if not (0 < p_med < math.inf and 0 < o_med < math.inf):
+            raise UserError(f"--lengths lognormal:P,O needs positive medians, got {lengths!r}")
         prompt = np.maximum(1, np.round(len_rng.lognormal(np.log(p_med), 1.0, n))).astype(int)
         output = np.maximum(1, np.round(len_rng.lognormal(np.log(o_med), 1.0, n))).astype(int)
     else:
@@ -169,6 +182,9 @@ def _csv_rows(fh: io.TextIOBase, path: Path, mapping: dict[str, str]):
         raise UserError(f"{path}:1: no column(s) {', '.join(missing)} in the header "
                         f"({', '.join(reader.fieldnames or [])}); map them with --columns")
     for row in reader:
+        if None in row:  # DictReader's place for fields beyond the header
+            raise UserError(f"{path}:{reader.line_num}: {len(reader.fieldnames)} columns in the header, "
+                            f"{len(reader.fieldnames) + len(row[None])} in this row")
         yield reader.line_num, row
 
 
@@ -195,21 +211,34 @@ def _field(row: dict, column: str, path: Path, line: int):
 def _count(row: dict, column: str, path: Path, line: int) -> int:
     value = _field(row, column, path, line)
     try:
+        if isinstance(value, bool):
+            raise TypeError
         number = float(value)
     except (TypeError, ValueError):
         raise UserError(f"{path}:{line}: column {column}: {value!r} is not a token count") from None
-    if number != int(number) or number < 1:
+    if not math.isfinite(number) or number != int(number) or number < 1:
         raise UserError(f"{path}:{line}: column {column}: {value!r} is not a positive whole number of tokens")
     return int(number)
 
 
 def _time(row: dict, column: str, path: Path, line: int, unit: float) -> float:
     value = _field(row, column, path, line)
+    if isinstance(value, bool):
+        raise UserError(f"{path}:{line}: column {column}: {value!r} is neither a number nor a timestamp")
     try:
-        return float(value) * unit
+        number = float(value) * unit
     except (TypeError, ValueError):
         pass
+    else:
+        if not math.isfinite(number):
+            raise UserError(f"{path}:{line}: column {column}: {value!r} is not a finite time")
+        return number
+    text = _FRACTION.sub(lambda m: m.group(1).ljust(7, "0"), str(value).strip())
+    if text.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not read the Z suffix
+        text = text[:-1] + "+00:00"
     try:
-        return datetime.fromisoformat(_FRACTION.sub(lambda m: m.group(1).ljust(7, "0"), str(value).strip())).timestamp()
+        stamp = datetime.fromisoformat(text)
     except ValueError:
         raise UserError(f"{path}:{line}: column {column}: {value!r} is neither a number nor a timestamp") from None
+    # Only gaps matter: read naive timestamps as UTC so the machine's time zone (and DST) cannot change them.
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp()

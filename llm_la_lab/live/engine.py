@@ -8,7 +8,8 @@ tokens (like vLLM with ``ignore_eos``); prompts count one token per word.
 
 Endpoints: ``POST /v1/completions`` and ``/v1/chat/completions`` (SSE streaming or not),
 ``GET /load`` (the load signal: requests, waiting, outstanding tokens, KV use), ``GET /health``,
-``GET /v1/models``. Malformed requests get a 400 with a message.
+``GET /v1/models``. Malformed requests get a 400 with a message. A streaming client that hangs
+up is aborted (its tokens stop counting as load), like vLLM does.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import time
 
 from aiohttp import web
 
+from sysai.errors import UserError
+
 from llm_la_lab.latency import LatencyModel
-from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, parse_body, sse
+from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body, sse
 from llm_la_lab.replica import ReplicaConfig, ReplicaCore
 from llm_la_lab.request import DONE, Request
 
@@ -40,6 +43,7 @@ class Engine:
         self.task: asyncio.Task | None = None
         self.origin = time.monotonic()
         self.served = 0
+        self.aborted = 0
 
     def now(self) -> float:
         """Virtual (model) seconds since the engine started."""
@@ -78,7 +82,8 @@ class Engine:
         return {"name": self.name, "version": core.version, "requests": core.requests, "waiting": len(core.waiting),
                 "running": len(core.running), "outstanding_tokens": core.outstanding_tokens,
                 "kv_util": core.kv_util, "kv_tokens": core.config.kv_blocks * core.config.block_size,
-                "capacity": core.config.max_num_seqs, "preemptions": core.preemptions, "served": self.served}
+                "capacity": core.config.max_num_seqs, "preemptions": core.preemptions, "served": self.served,
+                "aborted": self.aborted}
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -87,7 +92,7 @@ class Engine:
 
 def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None, latency: LatencyModel | None = None,
                     time_scale: float = 0.1) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors])
     holder: dict[str, Engine] = {}
 
     def engine() -> Engine:
@@ -106,10 +111,10 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
         except ValueError as exc:
             return error(400, str(exc))
         eng = engine()
-        limit = eng.core.config.kv_blocks * eng.core.config.block_size
-        if prompt + max_tokens > limit:
-            return error(400, f"prompt + max_tokens = {prompt + max_tokens} tokens exceeds this engine's KV cache ({limit})")
-        r = eng.submit(prompt, max_tokens, predicted)
+        try:
+            r = eng.submit(prompt, max_tokens, predicted)
+        except UserError as exc:  # larger than the KV cache can ever hold (minus its watermark)
+            return error(400, f"prompt + max_tokens = {prompt + max_tokens} tokens: {exc}")
         chat = request.path.endswith(CHAT)
         created = int(time.time())
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{eng.name}-{r.id}"
@@ -126,24 +131,35 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
                                       "usage": {"prompt_tokens": r.prompt, "completion_tokens": r.output,
                                                 "total_tokens": r.prompt + r.output}})
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-        await response.prepare(request)
+        kind = "chat.completion.chunk" if chat else "text_completion"
         sent = 0
-        while sent < r.output:
-            r.listener.clear()
-            made = eng.core.generated(r)
-            if made == sent:
-                await r.listener.wait()
-                continue
-            for _ in range(made - sent):
-                sent += 1
-                last = sent == r.output
-                delta = ({"delta": {"content": " token"}, "index": 0, "finish_reason": "length" if last else None}
-                         if chat else {"text": " token", "index": 0, "finish_reason": "length" if last else None})
-                await response.write(sse({"id": rid, "object": "chat.completion.chunk" if chat else "text_completion",
-                                          "created": created, "model": MODEL, "choices": [delta]}))
+        try:
+            await response.prepare(request)
+            while sent < r.output:
+                r.listener.clear()
+                made = eng.core.generated(r)
+                if made == sent:
+                    await r.listener.wait()
+                    continue
+                for _ in range(made - sent):
+                    sent += 1
+                    last = sent == r.output
+                    delta = ({"delta": {"content": " token"}, "index": 0, "finish_reason": "length" if last else None}
+                             if chat else {"text": " token", "index": 0, "finish_reason": "length" if last else None})
+                    await response.write(sse({"id": rid, "object": kind, "created": created, "model": MODEL,
+                                              "choices": [delta]}))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                await response.write(sse({"id": rid, "object": kind, "created": created, "model": MODEL, "choices": [],
+                                          "usage": {"prompt_tokens": r.prompt, "completion_tokens": r.output,
+                                                    "total_tokens": r.prompt + r.output}}))
+            await response.write(sse("[DONE]"))
+            await response.write_eof()
+        except ConnectionError:  # the client hung up: stop generating for it, as vLLM aborts
+            eng.core.abort(r)
+            eng.wake.set()
+            eng.aborted += 1
+            return response
         eng.served += 1
-        await response.write(sse("[DONE]"))
-        await response.write_eof()
         return response
 
     async def load(request: web.Request) -> web.Response:

@@ -21,10 +21,29 @@ def error(status: int, message: str, kind: str = "invalid_request_error") -> web
     return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status)
 
 
-def count_words(text: Any) -> int:
-    if isinstance(text, list):
-        return sum(count_words(t) for t in text)
-    return len(str(text).split())
+def count_prompt(prompt: Any) -> int:
+    """Tokens of a completions ``prompt``: text (one token per word), token ids, or a list of either."""
+    if isinstance(prompt, str):
+        return len(prompt.split())
+    if isinstance(prompt, list) and prompt and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt):
+        return len(prompt)
+    if isinstance(prompt, list) and prompt and all(isinstance(p, (str, list)) for p in prompt):
+        return sum(count_prompt(p) for p in prompt)
+    raise ValueError("'prompt' must be a string, a list of strings or a list of token ids")
+
+
+def count_message(message: Any) -> int:
+    """Tokens of one chat message: its text content, or the text parts of a multi-part content."""
+    if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+        raise ValueError("each of 'messages' must be an object with a 'role'")
+    content = message.get("content")
+    if isinstance(content, str):
+        return len(content.split())
+    if content is None and message["role"] == "assistant":
+        return 0
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        return sum(len(str(part.get("text", "")).split()) for part in content)
+    raise ValueError(f"a {message['role']!r} message needs 'content': a string or a list of parts")
 
 
 def parse_body(path: str, body: Any) -> tuple[int, int, bool]:
@@ -35,18 +54,31 @@ def parse_body(path: str, body: Any) -> tuple[int, int, bool]:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise ValueError("'messages' must be a non-empty list")
-        prompt = sum(count_words(m.get("content", "")) if isinstance(m, dict) else 0 for m in messages)
+        prompt = sum(count_message(m) for m in messages)
     else:
         if "prompt" not in body:
             raise ValueError("'prompt' is required")
-        prompt = count_words(body["prompt"])
+        prompt = count_prompt(body["prompt"])
     max_tokens = body.get("max_tokens", body.get("max_completion_tokens", DEFAULT_MAX_TOKENS))
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
         raise ValueError("'max_tokens' must be a positive integer")
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise ValueError("'stream' must be true or false")
+    if not isinstance(body.get("stream_options") or {}, dict):
+        raise ValueError("'stream_options' must be an object")
     return max(prompt, 1), max_tokens, stream
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler) -> web.StreamResponse:
+    """Answer unknown paths and wrong methods (404, 405) in the OpenAI error shape, not plain text."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, f"{request.method} {request.path}: {exc.reason}")
 
 
 def sse(data: Any) -> bytes:

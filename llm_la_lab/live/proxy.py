@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, parse_body, sse
+from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body, sse
 from llm_la_lab.load import LoadSignal
 from llm_la_lab.policies.base import Policy
 from llm_la_lab.predictors.base import Predictor
@@ -37,6 +37,21 @@ FALLBACK_KV_TOKENS = 10**9
 
 class BackendFailed(Exception):
     pass
+
+
+class PolicyFailed(Exception):
+    """The routing policy raised or chose a backend it was not offered (a bug in a student's policy)."""
+
+
+class ClientGone(Exception):
+    """The client hung up mid-stream: not the backend's fault (closing the upstream aborts it)."""
+
+
+async def _to_client(step) -> None:
+    try:
+        await step
+    except ConnectionError:
+        raise ClientGone from None
 
 
 @dataclass
@@ -70,6 +85,8 @@ class Stats:
     failed_502: int = 0
     cut_streams: int = 0
     client_errors: int = 0
+    client_disconnects: int = 0
+    policy_errors: int = 0
 
 
 class Proxy:
@@ -150,24 +167,32 @@ class Proxy:
                 heapq.heappop(self.queue)
                 future.set_result(None)
                 continue
-            choice = self.policy.choose(r, loads)
+            try:
+                choice = self.policy.choose(r, loads)
+            except Exception as exc:  # a broken policy fails its request, not the proxy (or its poller)
+                heapq.heappop(self.queue)
+                future.set_exception(PolicyFailed(f"policy {type(self.policy).__name__} raised "
+                                                  f"{type(exc).__name__}: {exc}"))
+                continue
             if choice is None:
                 return
             heapq.heappop(self.queue)
             if all(s.replica != choice for s in loads):  # a policy bug must not send work to a down backend
-                future.set_exception(RuntimeError(f"policy {type(self.policy).__name__} chose backend {choice!r}, "
+                future.set_exception(PolicyFailed(f"policy {type(self.policy).__name__} chose backend {choice!r}, "
                                                   "which it was not offered"))
                 continue
             future.set_result(self.backends[choice])
 
     async def route(self, r: Request, exclude: set[int]) -> Backend | None:
+        """The backend the policy picks for `r` (waiting in the central queue if need be); None if none is up."""
         future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self.queue, (self.policy.order(r), r.arrival, next(self.ids), (r, exclude, future)))
-        self.dispatch()
         try:
-            return await asyncio.wait_for(future, self.queue_timeout_s)
-        except asyncio.TimeoutError:
-            return None
+            key = self.policy.order(r)
+        except Exception as exc:
+            raise PolicyFailed(f"policy {type(self.policy).__name__}.order raised {type(exc).__name__}: {exc}") from None
+        heapq.heappush(self.queue, (key, r.arrival, next(self.ids), (r, exclude, future)))
+        self.dispatch()
+        return await asyncio.wait_for(future, self.queue_timeout_s)
 
     # --- HTTP -----------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -187,7 +212,15 @@ class Proxy:
         exclude: set[int] = set()
         tried: list[str] = []
         for attempt in range(2):
-            backend = await self.route(r, exclude)
+            try:
+                backend = await self.route(r, exclude)
+            except PolicyFailed as exc:
+                self.stats.policy_errors += 1
+                return error(500, str(exc), "policy_error")
+            except asyncio.TimeoutError:
+                self.stats.rejected_503 += 1
+                return error(503, f"waited {self.queue_timeout_s:g} s in the proxy's queue: the policy found no "
+                                  "backend with room", "service_unavailable")
             if backend is None:
                 self.stats.rejected_503 += 1
                 why = f" (tried {', '.join(tried)})" if tried else ""
@@ -223,23 +256,29 @@ class Proxy:
                     if response is None:
                         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                                "Cache-Control": "no-cache"})
-                        await response.prepare(request)
+                        await _to_client(response.prepare(request))
                     books[2] += chunk.count(b"data: ")
-                    await response.write(chunk)
+                    await _to_client(response.write(chunk))
                 if response is None:
                     raise BackendFailed("closed the stream before any data")
-                await response.write_eof()
+                await _to_client(response.write_eof())
                 return response
+        except ClientGone:
+            self.stats.client_disconnects += 1
+            return response
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
             if response is None:
                 raise BackendFailed(type(exc).__name__) from None
             self.stats.cut_streams += 1
             backend.healthy = False
             backend.failures += 1
-            await response.write(sse({"error": {"message": f"backend {backend.url} failed mid-stream "
-                                                           f"({type(exc).__name__}); the reply is incomplete",
-                                                "type": "bad_gateway", "code": 502}}))
-            await response.write_eof()
+            try:
+                await response.write(sse({"error": {"message": f"backend {backend.url} failed mid-stream "
+                                                               f"({type(exc).__name__}); the reply is incomplete",
+                                                    "type": "bad_gateway", "code": 502}}))
+                await response.write_eof()
+            except ConnectionError:
+                self.stats.client_disconnects += 1
             return response
         finally:
             del backend.inflight[r.id]
@@ -253,6 +292,19 @@ class Proxy:
                           "inflight": len(b.inflight), "load_endpoint": b.has_load} for b in self.backends],
             "queued": len(self.queue)})
 
+    async def models(self, request: web.Request) -> web.Response:
+        """``GET /v1/models`` of the first healthy backend (the OpenAI client lists models this way)."""
+        for backend in self.backends:
+            if not backend.healthy:
+                continue
+            try:
+                async with self.session.get(f"{backend.url}/v1/models", timeout=aiohttp.ClientTimeout(total=5)) as up:
+                    if up.status < 500:
+                        return web.Response(body=await up.read(), status=up.status, content_type=up.content_type)
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                continue
+        return error(503, "no healthy backend to list models", "service_unavailable")
+
     async def health(self, request: web.Request) -> web.Response:
         healthy = sum(b.healthy for b in self.backends)
         return web.json_response({"status": "ok" if healthy else "no healthy backend", "healthy_backends": healthy},
@@ -260,11 +312,12 @@ class Proxy:
 
 
 def make_proxy_app(proxy: Proxy) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors])
     app.router.add_post(COMPLETIONS, proxy.handle)
     app.router.add_post(CHAT, proxy.handle)
     app.router.add_get("/stats", proxy.status)
     app.router.add_get("/health", proxy.health)
+    app.router.add_get("/v1/models", proxy.models)
     app.on_startup.append(proxy.start)
     app.on_cleanup.append(proxy.stop)
     return app

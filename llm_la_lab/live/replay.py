@@ -40,13 +40,16 @@ class Outcome:
     error: str = ""
 
 
-def check_url(url: str, allow_remote: bool) -> str:
+def check_url(url: str, allow_remote: bool, option: str = "--url") -> str:
+    """The server's base URL: http(s), loopback unless allowed, without a trailing ``/`` or ``/v1``
+    (so the OpenAI client's ``base_url`` works too)."""
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise UserError(f"--url must be an http(s) URL, got {url!r}")
+        raise UserError(f"{option} must be an http(s) URL, got {url!r}")
     if parsed.hostname not in LOOPBACK_HOSTS and not allow_remote:
         raise UserError(f"{url} is not a loopback address: add --allow-remote to replay against another host")
-    return url.rstrip("/")
+    base = url.rstrip("/")
+    return base[:-3] if base.endswith("/v1") else base
 
 
 async def replay(url: str, workload: Workload, time_scale: float, timeout_s: float = 600.0) -> list[Outcome]:

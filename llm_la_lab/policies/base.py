@@ -6,13 +6,22 @@ in the router's central queue until the signals change (a *pull* policy: replica
 they have room). :meth:`Policy.order` sets the central queue's order (FIFO by arrival unless a
 policy overrides it). The same object drives the simulator and the proxy, so a policy knows only
 what a real router knows: signals, the request's prompt length and its *predicted* output length.
+
+A policy with tuning knobs declares them as a dataclass ``Config`` of :func:`sysai.config.option`
+fields (with help text); :func:`make_policy` builds it from a mapping — ``--set NAME.KEY=VALUE``
+on the command line or a ``--policy-config`` YAML file — and rejects unknown keys and bad values.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Sequence
 
+import yaml
+
+from sysai.config import from_mapping
+from sysai.errors import UserError
 from sysai.registry import Registry
 from sysai.seeding import py_random
 
@@ -23,8 +32,12 @@ from llm_la_lab.request import Request
 class Policy(ABC):
     """Choose a replica for a request from the replicas' load signals."""
 
-    def __init__(self, seed: int = 0):
+    #: A dataclass of tuning knobs (``sysai.config.option`` fields), or None for a policy without any.
+    Config: ClassVar[type | None] = None
+
+    def __init__(self, seed: int = 0, config: Any = None):
         self.rng = py_random(seed, "policy", type(self).__name__)
+        self.config = config if config is not None or self.Config is None else self.Config()
 
     def order(self, request: Request) -> float:
         """Sort key of the router's central queue (smaller first); FIFO by default."""
@@ -38,8 +51,53 @@ class Policy(ABC):
 POLICIES: Registry[type[Policy]] = Registry("routing policy", package="llm_la_lab.policies")
 
 
-def make_policy(name: str, seed: int = 0) -> Policy:
-    return POLICIES.get(name)(seed)
+def make_policy(name: str, seed: int = 0, options: Mapping[str, Any] | None = None) -> Policy:
+    """The policy registered as `name`, its ``Config`` built from `options` (checked, with messages)."""
+    cls = POLICIES.get(name)
+    if cls.Config is None:
+        if options:
+            raise UserError(f"policy {name!r} has no options (got {', '.join(map(repr, options))})")
+        return cls(seed)
+    return cls(seed, from_mapping(cls.Config, options or {}, where=f"options of policy {name!r}"))
+
+
+def policy_options(assignments: Sequence[str] = (), path: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """Per-policy options from a YAML file (``{policy: {key: value}}``) and ``policy.key=value``
+    assignments (which win); every named policy and key is checked now, not mid-experiment."""
+    options: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text())
+        except FileNotFoundError:
+            raise UserError(f"policy config file not found: {path}") from None
+        except yaml.YAMLError:
+            raise UserError(f"{path}: not valid YAML") from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise UserError(f"{path}: expected a mapping of policy names to mappings of options")
+        options = {str(name): {key: _scalar(v) if isinstance(v, str) else v for key, v in values.items()}
+                   for name, values in data.items()}
+    for text in assignments:
+        target, sep, value = text.partition("=")
+        name, dot, key = target.strip().partition(".")
+        if not sep or not dot or not name or not key.strip():
+            raise UserError(f"--set {text!r}: expected POLICY.KEY=VALUE, e.g. llm_la.aging_tokens_s=100")
+        options.setdefault(name, {})[key.strip()] = _scalar(value.strip())
+    for name, values in options.items():
+        make_policy(name, 0, values)
+    return options
+
+
+def _scalar(text: str) -> Any:
+    """A value as YAML reads it, but ``1e9`` is a number (PyYAML's YAML 1.1 makes it text)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    try:
+        return yaml.safe_load(text) if text else text
+    except yaml.YAMLError:
+        return text
 
 
 class SinceSnapshot:

@@ -1,5 +1,7 @@
-"""Power of two choices (Mitzenmacher 2001; SGLang router's `power_of_two`): sample two replicas,
-send to the less loaded by outstanding requests. Near-JSQ balance with a fraction of the state reads."""
+"""Power of two choices: the less loaded (by requests) of two random replicas.
+
+Mitzenmacher 2001; the SGLang router's `power_of_two`. Near-JSQ balance with a fraction of the
+state reads."""
 
 from __future__ import annotations
 

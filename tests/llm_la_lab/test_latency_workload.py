@@ -53,12 +53,32 @@ def test_gzipped_jsonl_with_wall_clock_timestamps(tmp_path):
     assert w.arrival[1] == pytest.approx(0.5)
 
 
+def test_excel_bom_iso_z_timestamps_and_unreadable_files(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes("\ufeffts,in,out\n2023-11-16T18:15:46Z,3,4\n2023-11-16T18:15:48.25Z,5,6\n".encode())
+    assert list(load_trace(path, "arrival=ts,input=in,output=out").arrival) == [0.0, 2.25]
+    path.write_text('{"ts": 0, "p": true, "o": 1}\n')
+    with pytest.raises(UserError, match="t.jsonl:1: column p: True is not a token count"):
+        load_trace(path.rename(tmp_path / "t.jsonl"), "arrival=ts,input=p,output=o")
+    broken = tmp_path / "x.csv.gz"
+    broken.write_text("not gzip")
+    with pytest.raises(UserError, match="x.csv.gz: cannot read the trace"):
+        load_trace(broken)
+    same = tmp_path / "same.csv"
+    same.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n1,10,5\n1,10,5\n")
+    with pytest.raises(UserError, match="same time"):
+        load_trace(same).at_rate(2.0)
+
+
 @pytest.mark.parametrize("body,message", [
     ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10,5\n1,abc,5\n", r"t.csv:3: column ContextTokens: 'abc'"),
     ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10,5\nyesterday,10,5\n", r"t.csv:3: column TIMESTAMP"),
     ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10,0\n", r"t.csv:2: .* positive"),
     ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10\n", r"t.csv:2: column GeneratedTokens is missing"),
     ("time,ContextTokens,GeneratedTokens\n0,10,5\n", r"t.csv:1: no column\(s\) TIMESTAMP"),
+    ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10,5\n1,10,5,9\n", r"t.csv:3: 3 columns in the header, 4 in this row"),
+    ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10,5\nnan,10,5\n", r"t.csv:3: column TIMESTAMP: 'nan' is not a finite"),
+    ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,1e400,5\n", r"t.csv:2: column ContextTokens: '1e400'"),
 ])
 def test_malformed_csv_names_file_and_line(tmp_path, body, message):
     path = tmp_path / "t.csv"

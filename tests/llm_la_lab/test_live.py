@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from contextlib import ExitStack
@@ -22,7 +23,7 @@ from llm_la_lab.live.agreement import agreement, same_order
 from llm_la_lab.live.engine import make_engine_app
 from llm_la_lab.live.proxy import Proxy, make_proxy_app
 from llm_la_lab.live.replay import check_url, replay
-from llm_la_lab.policies.base import make_policy
+from llm_la_lab.policies.base import Policy, make_policy
 from llm_la_lab.predictors.base import make_predictor
 from llm_la_lab.replica import ReplicaConfig
 from llm_la_lab.workload import load_trace
@@ -56,6 +57,8 @@ def test_engine_speaks_openai_over_raw_http():
         assert post(f"{url}/v1/completions", None, raw=b"{nope")[0] == 400
         status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": -2})
         assert status == 400 and "max_tokens" in json.loads(text)["error"]["message"]
+        status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 117_500})  # > cache − watermark
+        assert status == 400 and "KV cache" in json.loads(text)["error"]["message"]
 
 
 @pytest.fixture
@@ -82,7 +85,37 @@ def test_proxy_works_with_the_openai_client(cluster):
         client.completions.create(model="m", prompt="x", max_tokens=2)
     stats = json.loads(urllib.request.urlopen(f"{url}/stats").read())
     assert sum(b["routed"] for b in stats["backends"]) == 8 and all(b["routed"] > 0 for b in stats["backends"])
-    assert post(f"{url}/v1/completions", {"max_tokens": 2})[0] == 400
+    assert [m.id for m in client.models.list()] == ["mock-llama-2-7b"]
+    usage = [c.usage for c in client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "a b"}], max_tokens=2, stream=True,
+        stream_options={"include_usage": True}) if c.usage]
+    assert usage and usage[0].completion_tokens == 2
+    for body in [{"max_tokens": 2}, {"prompt": None}, {"prompt": "x", "stream_options": 3}]:
+        status, text = post(f"{url}/v1/completions", body)
+        assert status == 400 and json.loads(text)["error"]["message"], body
+    status, text = post(f"{url}/v1/chat/completions", {"messages": [{"role": "user"}]})
+    assert status == 400 and "content" in json.loads(text)["error"]["message"]
+    status, text = post(f"{url}/v1/nowhere", {})
+    assert status == 404 and json.loads(text)["error"]["code"] == 404
+
+
+@pytest.mark.timeout(60)
+def test_a_client_hanging_up_mid_stream_is_aborted_not_blamed_on_the_backend(cluster):
+    url, proxy = cluster
+    body = json.dumps({"prompt": "x", "max_tokens": 10000, "stream": True}).encode()
+    request = urllib.request.Request(f"{url}/v1/completions", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        resp.read(2000)  # a few tokens, then hang up
+    engines = [b.url for b in proxy.backends]
+    for _ in range(100):
+        loads = [json.loads(urllib.request.urlopen(f"{e}/load").read()) for e in engines]
+        if sum(load["aborted"] for load in loads) == 1:
+            break
+        time.sleep(0.05)
+    assert sum(load["aborted"] for load in loads) == 1 and all(load["requests"] == 0 for load in loads), \
+        "the engine stops generating for a client that is gone"
+    assert proxy.stats.client_disconnects == 1 and proxy.stats.cut_streams == 0
+    assert all(b.healthy and b.failures == 0 for b in proxy.backends)
 
 
 @pytest.mark.timeout(90)
@@ -95,7 +128,7 @@ def test_backend_killed_mid_run_loses_nothing_silently():
         while "serving on" not in line:
             line = engine.stdout.readline()
             assert line, "the engine process exited early"
-        doomed = line.split()[2] + "/e0"
+        doomed = line.split()[2]
         with ExitStack() as stack:
             survivor = stack.enter_context(serve_in_thread(make_engine_app("survivor", SMALL, time_scale=0.2)))
             proxy = Proxy([doomed, survivor], make_policy("round_robin"), make_predictor("oracle"), refresh_s=0.05)
@@ -207,3 +240,25 @@ def test_proxy_without_load_endpoint_and_with_an_erroring_backend():
         url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
         status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 1})
         assert status == 503 and "tried" in json.loads(text)["error"]["message"]
+
+
+class _Broken(Policy):
+    def choose(self, request, loads):
+        if request.prompt > 1:
+            raise ZeroDivisionError("oops")
+        return None  # never room: the request waits in the central queue
+
+
+@pytest.mark.timeout(60)
+def test_a_broken_policy_fails_its_request_not_the_proxy():
+    with ExitStack() as stack:
+        good = stack.enter_context(serve_in_thread(_plain_backend(200)))
+        proxy = Proxy([good], _Broken(), make_predictor("oracle"), refresh_s=0.05, queue_timeout_s=0.3)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        status, text = post(f"{url}/v1/completions", {"prompt": "two words", "max_tokens": 1})
+        assert status == 500 and "ZeroDivisionError: oops" in json.loads(text)["error"]["message"]
+        status, text = post(f"{url}/v1/completions", {"prompt": "one", "max_tokens": 1})
+        assert status == 503 and "waited 0.3 s" in json.loads(text)["error"]["message"]
+        time.sleep(0.2)
+        assert not proxy.poller.done(), "the load poller survives a broken policy"
+        assert proxy.stats.policy_errors == 1 and proxy.stats.rejected_503 == 1

@@ -128,3 +128,25 @@ def test_predictors():
     many = [noisy.predict(r) for _ in range(400)]
     assert first == many[0] and min(many) < 200 < 450 < max(many)
     assert make_predictor("noisy", 1, 0.0).predict(r) == 300
+
+
+def test_policy_options_from_the_command_line_and_yaml(tmp_path):
+    from llm_la_lab.policies.base import policy_options
+
+    path = tmp_path / "policies.yaml"
+    path.write_text("llm_la:\n  aging_tokens_s: 1e9\n  kv_limit: 0.5\n")
+    options = policy_options(["llm_la.kv_limit=0.7"], path)
+    assert options == {"llm_la": {"aging_tokens_s": 1e9, "kv_limit": 0.7}}, "--set wins over the file"
+    policy = make_policy("llm_la", 0, options["llm_la"])
+    assert policy.config.kv_limit == 0.7
+    assert policy.order(Request(1, 10.0, 10, 5)) == pytest.approx(policy.order(Request(2, 10.0, 10, 5000))), \
+        "huge aging = FIFO"
+    assert policy.choose(REQ, [sig(0, kv=0.71)]) is None, "above its KV limit: no room"
+    assert make_policy("llm_la").choose(REQ, [sig(0, kv=0.71)]) == 0, "room under the default limit, 0.9"
+    for bad, message in [(["llm_la.kv_limit=1.5"], "kv_limit must be in"), (["llm_la.speed=1"], "unknown key"),
+                         (["llm_la.kv_limit=high"], "expected a number"), (["round_robin.x=1"], "has no options"),
+                         (["kv_limit=1"], "POLICY.KEY=VALUE"), (["psychic.x=1"], "unknown routing policy")]:
+        with pytest.raises(UserError, match=message):
+            policy_options(bad)
+    with pytest.raises(UserError, match="not found"):
+        policy_options([], tmp_path / "missing.yaml")

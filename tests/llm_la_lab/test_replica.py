@@ -141,3 +141,38 @@ def test_invariants_hold_for_any_configuration(block_size, kv_blocks, max_num_se
     assert sorted(r.id for r in finished) == list(range(len(requests)))
     assert all(r.gen == r.output and r.state == DONE for r in requests)
     assert core.free_blocks == kv_blocks and core.outstanding_tokens == 0 and not core.running
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_aborted_requests_free_everything_and_end_once(seed):
+    """Clients hanging up at random moments (waiting, prefilling, decoding): no leak, nothing lost."""
+    core = ReplicaCore(ReplicaConfig(max_num_seqs=16, max_batched_tokens=512, kv_blocks=80, block_size=8), LatencyModel())
+    requests = make_requests(150, seed)
+    wanted = {r.id: r.output for r in requests}
+    pending = list(requests)
+    rng = random.Random(seed)
+    ended, aborted = [], set()
+    now = 0.0
+    while pending or core.requests:
+        while pending and pending[0].arrival <= now:
+            core.add(pending.pop(0))
+        duration = core.plan(now)
+        if duration is None:
+            now = pending[0].arrival
+            continue
+        live = [r for r in requests if r.state != DONE and r.arrival <= now and r.id not in aborted]
+        if live and rng.random() < 0.3:  # a hang-up while the iteration is in flight
+            victim = rng.choice(live)
+            aborted.add(victim.id)
+            core.abort(victim)
+            if victim.state == DONE:
+                ended.append(victim)  # it was waiting: gone at once
+        now += duration
+        ended += core.complete(now)
+        assert core.blocks_in_use() + core.free_blocks == core.config.kv_blocks, "KV blocks leaked or overcommitted"
+        assert core.outstanding_tokens >= 0
+    assert sorted(r.id for r in ended) == list(range(150)), "each request ends exactly once"
+    assert len(aborted) > 10 and core.free_blocks == core.config.kv_blocks and core.outstanding_tokens == 0
+    for r in requests:
+        assert r.state == DONE and r.gen <= r.output
+    assert sum(r.gen < wanted[r.id] for r in requests) > 10, "aborts cut requests short"

@@ -66,13 +66,22 @@ def test_compare_cli_writes_results_and_figures(tmp_path, capsys):
 @pytest.mark.parametrize("args,message", [
     (["--policies", "nope"], "unknown routing policy"),
     (["--trace", "/nonexistent.csv"], "trace file not found"),
-    (["--load", "-1"], "--load must be positive"),
+    (["--load", "-1"], "--load must be a positive"),
     (["--load", "0.5", "--rate", "3"], "not both"),
+    (["--refresh", "nan"], "--refresh must be"),
+    (["--slo-ttft", "0"], "SLOs must be positive"),
+    (["--set", "llm_la.kv_limit=0"], "kv_limit must be in"),
 ])
 def test_compare_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, args, message):
     assert main(["llm-la", "compare", "--requests", "50", "--out", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_rate_instead_of_the_default_load(tmp_path, capsys):
+    assert main(["llm-la", "compare", "--rate", "5", "--requests", "200", "--instances", "2", "--policies", "round_robin",
+                 "--out", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rate_rps"] == pytest.approx(5.0)
 
 
 def test_synthetic_bursty_workload_via_cli(tmp_path, capsys):

@@ -1,7 +1,5 @@
 """The Ray sweep (one small run) and the tour section."""
 
-from pathlib import Path
-
 import pytest
 
 from sysai.tour import TourContext
@@ -14,8 +12,6 @@ from llm_la_lab.sweep import parse_values, point_setup, run_sweep
 @pytest.mark.ray
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-@pytest.mark.skipif(Path("/tmp/ray/ray_current_cluster").exists(),
-                    reason="a `ray start` cluster runs on this machine and ray.init() would attach to it")
 def test_sweep_runs_points_on_ray_and_draws_curves(tmp_path):
     setup = Setup(requests=300, instances=2)
     results = run_sweep(setup, ["round_robin", "least_requests"], "load", [0.5, 1.1], tmp_path, cpus=2)
