@@ -168,8 +168,8 @@ def serve_engines(
     """Start N mock OpenAI-compatible engines, each on its own port, until Ctrl-C."""
     from llm_la_lab.latency import load_latency
     from llm_la_lab.live.engine import make_engine_app
-    from llm_la_lab.live.serving import run_all_until_interrupted
     from llm_la_lab.replica import load_replica_config
+    from sysai.http import run_all_until_interrupted
 
     if instances < 1 or not time_scale > 0:
         raise UserError("--instances must be ≥ 1 and --time-scale > 0")

@@ -119,6 +119,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise UserError(f"{where}: expected a mapping, got {value!r}")
         return dict(value)
     if hint is float:
+        if isinstance(value, str):
+            value = _number_text(value, where)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"{where}: expected a number, got {value!r}")
         return float(value)
@@ -135,3 +137,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise UserError(f"{where}: expected text, got {value!r}")
         return value
     return value
+
+
+def _number_text(text: str, where: str) -> float:
+    """YAML 1.1 (PyYAML) reads `1e9` as text; a number field accepts it."""
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"{where}: expected a number, got {text!r}") from None

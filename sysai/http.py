@@ -5,6 +5,7 @@ or in the foreground until Ctrl-C (CLI ``serve`` commands). Both bind 127.0.0.1 
         ...                                  # the server is stopped when the block exits
 
     run_until_interrupted(app, port=8000)    # prints the URL, returns cleanly on Ctrl-C/SIGTERM
+    run_all_until_interrupted([a, b], [0, 0]) # several servers, one port each
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Awaitable, Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from aiohttp import web
 
@@ -68,30 +69,42 @@ def serve_in_thread(app: web.Application, host: str = LOOPBACK, port: int = 0) -
         thread.join(timeout=10)
 
 
-def run_until_interrupted(
-    app: web.Application,
-    host: str = LOOPBACK,
-    port: int = 0,
-    on_ready: Callable[[str], Awaitable[None] | None] | None = None,
-) -> None:
+def run_until_interrupted(app: web.Application, host: str = LOOPBACK, port: int = 0) -> None:
     """Serve `app` in the foreground; print the URL; stop cleanly on Ctrl-C or SIGTERM."""
+    run_all_until_interrupted([app], [port], host)
+
+
+def run_all_until_interrupted(
+    apps: Sequence[web.Application],
+    ports: Sequence[int],
+    host: str = LOOPBACK,
+    on_ready: Callable[[list[str]], None] | None = None,
+) -> None:
+    """Serve ``apps[i]`` on ``ports[i]`` (0 = any free port), each a separate server, in the
+    foreground; stop them all on Ctrl-C or SIGTERM, or if one cannot start."""
 
     async def main() -> None:
-        runner, bound = await _start(app, host, port)
-        url = f"http://{host}:{bound}"
+        runners: list[web.AppRunner] = []
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            print(f"serving on {url} (Ctrl-C to stop)", flush=True)
+            urls = []
+            for app, port in zip(apps, ports):
+                runner, bound = await _start(app, host, port)
+                runners.append(runner)
+                urls.append(f"http://{host}:{bound}")
+            for url in urls:
+                print(f"serving on {url}", flush=True)
             if on_ready is not None:
-                result = on_ready(url)
-                if asyncio.iscoroutine(result):
-                    await result
+                on_ready(urls)
+            print("(Ctrl-C to stop)", flush=True)
             await stop.wait()
         finally:
-            await runner.cleanup()
-            print("stopped", flush=True)
+            for runner in reversed(runners):
+                await runner.cleanup()
+            if runners:
+                print("stopped", flush=True)
 
     asyncio.run(main())

@@ -49,6 +49,14 @@ def test_wrong_types_are_errors(key, value):
         from_mapping(Outer, {key: value})
 
 
+def test_number_fields_accept_yaml_exponent_text(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("inner:\n  rate: 1e9\n")
+    assert load_yaml(Outer, path).inner.rate == 1e9
+    with pytest.raises(UserError, match="expected a number"):
+        from_mapping(Outer, {"inner": {"rate": "fast"}})
+
+
 def test_optional_accepts_none_and_numbers():
     assert from_mapping(Outer, {"limit": None}).limit is None
     assert from_mapping(Outer, {"limit": 3}).limit == 3.0
