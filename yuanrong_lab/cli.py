@@ -40,6 +40,8 @@ def keepalive(
         POLICIES.load_file(plugin)
     if functions < 1 or hours <= 0:
         raise UserError(f"--functions must be >= 1 and --hours > 0 (got {functions}, {hours})")
+    if cold_start_s < 0:
+        raise UserError(f"--cold-start-s must be >= 0, got {cold_start_s}")
     if quick:
         functions, hours = min(functions, 80), min(hours, 48.0)
     folder = prepare_out(LAB, "keepalive", out)
@@ -143,6 +145,8 @@ def serve(
 
     if max_body < 1:
         raise UserError(f"--max-body must be positive, got {max_body}")
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port must be 0..65535, got {port}")
     with session(address=address, num_cpus=num_cpus) as runtime:
         if demo:
             register_demo(runtime)
