@@ -24,6 +24,7 @@ openYuanrong ↔ here: ``@yr.invoke`` ↔ :func:`function`; ``@yr.instance`` ↔
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -141,10 +142,24 @@ class InstanceProxy:
             raise AttributeError(name)
         return _Method(self._actor, name)
 
-    def terminate(self) -> None:
+    def terminate(self, timeout_s: float = 30.0) -> None:
+        """Kill the instance and return once it is dead: every later call fails.
+
+        ``ray.kill`` is asynchronous — a call submitted right after it may still run — so wait until
+        a probe call fails the way every later call will."""
         import ray
 
         ray.kill(self._actor, no_restart=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                ray.get(self._actor.ping.remote(), timeout=max(0.1, deadline - time.monotonic()))
+            except ray.exceptions.RayActorError:
+                return
+            except ray.exceptions.GetTimeoutError:
+                break
+            time.sleep(0.02)
+        raise RuntimeError(f"instance still answering {timeout_s:g} s after terminate()")
 
 
 class InstanceClass:

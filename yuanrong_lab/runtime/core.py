@@ -63,7 +63,8 @@ class Call:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     by_value: bool = False
-    retried: bool = False
+    retried: bool = False  # this call is the retry of a lost one
+    replaced: bool = False  # this call was lost and has been retried
     lost_at: float | None = None  # when its instance died (monotonic), until a `get` retries it
 
 
@@ -231,6 +232,8 @@ class Runtime:
         with self.lock:
             call = call or self._lost.get(ref)
             self._lost.pop(ref, None)
+            if call is not None:
+                call.replaced = True  # Ray's completion callback may not have seen the loss yet
         if call is None or call.retried:
             raise InstanceLost(f"instance lost and its retry too: {type(exc).__name__}") from None
         self.stop_instance(call.function, call.instance)
@@ -269,7 +272,7 @@ class Runtime:
                 if call.cold and call.instance in fn.cold_starts:
                     fn.cold_starts[call.instance]["total_ms"] = seconds * 1e3
             if isinstance(error, ray.exceptions.RayActorError):
-                if not error.actor_init_failed:
+                if not error.actor_init_failed and not call.replaced:
                     call.lost_at = time.monotonic()
                     self._lost[call.ref] = call  # `get` retries it once, or reports the second loss
                 if fn is not None:  # a dead instance must not take more calls
