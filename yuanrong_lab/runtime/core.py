@@ -205,17 +205,24 @@ class Runtime:
 
         import ray
 
+        async def outcome(call: Call) -> Any:
+            # shield: a timeout or a client gone must not cancel Ray's future (its callback does the
+            # bookkeeping); the error of a call nobody awaits any more (its instance was killed) is
+            # expected, so mark it retrieved rather than let asyncio log it
+            inner = asyncio.wrap_future(call.future)
+            inner.add_done_callback(lambda f: f.cancelled() or f.exception())
+            return await asyncio.wait_for(asyncio.shield(inner), self._timeout(call))
+
         call = self.submit(name, (payload,))
         timeout = self._timeout(call)
         try:
-            # shield: a timeout must not cancel Ray's future (its callback does the bookkeeping)
             try:
-                value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(call.future)), timeout)
+                value = await outcome(call)
             except ray.exceptions.RayActorError as exc:
                 if exc.actor_init_failed:
                     raise
                 call = self._retry(call.ref, call, exc)
-                value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(call.future)), self._timeout(call))
+                value = await outcome(call)
         except asyncio.TimeoutError:
             self.stop_instance(name, call.instance)
             raise FunctionTimeout(f"function {name!r} did not finish within {timeout:g} s") from None
