@@ -3,7 +3,10 @@
 * warm invoke through the runtime vs a raw Ray actor call (the runtime's own overhead);
 * cold start p50 and its breakdown: actor start (scheduling + worker process), import of the
   function's module, the function's own init, and the rest (first call, result transfer);
-* the HTTP gateway under a bounded loopback load from a real load tool (``hey``);
+* the HTTP gateway under a bounded loopback load from a real load tool (``hey``), with the CPU
+  the driver process spends meanwhile (the gateway's event-loop thread vs the rest: Ray's
+  core-worker threads, which also run the runtime's completion callbacks), and the same gateway
+  answering a request that does not touch Ray (``GET /functions``) for comparison;
 * a 4-stage data chain passing its payload by reference (object-store refs) vs by value
   (pickled through the caller at every hop), at several payload sizes.
 """
@@ -11,12 +14,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import statistics
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +44,7 @@ class BenchResults:
     gateway_load: str
     chain: dict[str, Any]
     chain_sizes: list[dict[str, Any]] = field(default_factory=list)
+    gateway_driver: dict[str, float] = field(default_factory=dict)
     samples: dict[str, int] = field(default_factory=dict)
 
 
@@ -127,8 +133,15 @@ def chain(runtime: Any, size_bytes: int, stages: int, repeats: int) -> dict[str,
             "speedup": by_val / by_ref if by_ref > 0 else None}
 
 
-def gateway_load(runtime: Any, seconds: float, connections: int) -> tuple[float, float, str]:
-    """Serve the gateway on loopback and drive it with `hey` for a bounded time: (req/s, p99 ms, how)."""
+def gateway_load(runtime: Any, seconds: float, connections: int) -> dict[str, Any]:
+    """Serve the gateway on loopback and drive it with `hey` for a bounded time.
+
+    Returns req/s and p99 of JSON-echo invocations; the driver's CPU meanwhile (100 % = one core):
+    all of it, and the gateway's event-loop thread alone (the rest is Ray's threads, which run the
+    completion callbacks, and the runtime's ticker); and req/s of ``GET /functions`` (HTTP only).
+    """
+    import threading
+
     from sysai.http import serve_in_thread
     from yuanrong_lab.gateway import make_app
 
@@ -138,18 +151,42 @@ def gateway_load(runtime: Any, seconds: float, connections: int) -> tuple[float,
     runtime.register("gw-echo", "yuanrong_lab.functions:echo",
                      FunctionConfig(concurrency=connections, max_instances=1,
                                     keepalive=KeepAliveConfig(policy="fixed", ttl_s=3600.0)))
+
+    def load(url: str, *method: str) -> str:
+        done = subprocess.run([hey, "-z", f"{seconds:g}s", "-c", str(connections), *method, url],
+                              capture_output=True, text=True, timeout=seconds + 60)
+        if done.returncode != 0:
+            raise RuntimeError(f"hey failed: {done.stderr.strip()[-300:]}")
+        return done.stdout
+
     with serve_in_thread(make_app(runtime)) as url:
         target = f"{url}/functions/gw-echo/invocations"
-        warmup = subprocess.run([hey, "-n", "50", "-c", "1", "-m", "POST", "-T", "application/json", "-d", '{"x": 1}', target],
-                                capture_output=True, text=True, timeout=60)
+        post = ("-m", "POST", "-T", "application/json", "-d", json.dumps({"x": 1}))
+        warmup = subprocess.run([hey, "-n", "50", "-c", "1", *post, target], capture_output=True, text=True, timeout=60)
         if warmup.returncode != 0:
             raise RuntimeError(f"hey failed: {warmup.stderr.strip()[-300:]}")
-        done = subprocess.run([hey, "-z", f"{seconds:g}s", "-c", str(connections), "-m", "POST", "-T", "application/json",
-                               "-d", json.dumps({"x": 1}), target], capture_output=True, text=True, timeout=seconds + 60)
-    rps, p99, errors = parse_hey(done.stdout)
+        loop_thread = next(t for t in threading.enumerate() if t.name.startswith("aiohttp-"))
+        wall, cpu, loop_cpu = time.perf_counter(), time.process_time(), _thread_cpu_s(loop_thread.native_id)
+        report = load(target, *post)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        loop_cpu = _thread_cpu_s(loop_thread.native_id) - loop_cpu
+        plain_rps, _, _ = parse_hey(load(f"{url}/functions"))
+    rps, p99, errors = parse_hey(report)
     if errors:
         raise RuntimeError(f"gateway answered errors under load: {errors}")
-    return rps, p99, f"hey -z {seconds:g}s -c {connections} (loopback, JSON echo)"
+    return {"rps": rps, "p99_ms": p99, "how": f"hey -z {seconds:g}s -c {connections} (loopback, JSON echo)",
+            "driver": {"driver_cpu_pct": 100 * cpu / wall, "event_loop_thread_cpu_pct": 100 * loop_cpu / wall,
+                       "ray_and_other_threads_cpu_pct": 100 * (cpu - loop_cpu) / wall,
+                       "no_ray_get_functions_rps": plain_rps}}
+
+
+def _thread_cpu_s(native_id: int | None) -> float:
+    """CPU seconds (user + system) of one thread of this process, from /proc (Linux); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def parse_hey(text: str) -> tuple[float, float, str]:
@@ -173,13 +210,14 @@ def run_bench(address: str | None, num_cpus: int | None, quick: bool, gateway: b
         raw, warm = warm_vs_raw(runtime, calls)
         records = cold_starts(runtime, colds)
         chains = [chain(runtime, size, stages=4, repeats=1 if quick else 3) for size in sizes]
-        rps, p99, how = gateway_load(runtime, 3.0 if quick else 10.0, 16) if gateway else (None, None, "skipped")
+        load = gateway_load(runtime, 3.0 if quick else 10.0, 16) if gateway else {}
     breakdown = {k: statistics.median(r[k] for r in records)
                  for k in ("actor_start_ms", "import_ms", "init_ms", "other_ms", "total_ms")} if records else {}
     return BenchResults(
         raw_ray_actor_call_ms_p50=percentile(raw, 50), warm_invoke_ms_p50=percentile(warm, 50),
         warm_invoke_ms_p99=percentile(warm, 99), warm_overhead_ms_p50=percentile(warm, 50) - percentile(raw, 50),
         cold_start_ms_p50=breakdown.get("total_ms", float("nan")), cold_start_breakdown_ms=breakdown,
-        gateway_rps=rps, gateway_p99_ms=p99, gateway_load=how, chain=chains[-1], chain_sizes=chains,
+        gateway_rps=load.get("rps"), gateway_p99_ms=load.get("p99_ms"), gateway_load=load.get("how", "skipped"),
+        gateway_driver=load.get("driver", {}), chain=chains[-1], chain_sizes=chains,
         samples={"warm_calls": len(warm), "raw_calls": len(raw), "cold_starts": len(records)},
     )

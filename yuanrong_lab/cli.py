@@ -40,6 +40,8 @@ def keepalive(
         POLICIES.load_file(plugin)
     if functions < 1 or hours <= 0:
         raise UserError(f"--functions must be >= 1 and --hours > 0 (got {functions}, {hours})")
+    if cold_start_s < 0:
+        raise UserError(f"--cold-start-s must be >= 0, got {cold_start_s}")
     if quick:
         functions, hours = min(functions, 80), min(hours, 48.0)
     folder = prepare_out(LAB, "keepalive", out)
@@ -121,6 +123,7 @@ def bench(
             *[[f"  cold: {k.removesuffix('_ms')} (ms)", v] for k, v in b.items() if k != "total_ms"],
             ["gateway req/s", results.gateway_rps],
             ["gateway p99 (ms)", results.gateway_p99_ms],
+            *[[f"  gateway load: {k.replace('_', ' ')}", v] for k, v in results.gateway_driver.items()],
             *[[f"chain {c['payload_mb']:g} MB x{c['stages']}: by value / by ref (s)",
                f"{c['by_value_s']:.4f} / {c['by_reference_s']:.4f} ({c['speedup']:.1f}x)"] for c in results.chain_sizes],
         ]
@@ -143,6 +146,8 @@ def serve(
 
     if max_body < 1:
         raise UserError(f"--max-body must be positive, got {max_body}")
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port must be 0..65535, got {port}")
     with session(address=address, num_cpus=num_cpus) as runtime:
         if demo:
             register_demo(runtime)
@@ -154,9 +159,11 @@ def invoke(
     name: Annotated[str, typer.Argument(help="Function name.")],
     data: Annotated[str, typer.Option("--data", help="JSON payload.")] = "null",
     url: Annotated[str, typer.Option("--url", help="Gateway URL (from `sysai yuanrong serve`).")] = "http://127.0.0.1:8000",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.")] = 120.0,
     json: Json = False,
 ) -> None:
     """Invoke a function through a running gateway and print its result."""
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -164,19 +171,31 @@ def invoke(
         body = jsonlib.dumps(jsonlib.loads(data)).encode()
     except ValueError as exc:
         raise UserError(f"--data is not valid JSON: {exc}") from None
+    if timeout <= 0:
+        raise UserError(f"--timeout must be positive, got {timeout}")
+    if not url.startswith(("http://", "https://")):
+        raise UserError(f"--url must start with http:// or https://, got {url!r}")
     request = urllib.request.Request(f"{url.rstrip('/')}/functions/{name}/invocations", data=body,
                                      headers={"Content-Type": "application/json"}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=120) as resp:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             answer = jsonlib.loads(resp.read())
     except urllib.error.HTTPError as exc:
         try:
             message = jsonlib.loads(exc.read()).get("error", exc.reason)
-        except ValueError:
+        except (ValueError, AttributeError):
             message = exc.reason
         raise UserError(f"{name}: HTTP {exc.code}: {message}") from None
     except urllib.error.URLError as exc:
         raise UserError(f"cannot reach the gateway at {url}: {exc.reason} (start it with `sysai yuanrong serve`)") from None
+    except TimeoutError:
+        raise UserError(f"{name}: no answer from {url} within {timeout:g} s (--timeout)") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise UserError(f"{name}: the connection to {url} failed: {type(exc).__name__}: {exc}") from None
+    except ValueError:
+        raise UserError(f"{name}: {url} answered something that is not JSON: is it a yuanrong gateway?") from None
+    if not isinstance(answer, dict) or "result" not in answer:
+        raise UserError(f"{name}: {url} answered {str(answer)[:80]!r}, not an invocation result: is it a yuanrong gateway?")
     if json:
         print(jsonlib.dumps(answer))
     else:

@@ -82,3 +82,10 @@ class Counter:
 
     def seen(self) -> list[int]:
         return self.history
+
+
+def crash(payload: Any) -> Any:
+    """End the instance's process abruptly, as a segfault or the OOM killer would."""
+    import os
+
+    os._exit(1)

@@ -15,6 +15,7 @@ timeout 504 (its instance is stopped), an instance lost twice (node failure) 503
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -26,6 +27,8 @@ from yuanrong_lab.config import FunctionConfig
 from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, InstanceLost, Runtime, UnknownFunction
 
 DEFAULT_MAX_BODY = 1 << 20  # 1 MiB, like many FaaS gateways' synchronous payload limits (AWS: 6 MB)
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # one URL path segment, a clean metric label
 
 RUNTIME = web.AppKey("runtime", Runtime)
 MAX_BODY = web.AppKey("max_body", int)
@@ -87,6 +90,8 @@ async def register(request: web.Request) -> web.Response:
     unknown = set(body) - {"name", "target", "config"}
     if unknown:
         return _error(400, f"unknown key(s): {', '.join(sorted(unknown))}")
+    if not NAME.fullmatch(body["name"]):
+        return _error(400, f"function name {body['name']!r}: use letters, digits, '_', '.', '-' (at most 128)")
     runtime = request.app[RUNTIME]
     if body["name"] in runtime.functions:
         return _error(409, f"function {body['name']!r} is already registered")

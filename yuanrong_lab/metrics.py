@@ -54,12 +54,18 @@ class Metrics:
     def render(self, gauges: dict[str, dict[str, float]]) -> str:
         """Prometheus exposition text; `gauges` maps metric name → {function: value} (read now)."""
         lines: list[str] = []
+
+        def family(name: str, kind: str) -> None:
+            lines.extend((f"# HELP yuanrong_{name} {HELP.get(name, name.replace('_', ' '))}",
+                          f"# TYPE yuanrong_{name} {kind}"))
+
         with self.lock:
             for name, values in sorted(self.counters.items()):
-                lines += [f"# TYPE yuanrong_{name} counter"]
-                lines += [f'yuanrong_{name}{{function="{fn}"}} {v:g}' for fn, v in sorted(values.items())]
-            lines.append("# TYPE yuanrong_invoke_latency_seconds histogram")
+                family(name, "counter")
+                lines += [f'yuanrong_{name}{{function="{_label(fn)}"}} {v:g}' for fn, v in sorted(values.items())]
+            family("invoke_latency_seconds", "histogram")
             for fn, hist in sorted(self.latency.items()):
+                fn = _label(fn)
                 cumulative = 0
                 for bound, count in zip((*hist.buckets, float("inf")), hist.counts):
                     cumulative += count
@@ -67,12 +73,28 @@ class Metrics:
                     lines.append(f'yuanrong_invoke_latency_seconds_bucket{{function="{fn}",le="{le}"}} {cumulative}')
                 lines.append(f'yuanrong_invoke_latency_seconds_sum{{function="{fn}"}} {hist.total:g}')
                 lines.append(f'yuanrong_invoke_latency_seconds_count{{function="{fn}"}} {hist.count}')
-            if self.cold_parts:
-                lines.append("# TYPE yuanrong_cold_start_part_seconds summary")
+            family("cold_start_part_seconds", "summary")
             for (fn, part), (total, n) in sorted(self.cold_parts.items()):
-                lines.append(f'yuanrong_cold_start_part_seconds_sum{{function="{fn}",part="{part}"}} {total:g}')
-                lines.append(f'yuanrong_cold_start_part_seconds_count{{function="{fn}",part="{part}"}} {n}')
+                lines.append(f'yuanrong_cold_start_part_seconds_sum{{function="{_label(fn)}",part="{part}"}} {total:g}')
+                lines.append(f'yuanrong_cold_start_part_seconds_count{{function="{_label(fn)}",part="{part}"}} {n}')
         for name, values in sorted(gauges.items()):
-            lines.append(f"# TYPE yuanrong_{name} gauge")
-            lines += [f'yuanrong_{name}{{function="{fn}"}} {v:g}' for fn, v in sorted(values.items())]
+            family(name, "gauge")
+            lines += [f'yuanrong_{name}{{function="{_label(fn)}"}} {v:g}' for fn, v in sorted(values.items())]
         return "\n".join(lines) + "\n"
+
+
+HELP = {
+    "invocations_total": "Calls submitted, per function.",
+    "cold_starts_total": "Calls that had to start a new instance first.",
+    "errors_total": "Calls that failed (function error, timeout, lost instance).",
+    "invoke_latency_seconds": "Call latency from submission to result, cold starts included.",
+    "cold_start_part_seconds": "Parts of cold starts: actor_start, import, init, total.",
+    "instances": "Loaded instances now.",
+    "in_flight": "Calls running or queued now.",
+    "idle_memory_gb_seconds": "Idle instance memory-time so far (GB x s), the cost of keeping warm.",
+}
+
+
+def _label(value: str) -> str:
+    """A label value escaped as the text format requires (backslash, double quote, newline)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -42,6 +42,22 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
     assert "--data is not valid JSON" in capsys.readouterr().err
     assert main(["yuanrong", "invoke", "echo", "--url", "http://127.0.0.1:9"]) == 2
     assert "cannot reach the gateway" in capsys.readouterr().err
+    assert main(["yuanrong", "invoke", "echo", "--url", "127.0.0.1:8000"]) == 2
+    assert "--url must start with http://" in capsys.readouterr().err
+    assert main(["yuanrong", "keepalive", "--cold-start-s", "-1", "--out", str(tmp_path)]) == 2
+    assert "--cold-start-s must be >= 0" in capsys.readouterr().err
+    assert main(["yuanrong", "serve", "--port", "70000"]) == 2  # refused before Ray starts
+    assert "--port must be 0..65535" in capsys.readouterr().err
+
+
+def test_a_malformed_azure_row_names_file_and_line(tmp_path, capsys):
+    header = "HashOwner,HashApp,HashFunction,Trigger," + ",".join(str(m) for m in range(1, 1441))
+    row = lambda h, v: f"o,a,{h},http," + ",".join([str(v)] * 1440)  # noqa: E731
+    trace = tmp_path / "d01.csv"
+    trace.write_text(f"{header}\n{row('f1', 1)}\n{row('f2', 'x')}\n")
+    assert main(["yuanrong", "keepalive", "--trace", str(trace), "--out", str(tmp_path / "out"), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip() == f"error: {trace}:3: per-minute counts must be whole numbers"
 
 
 def test_hey_report_is_parsed_with_its_errors():

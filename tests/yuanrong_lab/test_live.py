@@ -8,6 +8,7 @@ import urllib.request
 import numpy as np
 import pytest
 
+from tests.yuanrong_lab.promtext import parse
 from yuanrong_lab import functions
 from yuanrong_lab.config import FunctionConfig
 from yuanrong_lab.keepalive.base import KeepAliveConfig
@@ -121,6 +122,46 @@ def test_a_call_whose_instance_dies_is_retried_once_elsewhere(rt):
     assert rt.get(call.ref) == {"slept": 1.0}  # at-least-once: it ran again on a new instance
     assert rt.functions["fragile"].pool.cold_starts == 2
     assert call.instance not in rt.functions["fragile"].actors
+    assert call.ref not in rt._lost
+
+
+def test_a_lost_call_nobody_fetches_is_forgotten(rt):
+    import ray
+
+    rt.register("orphan", "yuanrong_lab.functions:sleep", _cfg())
+    rt.get(rt.invoke("orphan", {"seconds": 0.01}))
+    call = rt.submit("orphan", ({"seconds": 5.0},))
+    time.sleep(0.3)
+    ray.kill(rt.functions["orphan"].actors[call.instance], no_restart=True)
+    deadline = time.time() + 20
+    while call.ref not in rt._lost and time.time() < deadline:
+        time.sleep(0.05)
+    assert call.ref in rt._lost and call.instance not in rt.functions["orphan"].pool.instances  # dead: no more calls
+    saved, rt.lost_ttl_s = rt.lost_ttl_s, 0.2
+    try:
+        deadline = time.time() + 5
+        while call.ref in rt._lost and time.time() < deadline:
+            time.sleep(0.05)
+        assert call.ref not in rt._lost  # the ticker dropped it: no leak
+    finally:
+        rt.lost_ttl_s = saved
+    with pytest.raises(ray.exceptions.RayActorError):  # fetched too late: not retried
+        rt.get(call.ref, timeout=10)
+    rt.unregister("orphan")
+
+
+def test_an_instance_whose_init_fails_is_the_functions_error_not_retried(rt):
+    import yuanrong_lab.runtime as yr
+
+    rt.register("typo", "yuanrong_lab.functions:no_such_function", _cfg())
+    with pytest.raises(yr.FunctionError, match="failed to start: AttributeError: .*no_such_function"):
+        rt.get(rt.invoke("typo", 1))
+    pool = rt.functions["typo"].pool
+    deadline = time.time() + 10
+    while pool.instances and time.time() < deadline:
+        time.sleep(0.05)  # the dead instance is dropped by Ray's completion callback
+    assert pool.cold_starts == 1 and not pool.instances and not rt.functions["typo"].actors
+    rt.unregister("typo")
 
 
 def test_burst_mode_scales_out_at_once_the_default_queues(rt):
@@ -168,6 +209,7 @@ def test_gateway_register_invoke_list_delete(gateway):
     assert "gw-echo" in {f["name"] for f in body["functions"]}
     status, text = _http(f"{gateway}/metrics")
     assert status == 200 and 'yuanrong_invocations_total{function="gw-echo"} 2' in text
+    parse(text)  # valid Prometheus text
     assert 'yuanrong_instances{function="gw-echo"} 1' in text and "yuanrong_idle_memory_gb_seconds" in text
     assert _http(f"{gateway}/functions/gw-echo", "DELETE")[0] == 200
     assert _http(f"{gateway}/functions/gw-echo/invocations", "POST", {})[0] == 404
@@ -176,6 +218,9 @@ def test_gateway_register_invoke_list_delete(gateway):
 def test_gateway_error_codes_and_survives_them(gateway, rt):
     register = lambda body: _http(f"{gateway}/functions", "POST", body)  # noqa: E731
     assert register({"name": "x"})[0] == 400
+    for bad in ("a/b", 'q"x', "", "-x", "y" * 129):
+        status, body = register({"name": bad, "target": "yuanrong_lab.functions:echo"})
+        assert status == 400 and "function name" in body["error"]
     assert register({"name": "x", "target": "no_such_module_here:f"})[0] == 400
     status, body = register({"name": "x", "target": "yuanrong_lab.functions:echo", "config": {"concurency": 2}})
     assert status == 400 and "concurency" in body["error"]
@@ -195,6 +240,10 @@ def test_gateway_error_codes_and_survives_them(gateway, rt):
     assert _http(f"{gateway}/nowhere")[0] == 404
     status, body = invoke("gw-sleep", body={"seconds": 0.01})  # a new instance replaces the stopped one
     assert status == 200 and body["result"] == {"slept": 0.01} and body["cold_start"] is True
+    assert register({"name": "gw-typo", "target": "yuanrong_lab.functions:nope"})[0] == 201
+    status, body = invoke("gw-typo", body={})
+    assert status == 500 and body["error"] == ("function 'gw-typo' failed: its instance failed to start: "
+                                               "AttributeError: module 'yuanrong_lab.functions' has no attribute 'nope'")
 
 
 def test_invoke_command_against_the_gateway(gateway, capsys):
@@ -202,8 +251,7 @@ def test_invoke_command_against_the_gateway(gateway, capsys):
 
     assert _http(f"{gateway}/functions", "POST", {"name": "cli-echo", "target": "yuanrong_lab.functions:echo"})[0] == 201
     assert main(["yuanrong", "invoke", "cli-echo", "--url", gateway, "--data", '{"a": 1}', "--json"]) == 0
-    # Ray's driver may print "(raylet) ..." notices of earlier tests' killed actors on stdout meanwhile
-    answer = json.loads(next(line for line in capsys.readouterr().out.splitlines() if line.startswith("{")))
+    answer = json.loads(capsys.readouterr().out)  # Ray's "(raylet) ..." notices go to stderr, never here
     assert answer["result"] == {"a": 1} and answer["cold_start"] is True
     assert main(["yuanrong", "invoke", "cli-missing", "--url", gateway]) == 2
     assert "HTTP 404: unknown function 'cli-missing'" in capsys.readouterr().err

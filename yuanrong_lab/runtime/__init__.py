@@ -24,6 +24,7 @@ openYuanrong ↔ here: ``@yr.invoke`` ↔ :func:`function`; ``@yr.instance`` ↔
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -43,7 +44,7 @@ def session(address: str | None = None, num_cpus: int | None = None, **ray_kwarg
     global _current
     from sysai.raycluster import ray_cluster
 
-    with ray_cluster(address=address, num_cpus=num_cpus, **ray_kwargs):
+    with ray_cluster(address=address, num_cpus=num_cpus, **ray_kwargs), _cluster_notices_to_stderr():
         runtime = Runtime()
         previous, _current = _current, runtime
         try:
@@ -51,6 +52,28 @@ def session(address: str | None = None, num_cpus: int | None = None, **ray_kwarg
         finally:
             _current = previous
             runtime.shutdown()
+
+
+@contextmanager
+def _cluster_notices_to_stderr() -> Iterator[None]:
+    """Ray's driver prints cluster notices ("(raylet) A worker died ...") on *stdout* from a
+    background thread, whatever ``log_to_driver`` says; they are diagnostics, so they go to stderr
+    here, where they cannot break a command's ``--json`` output."""
+    from ray._private import worker as ray_worker
+
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None:  # another Ray version: nothing to reroute
+        yield
+        return
+
+    def to_stderr(data: dict, ignore_prefix: bool) -> None:
+        original({**data, "is_err": True}, ignore_prefix)
+
+    ray_worker.print_to_stdstream = to_stderr
+    try:
+        yield
+    finally:
+        ray_worker.print_to_stdstream = original
 
 
 def current() -> Runtime:
@@ -119,10 +142,24 @@ class InstanceProxy:
             raise AttributeError(name)
         return _Method(self._actor, name)
 
-    def terminate(self) -> None:
+    def terminate(self, timeout_s: float = 30.0) -> None:
+        """Kill the instance and return once it is dead: every later call fails.
+
+        ``ray.kill`` is asynchronous — a call submitted right after it may still run — so wait until
+        a probe call fails the way every later call will."""
         import ray
 
         ray.kill(self._actor, no_restart=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                ray.get(self._actor.ping.remote(), timeout=max(0.1, deadline - time.monotonic()))
+            except ray.exceptions.RayActorError:
+                return
+            except ray.exceptions.GetTimeoutError:
+                break
+            time.sleep(0.02)
+        raise RuntimeError(f"instance still answering {timeout_s:g} s after terminate()")
 
 
 class InstanceClass:

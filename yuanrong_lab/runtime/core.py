@@ -9,9 +9,12 @@ ones, and applies the autoscaler's scale-up and scale-down decisions.
 
 Failure semantics (documented in docs/labs/yuanrong.md): when a stateless instance is lost (its
 node died), the runtime stops it and retries the call once on another instance — at-least-once:
-the call may have run before; a second loss raises :class:`InstanceLost`. A stateful instance's
-actor is restarted once with its constructor arguments, but its in-flight calls fail with Ray's
-``RayActorError`` — at-most-once; the state since creation is lost.
+the call may have run before; a second loss raises :class:`InstanceLost`. The retry happens when
+the caller asks for the result (``get`` or the gateway); a lost call nobody asks for within
+``lost_ttl_s`` is forgotten, and a late ``get`` raises Ray's ``RayActorError``. An instance whose
+own init raised is not retried: that is the function's error (:class:`FunctionError`). A stateful
+instance's actor is restarted once with its constructor arguments, but its in-flight calls fail
+with Ray's ``RayActorError`` — at-most-once; the state since creation is lost.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import pickle
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,7 +63,9 @@ class Call:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     by_value: bool = False
-    retried: bool = False
+    retried: bool = False  # this call is the retry of a lost one
+    replaced: bool = False  # this call was lost and has been retried
+    lost_at: float | None = None  # when its instance died (monotonic), until a `get` retries it
 
 
 @dataclass
@@ -73,6 +79,9 @@ class LiveFunction:
     cold_starts: dict[int, dict[str, float]] = field(default_factory=dict)  # instance → breakdown (ms)
 
 
+COLD_START_RECORDS = 100  # per function: enough for the benchmark's medians, bounded for a long-running server
+LOST_TTL_S = 300.0
+
 _remote_classes: dict[str, Any] = {}
 
 
@@ -85,12 +94,14 @@ def _remote(cls: type) -> Any:
 
 
 class Runtime:
-    def __init__(self, tick_s: float = 0.1):
+    def __init__(self, tick_s: float = 0.1, lost_ttl_s: float = LOST_TTL_S):
         self.functions: dict[str, LiveFunction] = {}
         self.metrics = Metrics()
         self.lock = threading.RLock()
+        self.lost_ttl_s = lost_ttl_s
         self._calls: dict[Any, Call] = {}
-        self._lost: dict[Any, Call] = {}  # calls whose instance died, until someone retries them
+        self._lost: dict[Any, Call] = {}  # calls whose instance died, until a `get` retries them or lost_ttl_s passes
+        self._doomed: list[Any] = []  # actors to kill, found dead in Ray's callbacks (no Ray calls there)
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, args=(tick_s,), name="yuanrong-ticker", daemon=True)
         self._ticker.start()
@@ -181,8 +192,10 @@ class Runtime:
         except ray.exceptions.RayTaskError as exc:
             raise FunctionError(error_message(exc)) from None
         except ray.exceptions.RayActorError as exc:
+            if exc.actor_init_failed:
+                raise FunctionError(f"its instance failed to start: {error_message(exc)}") from None
             if call is None and refs not in self._lost:
-                raise  # a stateful instance's call: at-most-once, never replayed
+                raise  # a stateful instance's call (at-most-once), or a lost call fetched too late
             return self.get(self._retry(refs, call, exc).ref, timeout)
         return pickle.loads(value.blob) if isinstance(value, Packed) else value
 
@@ -192,26 +205,42 @@ class Runtime:
 
         import ray
 
+        async def outcome(call: Call) -> Any:
+            # shield: a timeout or a client gone must not cancel Ray's future (its callback does the
+            # bookkeeping); the error of a call nobody awaits any more (its instance was killed) is
+            # expected, so mark it retrieved rather than let asyncio log it
+            inner = asyncio.wrap_future(call.future)
+            inner.add_done_callback(lambda f: f.cancelled() or f.exception())
+            return await asyncio.wait_for(asyncio.shield(inner), self._timeout(call))
+
         call = self.submit(name, (payload,))
         timeout = self._timeout(call)
         try:
-            # shield: a timeout must not cancel Ray's future (its callback does the bookkeeping)
             try:
-                value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(call.future)), timeout)
+                value = await outcome(call)
             except ray.exceptions.RayActorError as exc:
+                if exc.actor_init_failed:
+                    raise
                 call = self._retry(call.ref, call, exc)
-                value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(call.future)), self._timeout(call))
+                value = await outcome(call)
         except asyncio.TimeoutError:
             self.stop_instance(name, call.instance)
             raise FunctionTimeout(f"function {name!r} did not finish within {timeout:g} s") from None
         except ray.exceptions.RayTaskError as exc:
             raise FunctionError(error_message(exc)) from None
+        except ray.exceptions.RayActorError as exc:
+            if exc.actor_init_failed:
+                raise FunctionError(f"its instance failed to start: {error_message(exc)}") from None
+            raise InstanceLost(f"instance lost and its retry too: {type(exc).__name__}") from None
         return value, call
 
     def _retry(self, ref: Any, call: Call | None, exc: Exception) -> Call:
         """The call's instance died: stop it and run the call once more on another instance."""
-        call = call or self._lost.get(ref)
-        self._lost.pop(ref, None)
+        with self.lock:
+            call = call or self._lost.get(ref)
+            self._lost.pop(ref, None)
+            if call is not None:
+                call.replaced = True  # Ray's completion callback may not have seen the loss yet
         if call is None or call.retried:
             raise InstanceLost(f"instance lost and its retry too: {type(exc).__name__}") from None
         self.stop_instance(call.function, call.instance)
@@ -244,13 +273,20 @@ class Runtime:
         failed = future.cancelled() or error is not None
         with self.lock:
             self._calls.pop(call.ref, None)
-            if isinstance(error, ray.exceptions.RayActorError):
-                self._lost[call.ref] = call  # `get` retries it once, or reports the second loss
             fn = self.functions.get(call.function)
             if fn is not None:
                 fn.pool.release(call.instance, time.monotonic())
                 if call.cold and call.instance in fn.cold_starts:
                     fn.cold_starts[call.instance]["total_ms"] = seconds * 1e3
+            if isinstance(error, ray.exceptions.RayActorError):
+                if not error.actor_init_failed and not call.replaced:
+                    call.lost_at = time.monotonic()
+                    self._lost[call.ref] = call  # `get` retries it once, or reports the second loss
+                if fn is not None:  # a dead instance must not take more calls
+                    fn.pool.forget(call.instance, time.monotonic())
+                    actor = fn.actors.pop(call.instance, None)
+                    if actor is not None:
+                        self._doomed.append(actor)
         if call.cold:
             self.metrics.cold_start(call.function, {"total_ms": seconds * 1e3})
         self.metrics.observe(call.function, seconds)
@@ -266,6 +302,8 @@ class Runtime:
         ).remote(fn.target, time.time())
         fn.actors[instance] = actor
         if cold:
+            while len(fn.cold_starts) >= COLD_START_RECORDS:
+                del fn.cold_starts[next(iter(fn.cold_starts))]
             fn.cold_starts[instance] = {}
             ready = actor.ready.remote().future()
             ready.add_done_callback(functools.partial(self._record_timings, fn, instance))
@@ -274,7 +312,8 @@ class Runtime:
         if future.exception() is None:
             self.metrics.cold_start(fn.name, future.result())
             with self.lock:
-                fn.cold_starts.setdefault(instance, {}).update(future.result())
+                if instance in fn.cold_starts:
+                    fn.cold_starts[instance].update(future.result())
 
     def _apply(self, fn: LiveFunction, tick: Any) -> None:
         for iid in tick.loaded:
@@ -286,6 +325,11 @@ class Runtime:
     def _tick_loop(self, tick_s: float) -> None:
         while not self._stop.wait(tick_s):
             now = time.monotonic()
+            with self.lock:
+                doomed, self._doomed = self._doomed, []
+                for ref in [r for r, c in self._lost.items() if now - (c.lost_at or now) > self.lost_ttl_s]:
+                    del self._lost[ref]
+            self._kill(doomed)
             with self.lock:
                 for fn in list(self.functions.values()):
                     self._apply(fn, fn.pool.tick(now))
@@ -340,8 +384,9 @@ class Runtime:
         self._stop.set()
         self._ticker.join(timeout=5)
         with self.lock:
-            actors = [a for f in self.functions.values() for a in f.actors.values()]
+            actors = [a for f in self.functions.values() for a in f.actors.values()] + self._doomed
             self.functions.clear()
+            self._doomed, self._calls, self._lost = [], {}, {}
         self._kill(actors)
 
 
@@ -363,7 +408,11 @@ def error_message(exc: Exception) -> str:
     cause = getattr(exc, "cause", None)
     if cause is not None:
         return f"{type(cause).__name__}: {cause}"
-    return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    text = _ANSI.sub("", str(exc)).strip()  # Ray colours the traceback it embeds
+    return text.splitlines()[-1] if text else type(exc).__name__
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _materialise(value: Any) -> Any:

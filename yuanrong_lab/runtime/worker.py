@@ -63,3 +63,6 @@ class InstanceWorker:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return getattr(self.obj, method)(*args, **kwargs)
+
+    def ping(self) -> None:
+        """A no-op: `terminate` probes with it until the instance is dead."""

@@ -1,0 +1,128 @@
+"""`sysai yuanrong serve` as a user runs it: a separate process with its own Ray, driven over HTTP,
+stopped with Ctrl-C (SIGINT) — it must exit 0 promptly and leave none of its Ray processes behind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.yuanrong_lab.promtext import parse
+
+pytestmark = [pytest.mark.ray, pytest.mark.timeout(150)]
+
+
+def _http(url, method="GET", body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            payload = resp.read().decode()
+            return resp.status, (json.loads(payload) if "json" in resp.headers.get("Content-Type", "") else payload)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _descendants(pid: int) -> set[int]:
+    tree, found, todo = _children(), set(), [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def server(tmp_path):
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--num-cpus", "2"],
+                                stdout=stdout, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.time() + 90
+        while "serving on" not in out.read_text():
+            assert proc.poll() is None and time.time() < deadline, f"serve did not start: {err.read_text()[-800:]}"
+            time.sleep(0.2)
+        url = out.read_text().split("serving on ", 1)[1].split()[0]
+        yield proc, url, out, err
+    finally:
+        if proc.poll() is None:  # the test failed before its own Ctrl-C
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_serve_answers_over_http_and_ctrl_c_stops_ray_and_the_gateway(server, capsys):
+    from sysai.cli import main
+
+    proc, url, out, err = server
+    assert url.startswith("http://127.0.0.1:")
+    status, body = _http(f"{url}/functions")
+    assert status == 200 and {"echo", "sleep", "fail", "classify"} <= {f["name"] for f in body["functions"]}
+    status, body = _http(f"{url}/functions", "POST", {"name": "sq", "target": "yuanrong_lab.functions:echo"})
+    assert status == 201
+    status, body = _http(f"{url}/functions/sq/invocations", "POST", {"n": 3})
+    assert status == 200 and body == {**body, "result": {"n": 3}, "cold_start": True}
+    assert main(["yuanrong", "invoke", "sq", "--url", url, "--data", "[1, 2]", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)  # the whole stdout is the answer
+    assert answer["result"] == [1, 2] and answer["cold_start"] is False
+
+    # a function that kills its own process: retried once, then 503; the gateway lives on
+    assert _http(f"{url}/functions", "POST", {"name": "boom", "target": "yuanrong_lab.functions:crash"})[0] == 201
+    status, body = _http(f"{url}/functions/boom/invocations", "POST", {})
+    assert status == 503 and "lost" in body["error"]
+    status, text = _http(f"{url}/metrics")
+    families = parse(text)
+    errors = {s[1]["function"]: s[2] for s in families["yuanrong_errors_total"]["samples"]}
+    assert errors["boom"] == 2 and families["yuanrong_cold_starts_total"]["samples"]
+    assert _http(f"{url}/functions/sq", "DELETE")[0] == 200
+
+    deadline = time.time() + 20
+    while "(raylet)" not in err.read_text() and time.time() < deadline:
+        time.sleep(0.2)  # Ray's notice about the dead worker comes from a background thread
+    assert "(raylet)" in err.read_text()
+
+    ray_processes = _descendants(proc.pid)
+    assert any("raylet" in Path(f"/proc/{p}/cmdline").read_text() for p in ray_processes if _alive(p))
+    started = time.time()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    stopped_in = time.time() - started
+    deadline = time.time() + 15
+    while any(_alive(p) for p in ray_processes) and time.time() < deadline:
+        time.sleep(0.2)
+    assert [p for p in ray_processes if _alive(p)] == []
+    assert stopped_in < 20
+    # stdout carries only the server's own two lines: Ray's notices went to stderr
+    assert out.read_text().splitlines() == [f"serving on {url} (Ctrl-C to stop)", "stopped"]
