@@ -96,10 +96,9 @@ def run_all_until_interrupted(
                 runners.append(runner)
                 urls.append(f"http://{host}:{bound}")
             for url in urls:
-                print(f"serving on {url}", flush=True)
+                print(f"serving on {url} (Ctrl-C to stop)", flush=True)
             if on_ready is not None:
                 on_ready(urls)
-            print("(Ctrl-C to stop)", flush=True)
             await stop.wait()
         finally:
             for runner in reversed(runners):

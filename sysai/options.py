@@ -17,7 +17,7 @@ import typer
 
 DEFAULT_SEED = 42
 
-Seed = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same numbers.")]
+Seed = Annotated[int, typer.Option("--seed", min=0, help="Random seed (≥ 0): same seed, same numbers.")]
 Out = Annotated[
     Optional[Path],
     typer.Option("--out", help="Results folder (default: results/<lab>/<command>/).", show_default=False),

@@ -53,6 +53,29 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None, **init_
     except ConnectionError as exc:
         raise UserError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
     try:
-        yield ray
+        with _cluster_notices_to_stderr():
+            yield ray
     finally:
         ray.shutdown()
+
+
+@contextmanager
+def _cluster_notices_to_stderr() -> Iterator[None]:
+    """Ray's driver prints cluster notices ("(raylet) A worker died ...") on *stdout* from a
+    background thread, whatever ``log_to_driver`` says; they are diagnostics, so they go to stderr
+    here, where they cannot break a command's ``--json`` output."""
+    from ray._private import worker as ray_worker
+
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None:  # another Ray version: nothing to reroute
+        yield
+        return
+
+    def to_stderr(data: dict, ignore_prefix: bool) -> None:
+        original({**data, "is_err": True}, ignore_prefix)
+
+    ray_worker.print_to_stdstream = to_stderr
+    try:
+        yield
+    finally:
+        ray_worker.print_to_stdstream = original

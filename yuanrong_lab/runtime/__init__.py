@@ -44,7 +44,7 @@ def session(address: str | None = None, num_cpus: int | None = None, **ray_kwarg
     global _current
     from sysai.raycluster import ray_cluster
 
-    with ray_cluster(address=address, num_cpus=num_cpus, **ray_kwargs), _cluster_notices_to_stderr():
+    with ray_cluster(address=address, num_cpus=num_cpus, **ray_kwargs):
         runtime = Runtime()
         previous, _current = _current, runtime
         try:
@@ -52,28 +52,6 @@ def session(address: str | None = None, num_cpus: int | None = None, **ray_kwarg
         finally:
             _current = previous
             runtime.shutdown()
-
-
-@contextmanager
-def _cluster_notices_to_stderr() -> Iterator[None]:
-    """Ray's driver prints cluster notices ("(raylet) A worker died ...") on *stdout* from a
-    background thread, whatever ``log_to_driver`` says; they are diagnostics, so they go to stderr
-    here, where they cannot break a command's ``--json`` output."""
-    from ray._private import worker as ray_worker
-
-    original = getattr(ray_worker, "print_to_stdstream", None)
-    if original is None:  # another Ray version: nothing to reroute
-        yield
-        return
-
-    def to_stderr(data: dict, ignore_prefix: bool) -> None:
-        original({**data, "is_err": True}, ignore_prefix)
-
-    ray_worker.print_to_stdstream = to_stderr
-    try:
-        yield
-    finally:
-        ray_worker.print_to_stdstream = original
 
 
 def current() -> Runtime:
