@@ -122,6 +122,10 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
         shared = run("trio", cfg.rtt_ms, cfg.bandwidth_mbps, containers=cfg.containers, cooperative=True)
         private = run("trio", cfg.rtt_ms, cfg.bandwidth_mbps, containers=cfg.containers, cooperative=False)
         cooperative.update(cache_bytes_shared=shared.cache_bytes, cache_bytes_private=private.cache_bytes,
+                           page_cache_bytes_shared=shared.cache["page_bytes"],
+                           page_cache_bytes_private=private.cache["page_bytes"],
+                           content_by_kind_shared=shared.cache["content_by_kind"],
+                           content_by_kind_private=private.cache["content_by_kind"],
                            time_to_ready_shared_s=shared.time_to_ready_s, time_to_ready_private_s=private.time_to_ready_s,
                            bytes_fetched_shared=shared.bytes_fetched, bytes_fetched_private=private.bytes_fetched,
                            daemon_peak_rss_shared=shared.daemon_peak_rss, daemon_peak_rss_private=private.daemon_peak_rss)
@@ -203,7 +207,8 @@ def plot(res: CompareResults, out: Path) -> list[Path]:
     if "cache_bytes_shared" in res.cooperative:
         path = out / "cache_memory.png"
         c = res.cooperative
-        groups = [("runtime page cache", c["cache_bytes_shared"], c["cache_bytes_private"])]
+        groups = [("runtime page cache", c["page_cache_bytes_shared"], c["page_cache_bytes_private"]),
+                  ("all cached content", c["cache_bytes_shared"], c["cache_bytes_private"])]
         if c.get("daemon_peak_rss_shared"):
             groups.append(("mount daemon peak RSS", c["daemon_peak_rss_shared"], c["daemon_peak_rss_private"]))
         with figure(path, title=f"Memory of {c['containers']} containers of one image", ylabel="MB") as ax:

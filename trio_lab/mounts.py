@@ -91,16 +91,27 @@ def cleanup() -> list[str]:
     return handled
 
 
+def image_ref(image: Path | str) -> str:
+    """An image folder → its manifest digest; anything else is already a registry reference."""
+    from trio_lab.store import MANIFEST, manifest_digest
+
+    return manifest_digest(Path(image)) if (Path(image) / MANIFEST).is_file() else str(image)
+
+
 class MountDaemon:
     """One daemon serving `containers` mounts of one image with one loader.
 
-        with MountDaemon(manifest, url, "trio", containers=2) as daemon:
+    `image` is an image folder made by ``sysai trio build`` (the mount is pinned to its
+    manifest's digest) or a reference the registry at `url` knows (a name or ``sha256:`` digest);
+    the daemon fetches and verifies the manifest over HTTP like everything else.
+
+        with MountDaemon(store, url, "trio", containers=2) as daemon:
             info = daemon.go()            # loaders prepare, then everything is mounted
             ... daemon.mountpoints ...
         daemon.result                     # stats (and the trace when trace=True)
     """
 
-    def __init__(self, store: Path, url: str, loader: str, containers: int = 1, cooperative: bool = True,
+    def __init__(self, image: Path | str, url: str, loader: str, containers: int = 1, cooperative: bool = True,
                  options: FuseOptions | None = None, trace: bool = False, workdir: Path | None = None,
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
                  env: dict | None = None, mountpoint: Path | None = None):
@@ -110,7 +121,7 @@ class MountDaemon:
         if mountpoint is not None:
             self.mountpoints[0] = str(Path(mountpoint).resolve())
         self.spec = {
-            "store": str(store), "registry": url, "loader": loader, "mounts": self.mountpoints,
+            "image": image_ref(image), "registry": url, "loader": loader, "mounts": self.mountpoints,
             "cooperative": cooperative, "fuse": asdict(options or FuseOptions()), "trace": trace,
             "cache_capacity": cache_capacity, "eviction": eviction, "retries": retries, "timeout_s": timeout_s,
             "result": str(self.workdir / "result.json"),

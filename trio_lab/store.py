@@ -81,15 +81,28 @@ class Manifest:
 
     @classmethod
     def load(cls, store: Path) -> "Manifest":
-        path = Path(store) / MANIFEST
-        if not path.is_file():
-            raise UserError(f"no image at {store} (missing {MANIFEST}); build one with `sysai trio build`")
-        data = json.loads(path.read_text())
+        return cls.parse(read_manifest(store))
+
+    @classmethod
+    def parse(cls, raw: bytes) -> "Manifest":
+        data = json.loads(raw)
         data["layers"] = [LayerRef(**ref) for ref in data["layers"]]
         return cls(**data)
 
     def save(self, store: Path) -> None:
         (Path(store) / MANIFEST).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def read_manifest(store: Path) -> bytes:
+    path = Path(store) / MANIFEST
+    if not path.is_file():
+        raise UserError(f"no image at {store} (missing {MANIFEST}); build one with `sysai trio build`")
+    return path.read_bytes()
+
+
+def manifest_digest(store: Path) -> str:
+    """The digest a mount pins the image by (the registry serves the manifest under it)."""
+    return sha256(read_manifest(store))
 
 
 class ImageContent:

@@ -21,8 +21,12 @@ class Trio(LazyFlat):
         if self.ctx.manifest.runtime_index is None:
             raise UserError("this image has no runtime image yet: record a trace first (`sysai trio build --trace`)")
         super().prepare()
-        runtime = RuntimeImage.from_dict(self.ctx.client.blob_json(self.ctx.manifest.runtime_index))
-        self.index = ExtentIndex(runtime.extents)
+
+        def parse(data: dict) -> tuple[RuntimeImage, ExtentIndex]:
+            runtime = RuntimeImage.from_dict(data)
+            return runtime, ExtentIndex(runtime.extents)
+
+        runtime, self.index = self.fetch_json(self.ctx.manifest.runtime_index, parse)
         self.digests = runtime.file_digests
         self.fetched_blob = self.ctx.cache.load_once(runtime.blob_digest, lambda: self._load(runtime))
         self.ctx.cache.adopt(self.ctx.owner, [(self.digests[e.path], (e.file_offset + k) // PAGE)
