@@ -130,7 +130,7 @@ def mount(
     try:
         with contextlib.ExitStack() as stack:
             url = registry or stack.enter_context(serve_in_thread(make_app(image, rtt_ms, bandwidth_mbps)))
-            with MountDaemon(ref, url, loader, mountpoint=mountpoint) as daemon:
+            with MountDaemon(ref, url, loader, mountpoint=mountpoint, log_to_stderr=True) as daemon:
                 info = daemon.go()
                 print(f"mounted {image} at {mountpoint} with loader {loader} from {url} "
                       f"({info['libfuse']}, ready in {info['prepare_s']:.2f} s); Ctrl-C to unmount", flush=True)

@@ -114,7 +114,7 @@ class MountDaemon:
     def __init__(self, image: Path | str, url: str, loader: str, containers: int = 1, cooperative: bool = True,
                  options: FuseOptions | None = None, trace: bool = False, workdir: Path | None = None,
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
-                 env: dict | None = None, mountpoint: Path | None = None):
+                 env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False):
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sysai-trio-"))
         self.mountpoints = [str(self.workdir / f"c{i}") for i in range(containers)]
@@ -127,6 +127,7 @@ class MountDaemon:
             "result": str(self.workdir / "result.json"),
         }
         self.env = env
+        self.log_to_stderr = log_to_stderr  # the daemon's log (EIO, digest mismatches) on our stderr
         self.result: dict = {}
         self.proc: subprocess.Popen | None = None
 
@@ -138,7 +139,7 @@ class MountDaemon:
         self._log = open(self.workdir / "daemon.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "trio_lab.daemon", str(spec)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._log, env={**os.environ, **(self.env or {})},
+            stderr=None if self.log_to_stderr else self._log, env={**os.environ, **(self.env or {})},
         )
         try:
             self._expect("loaded", 60)
@@ -169,6 +170,8 @@ class MountDaemon:
         raise UserError(f"mount daemon did not answer {word!r} within {timeout:.0f} s: {self._tail()}")
 
     def _tail(self) -> str:
+        if self.log_to_stderr:
+            return "see its log above"
         self._log.flush()
         text = (self.workdir / "daemon.log").read_text(errors="replace").strip().splitlines()
         return text[-1] if text else "(no log)"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sysai.errors import UserError
 from trio_lab.chunked import CHUNK_SIZE, build_chunked
-from trio_lab.layers import Layer, flatten, read_layer, write_layer
+from trio_lab.layers import Layer, check_symlinks, flatten, read_layer, write_layer
 from trio_lab.model import FILE, Node, sha256
 from trio_lab.runtime import RuntimeImage, make_runtime
 from trio_lab.trace import Read, write_trace
@@ -144,6 +144,7 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
         refs.append(LayerRef(digest, len(data), store.put_json(layer.to_dict())))
         layers.append(layer)
     content = ImageContent(store, refs, layers)
+    check_symlinks(content.nodes(), where=", ".join(str(t) for t in layer_tars))
     chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size)
     for piece in chunks.values():
         store.put(piece)

@@ -45,7 +45,7 @@ def test_the_mount_looks_like_the_tree(store, registry, tree, loader):
             elif path.is_dir():
                 assert sorted(os.listdir(os.path.join(mnt, rel))) == sorted(os.listdir(path))
             else:
-                assert mine.st_size == real.st_size
+                assert mine.st_size == real.st_size and mine.st_blocks == -(-real.st_size // 512)  # du works
                 with open(os.path.join(mnt, rel), "rb") as fh:
                     assert fh.read() == path.read_bytes()
         done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c",
@@ -55,6 +55,8 @@ def test_the_mount_looks_like_the_tree(store, registry, tree, loader):
         with pytest.raises(OSError) as info:
             open(os.path.join(mnt, "pkg", "new.txt"), "w")
         assert info.value.errno in (errno.EROFS, errno.EACCES)
+        vfs = os.statvfs(mnt)
+        assert vfs.f_files == Manifest.load(store).files and vfs.f_blocks * vfs.f_frsize >= Manifest.load(store).flat_bytes
     assert _gone(mnt)
 
 
