@@ -212,11 +212,12 @@ def show_trace(
 
 @app.command()
 def cleanup() -> None:
-    """Unmount every FUSE mount this lab left behind."""
-    from trio_lab.mounts import cleanup as run
+    """Unmount every FUSE mount this lab left behind and remove dead daemons' work folders."""
+    from trio_lab.mounts import WORKDIR_PREFIX, cleanup as run
 
     handled = run()
-    print("\n".join(f"unmounted {p}" for p in handled) if handled else "no TrIO mounts left behind")
+    print("\n".join(f"{'removed' if WORKDIR_PREFIX in p else 'unmounted'} {p}" for p in handled)
+          if handled else "no TrIO mounts left behind")
 
 
 @app.command()

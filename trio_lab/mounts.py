@@ -83,11 +83,21 @@ def unmount(path: str) -> bool:
     return path not in lab_mounts()
 
 
+WORKDIR_PREFIX = "sysai-trio-"
+
+
 def cleanup() -> list[str]:
-    """Unmount every mount the lab left behind; returns the mountpoints handled."""
+    """Unmount every mount the lab left behind, then remove the work folders of daemons that are
+    gone (a parent killed with SIGKILL cannot remove its own); returns what it handled."""
     handled = lab_mounts()
     for path in handled:
         unmount(path)
+    for folder in sorted(Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*")):
+        pid = folder / "daemon.pid"
+        if pid.is_file() and not Path(f"/proc/{pid.read_text().strip()}").exists() \
+                and not any(m.startswith(str(folder) + "/") for m in lab_mounts()):
+            shutil.rmtree(folder, ignore_errors=True)
+            handled.append(str(folder))
     return handled
 
 
@@ -116,7 +126,7 @@ class MountDaemon:
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
                  env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False):
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sysai-trio-"))
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         self.mountpoints = [str(self.workdir / f"c{i}") for i in range(containers)]
         if mountpoint is not None:
             self.mountpoints[0] = str(Path(mountpoint).resolve())
@@ -141,6 +151,7 @@ class MountDaemon:
             [sys.executable, "-m", "trio_lab.daemon", str(spec)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=None if self.log_to_stderr else self._log, env={**os.environ, **(self.env or {})},
         )
+        (self.workdir / "daemon.pid").write_text(str(self.proc.pid))
         try:
             self._expect("loaded", 60)
         except BaseException:
