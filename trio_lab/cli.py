@@ -154,7 +154,7 @@ def compare(
     rtt_ms: Rtt = 20.0,
     bandwidth_mbps: Bandwidth = 200.0,
     containers: Annotated[int, typer.Option("--containers", help="Containers sharing one runtime cache.")] = 4,
-    loaders: Annotated[str, typer.Option("--loaders", help="Comma-separated loaders.")] = "full,lazy-layered,lazy-flat,trio",
+    loaders: Annotated[str, typer.Option("--loaders", help="Comma-separated loaders (also: lazy-prefetch).")] = "full,lazy-layered,lazy-flat,trio",
     fuse: Annotated[str, typer.Option("--fuse", help="auto, on, or off (in-process replay).")] = "auto",
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Use this trace instead of recording one.")] = None,
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Also sweep RTT and bandwidth.")] = True,
@@ -234,7 +234,7 @@ def bench(
     from trio_lab.bench import BenchConfig, run_bench
 
     cfg = BenchConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
-                      bandwidth_mbps=bandwidth_mbps, containers=containers)
+                      bandwidth_mbps=bandwidth_mbps, containers=containers, repeats=3 if quick else 7)
     folder = prepare_out("trio", "bench", out)
     res = run_bench(cfg, folder, seed)
     finish(res, folder, json, lambda: print_table(

@@ -107,7 +107,7 @@ def test_tour_section_runs_the_real_start_over_fuse(tmp_path, need_fuse):
 def test_bench_runs_every_measurement_on_the_small_image(tmp_path, need_fuse):
     from trio_lab.bench import BenchConfig, run_bench
 
-    res = run_bench(BenchConfig(workload="yaml", containers=2), tmp_path, seed=3)
+    res = run_bench(BenchConfig(workload="yaml", containers=2, repeats=1), tmp_path, seed=3)
     labels = [row[0] for row in res.rows]
     assert "time to ready: full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
     measured = [o for o in res.fuse_options if "error" not in o]

@@ -17,7 +17,7 @@ from trio_lab.trace import Read
 from trio_lab.vfs import ImageFS
 
 pytestmark = pytest.mark.timeout(60)
-ALL = ["full", "lazy-layered", "lazy-flat", "trio"]
+ALL = ["full", "lazy-layered", "lazy-flat", "lazy-prefetch", "trio"]
 TRACE = [Read("/pkg/__init__.py", 0, 100), Read("/pkg/big.bin", 3 * PAGE + 5, 10)]
 
 
@@ -167,3 +167,18 @@ def test_whiteouts_and_opaque_dirs_hold_through_every_loader(tmp_path, tree, loa
         with pytest.raises(OSError):
             fs.getattr("/pkg/sub/mod.py")
     assert manifest.flat_bytes < manifest.image_bytes  # the deleted and hidden bytes are gone
+
+
+def test_lazy_prefetch_fetches_the_traced_chunks_in_the_background(store, registry, tree):
+    add_runtime(store, Manifest.load(store), TRACE)
+    client = BlobClient(registry)
+    client.reset()
+    fs = mount_in_process(store, registry, "lazy-prefetch")
+    assert fs.loader.done.wait(10)
+    # flat index, runtime index (not the blob), then the 2 chunks holding traced bytes
+    assert client.stats()["requests"] == 4 and fs.loader.stats()["prefetched"] == 2
+    big = (tree / "pkg" / "big.bin").read_bytes()
+    assert fs.read("/pkg/big.bin", 10, 3 * PAGE + 5) == big[3 * PAGE + 5:3 * PAGE + 15]
+    assert client.stats()["requests"] == 4  # served from the prefetched chunk
+    assert fs.read("/pkg/big.bin", 10, 4 << 20) == big[4 << 20:(4 << 20) + 10]
+    assert client.stats()["requests"] == 5  # not traced: fetched on demand, like lazy-flat
