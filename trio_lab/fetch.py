@@ -89,9 +89,6 @@ class BlobClient:
             raise FetchError(f"GET {digest}: digest mismatch, expected {want}")
         return data
 
-    def blob_json(self, digest: str) -> dict:
-        return json.loads(self.blob(digest))
-
     def manifest(self, ref: str) -> tuple[bytes, str]:
         """The image manifest named `ref` (an image name, or its ``sha256:`` digest) and its digest.
 
