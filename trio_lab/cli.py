@@ -84,7 +84,11 @@ def serve(
 
 
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM unmounts exactly like Ctrl-C
+    # SIGTERM unmounts exactly like Ctrl-C; further signals are ignored so they cannot cut the
+    # unmount short (the handlers are restored when `mount` returns)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 @app.command()
@@ -131,10 +135,10 @@ def mount(
         with contextlib.ExitStack() as stack:
             url = registry or stack.enter_context(serve_in_thread(make_app(image, rtt_ms, bandwidth_mbps)))
             with MountDaemon(ref, url, loader, mountpoint=mountpoint, log_to_stderr=True) as daemon:
-                info = daemon.go()
-                print(f"mounted {image} at {mountpoint} with loader {loader} from {url} "
-                      f"({info['libfuse']}, ready in {info['prepare_s']:.2f} s); Ctrl-C to unmount", flush=True)
-                try:
+                try:  # a signal at any point from here on, even before pause(), lands in the except
+                    info = daemon.go()
+                    print(f"mounted {image} at {mountpoint} with loader {loader} from {url} "
+                          f"({info['libfuse']}, ready in {info['prepare_s']:.2f} s); Ctrl-C to unmount", flush=True)
                     signal.pause()
                 except KeyboardInterrupt:
                     pass
@@ -142,6 +146,8 @@ def mount(
                     print(f"registry: {BlobClient(url, retries=0, timeout_s=2).stats()}")
                 except FetchError:
                     print(f"registry at {url} is not answering")
+    except KeyboardInterrupt:  # interrupted while the daemon was starting: it has been stopped
+        pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
