@@ -99,7 +99,8 @@ def main(spec_path: str) -> int:
                 break
         return 0
     except Exception as exc:
-        logging.getLogger("trio_lab.daemon").exception("daemon failed")
+        if not isinstance(exc, (UserError, OSError)):  # expected ones (bad image, registry down) the parent reports
+            logging.getLogger("trio_lab.daemon").exception("daemon failed")
         sys.stdout.write(f"error {exc}\n")
         sys.stdout.flush()
         return 1

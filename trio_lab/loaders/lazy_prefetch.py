@@ -26,6 +26,8 @@ THREADS = 4  # concurrent prefetch requests (Nydus: `prefetch.threads_count`)
 
 @LOADERS.register("lazy-prefetch")
 class LazyPrefetch(LazyFlat):
+    prefetched = 0  # chunks the background threads fetched
+
     def prepare(self) -> None:
         if self.ctx.manifest.runtime_index is None:
             raise UserError("this image has no trace to prefetch from: record one first (`sysai trio build --trace`)")
@@ -36,20 +38,20 @@ class LazyPrefetch(LazyFlat):
             pieces = self.image.chunks.get(extent.path, [])
             for i in chunk_span(extent.file_offset, extent.length, self.image.chunk_size):
                 wanted.setdefault(pieces[i][0])
-        self.prefetched = 0
         self.done = threading.Event()
         threading.Thread(target=self._prefetch, args=(list(wanted),), daemon=True, name="prefetch").start()
 
     def _prefetch(self, digests: list[str]) -> None:
-        def one(digest: str) -> None:
+        def one(digest: str) -> bool:
             try:
                 self._chunk(digest)
-                self.prefetched += 1
+                return True
             except OSError as exc:  # a foreground read will try again and report EIO if it must
                 log.warning("prefetch of %s failed: %s", digest, exc)
+                return False
 
         with ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="prefetch") as pool:
-            list(pool.map(one, digests))
+            self.prefetched = sum(pool.map(one, digests))
         self.done.set()
 
     def stats(self):

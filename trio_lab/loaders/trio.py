@@ -17,6 +17,9 @@ from trio_lab.runtime import ExtentIndex, RuntimeImage
 
 @LOADERS.register("trio")
 class Trio(LazyFlat):
+    hit_bytes = miss_bytes = 0  # counters (also when prepare() failed before setting them)
+    fetched_blob = False
+
     def prepare(self) -> None:
         if self.ctx.manifest.runtime_index is None:
             raise UserError("this image has no runtime image yet: record a trace first (`sysai trio build --trace`)")
@@ -31,7 +34,6 @@ class Trio(LazyFlat):
         self.fetched_blob = self.ctx.cache.load_once(runtime.blob_digest, lambda: self._load(runtime))
         self.ctx.cache.adopt(self.ctx.owner, [(self.digests[e.path], (e.file_offset + k) // PAGE)
                                               for e in runtime.extents for k in range(0, e.length, PAGE)])
-        self.hit_bytes = self.miss_bytes = 0
 
     def _load(self, runtime: RuntimeImage) -> None:
         """The one GET of the runtime blob; its pages go straight into the runtime page cache."""
