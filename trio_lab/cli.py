@@ -217,12 +217,14 @@ def show_trace(
 
 
 @app.command()
-def cleanup() -> None:
-    """Unmount every FUSE mount this lab left behind and remove dead daemons' work folders."""
-    from trio_lab.mounts import WORKDIR_PREFIX, cleanup as run
+def cleanup(
+    everything: Annotated[bool, typer.Option("--all", help="Also unmount mounts whose daemon still runs.")] = False,
+) -> None:
+    """Unmount the FUSE mounts this lab left behind (daemon gone) and remove dead daemons' work folders."""
+    from trio_lab.mounts import cleanup as run
 
-    handled = run()
-    print("\n".join(f"{'removed' if WORKDIR_PREFIX in p else 'unmounted'} {p}" for p in handled)
+    handled = run(everything)  # mountpoints stay as empty folders; work folders are deleted
+    print("\n".join(f"{'unmounted' if Path(p).exists() else 'removed'} {p}" for p in handled)
           if handled else "no TrIO mounts left behind")
 
 

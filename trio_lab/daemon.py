@@ -79,7 +79,7 @@ def main(spec_path: str) -> int:
         for fs, mountpoint in zip(fss, spec["mounts"]):
             def run(fs=fs, mountpoint=mountpoint):
                 try:
-                    serve(fs, mountpoint, f"trio:{spec['loader']}", options)
+                    serve(fs, mountpoint, f"trio:{spec['loader']}:{os.getpid()}", options)
                 except BaseException as exc:  # reported to the parent, never silent
                     errors.append(f"{mountpoint}: {exc}")
             thread = threading.Thread(target=run, daemon=True, name=f"fuse-{mountpoint}")

@@ -4,8 +4,9 @@ The FUSE file systems run in a separate daemon process (``python -m trio_lab.dae
 installs process-wide signal handlers and blocks a thread per mount, which must not happen in
 the process running experiments or tests. The daemon unmounts everything when told to, on
 SIGINT/SIGTERM, and when its stdin closes (so a parent that dies, even by SIGKILL, leaves no
-mount behind). :func:`cleanup` unmounts anything the lab left anyway (``fsname`` starts with
-``trio:``).
+mount behind). :func:`cleanup` unmounts anything the lab left anyway: mounts whose ``fsname``
+(``trio:<loader>:<daemon pid>``) names a daemon that is gone — not the live mounts of other
+``sysai trio mount`` commands or test runs on the same machine, unless asked to.
 """
 
 from __future__ import annotations
@@ -57,18 +58,31 @@ def fuse_available() -> tuple[bool, str]:
     return True, ""
 
 
-def lab_mounts() -> list[str]:
-    """Mountpoints of FUSE file systems this lab created (from /proc/mounts)."""
-    found = []
+def lab_mounts(orphaned_only: bool = False) -> list[str]:
+    """Mountpoints of FUSE file systems this lab created (from /proc/mounts); with
+    `orphaned_only`, those whose daemon process no longer runs."""
+    return [path for path, pid in mount_daemons().items() if not (orphaned_only and _daemon_alive(pid))]
+
+
+def mount_daemons() -> dict[str, str]:
+    """Lab mountpoint → the pid of the daemon serving it (from the ``fsname``)."""
+    found = {}
     try:
         lines = Path("/proc/mounts").read_text().splitlines()
     except OSError:
-        return []
+        return {}
     for line in lines:
         fields = line.split()
         if len(fields) >= 3 and fields[0].startswith(FSNAME_PREFIX) and fields[2].startswith("fuse"):
-            found.append(fields[1].replace("\\040", " "))
+            found[fields[1].replace("\\040", " ")] = fields[0].rpartition(":")[2]
     return found
+
+
+def _daemon_alive(pid: str) -> bool:
+    try:
+        return b"trio_lab.daemon" in Path(f"/proc/{int(pid)}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return False
 
 
 def unmount(path: str) -> bool:
@@ -86,15 +100,16 @@ def unmount(path: str) -> bool:
 WORKDIR_PREFIX = "sysai-trio-"
 
 
-def cleanup() -> list[str]:
-    """Unmount every mount the lab left behind, then remove the work folders of daemons that are
-    gone (a parent killed with SIGKILL cannot remove its own); returns what it handled."""
-    handled = lab_mounts()
+def cleanup(everything: bool = False) -> list[str]:
+    """Unmount every mount the lab left behind (a daemon that is gone; with `everything`, live
+    ones too), then remove the work folders of daemons that are gone (a parent killed with
+    SIGKILL cannot remove its own); returns what it handled."""
+    handled = lab_mounts(orphaned_only=not everything)
     for path in handled:
         unmount(path)
     for folder in sorted(Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*")):
         pid = folder / "daemon.pid"
-        if pid.is_file() and not Path(f"/proc/{pid.read_text().strip()}").exists() \
+        if pid.is_file() and not _daemon_alive(pid.read_text().strip()) \
                 and not any(m.startswith(str(folder) + "/") for m in lab_mounts()):
             shutil.rmtree(folder, ignore_errors=True)
             handled.append(str(folder))

@@ -118,6 +118,7 @@ def test_cleanup_unmounts_what_a_dead_daemon_left(store, registry):
     with MountDaemon(store, registry, "lazy-flat") as daemon:
         daemon.go()
         mnt = daemon.mountpoints[0]
+        assert mnt not in cleanup() and mnt in lab_mounts()  # a live daemon's mount is not "left behind"
         daemon.proc.kill()  # the daemon dies without unmounting
         daemon.proc.wait()
         assert mnt in lab_mounts()
