@@ -71,4 +71,5 @@ def _ours() -> list[str]:
         return False
 
     orphaned = set(lab_mounts(orphaned_only=True))
-    return [m for m, pid in mount_daemons().items() if m in orphaned or descends(pid)]
+    # no pid in the fsname: a mount made by an older checkout of this lab, not by this run
+    return [m for m, pid in mount_daemons().items() if pid.isdigit() and (m in orphaned or descends(pid))]
