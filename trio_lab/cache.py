@@ -7,7 +7,13 @@ containers started from images sharing content share those pages: here a page's 
 same file, keep one copy. The cache counts what it holds (``shared_bytes``) against what N
 private caches would have held (``private_bytes``).
 
-With a capacity, a pluggable :class:`trio_lab.evictions.base.EvictionPolicy` picks the victim.
+The same cache also holds the rest of what a daemon fetches by digest — metadata (the flat
+index, the runtime index, layer tables of contents), chunks, whole files and layers — once per
+digest however many containers ask (:meth:`RuntimeCache.content`), and counts those bytes too:
+``content_bytes`` (held) against ``content_bytes_private`` (one copy per container using it).
+
+With a capacity, a pluggable :class:`trio_lab.evictions.base.EvictionPolicy` picks the victim
+among runtime pages (content fetched by digest is not evicted: a loader keeps what it fetched).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from trio_lab.evictions.base import EvictionPolicy
 
@@ -31,14 +38,37 @@ class Entry:
 
 
 @dataclass
+class Content:
+    """One thing fetched by digest: its parsed value, its size on the wire, who uses it."""
+
+    kind: str  # "metadata", "chunk", "file", "layer"
+    value: Any
+    size: int
+    owners: set[str] = field(default_factory=set)
+
+
+@dataclass
 class CacheStats:
     pages: int
-    shared_bytes: int  # bytes held once, however many containers use them
-    private_bytes: int  # bytes the same containers would hold with one cache each
+    shared_bytes: int  # runtime pages held once, however many containers use them
+    private_bytes: int  # runtime pages the same containers would hold with one cache each
     owners: int
     hits: int
     misses: int
     evictions: int
+    content_bytes: int = 0  # metadata, chunks, files, layers fetched by digest, held once
+    content_bytes_private: int = 0  # the same with one copy per container
+    content_by_kind: dict = field(default_factory=dict)  # kind → [held, if private]
+    content_fetches: int = 0  # digests fetched from the registry
+    content_shared_hits: int = 0  # asks answered by a copy another container fetched
+
+    @property
+    def total_bytes(self) -> int:
+        return self.shared_bytes + self.content_bytes
+
+    @property
+    def total_bytes_private(self) -> int:
+        return self.private_bytes + self.content_bytes_private
 
 
 class RuntimeCache:
@@ -56,6 +86,36 @@ class RuntimeCache:
         self.hits = self.misses = self.evictions = 0
         self._lock = threading.RLock()
         self._loads: dict[str, threading.Event] = {}
+        self.contents: dict[str, Content] = {}
+        self._content_locks: dict[str, threading.Lock] = {}
+        self.content_fetches = self.content_shared_hits = 0
+
+    def content(self, owner: str, kind: str, digest: str, fetch: Callable[[], bytes],
+                parse: Callable[[bytes], Any] | None = None) -> Any:
+        """The content named `digest`, fetched (and parsed) once per cache: concurrent callers
+        wait for the first; a failed fetch is not remembered, so the next read tries again.
+        Same digest, same bytes, so one copy serves every container and every loader."""
+        with self._lock:
+            self._owners.add(owner)
+            found = self.contents.get(digest)
+            if found is None:
+                lock = self._content_locks.setdefault(digest, threading.Lock())
+        if found is None:
+            with lock:
+                with self._lock:
+                    found = self.contents.get(digest)
+                if found is None:
+                    data = fetch()
+                    value = parse(data) if parse is not None else data
+                    with self._lock:
+                        found = self.contents[digest] = Content(kind, value, len(data), {owner})
+                        self.content_fetches += 1
+                    return value
+        with self._lock:
+            if owner not in found.owners:
+                found.owners.add(owner)
+                self.content_shared_hits += 1
+        return found.value
 
     def load_once(self, name: str, load) -> bool:
         """Run `load()` for `name` (e.g. a runtime blob digest) once per cache; concurrent
@@ -130,5 +190,37 @@ class RuntimeCache:
     def stats(self) -> CacheStats:
         with self._lock:
             private = sum(len(e.data) * len(e.owners) for e in self.entries.values())
+            by_kind: dict[str, list[int]] = {}
+            for item in self.contents.values():
+                held = by_kind.setdefault(item.kind, [0, 0])
+                held[0] += item.size
+                held[1] += item.size * len(item.owners)
             return CacheStats(len(self.entries), self._bytes, private, len(self._owners),
-                              self.hits, self.misses, self.evictions)
+                              self.hits, self.misses, self.evictions,
+                              sum(h for h, _ in by_kind.values()), sum(p for _, p in by_kind.values()),
+                              by_kind, self.content_fetches, self.content_shared_hits)
+
+
+def summarize(stats: list[CacheStats]) -> dict:
+    """Memory of a daemon's caches (one if cooperative, one per container if not), in bytes:
+    ``bytes`` held in total (runtime pages + content fetched by digest) against
+    ``bytes_if_private`` (what one cache per container would hold), and the parts."""
+    by_kind: dict[str, list[int]] = {}
+    for s in stats:
+        for kind, (held, private) in s.content_by_kind.items():
+            by_kind.setdefault(kind, [0, 0])
+            by_kind[kind][0] += held
+            by_kind[kind][1] += private
+    return {
+        "bytes": sum(s.total_bytes for s in stats),
+        "bytes_if_private": sum(s.total_bytes_private for s in stats),
+        "page_bytes": sum(s.shared_bytes for s in stats),
+        "page_bytes_if_private": sum(s.private_bytes for s in stats),
+        "content_by_kind": by_kind,
+        "content_fetches": sum(s.content_fetches for s in stats),
+        "content_shared_hits": sum(s.content_shared_hits for s in stats),
+        "pages": sum(s.pages for s in stats),
+        "hits": sum(s.hits for s in stats),
+        "misses": sum(s.misses for s in stats),
+        "evictions": sum(s.evictions for s in stats),
+    }

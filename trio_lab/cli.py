@@ -64,28 +64,66 @@ def build(
     finish(result, folder, json, show)
 
 
+@app.command()
+def serve(
+    store: Annotated[Path, typer.Argument(help="An image folder made by `sysai trio build` (holds image.json).")],
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 5000,
+    rtt_ms: Rtt = 0.0,
+    bandwidth_mbps: Annotated[Optional[float], typer.Option("--bandwidth-mbps", help="Link bandwidth (Mbit/s); unlimited if unset.")] = None,
+) -> None:
+    """Run the blob registry for one image in the foreground (for `mount --registry`); Ctrl-C stops it."""
+    from sysai.http import run_until_interrupted
+    from trio_lab.registry import make_app
+    from trio_lab.store import Manifest, manifest_digest
+
+    name = Manifest.load(store).name
+    app_ = make_app(store, rtt_ms, bandwidth_mbps)
+    run_until_interrupted(app_, port=port, on_ready=lambda url: print(
+        f"image {name!r}: mount it with `sysai trio mount {manifest_digest(store)} DIR --registry {url}` "
+        f"(or by name: {name})", flush=True))
+
+
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM unmounts exactly like Ctrl-C
+    # SIGTERM unmounts exactly like Ctrl-C; further signals are ignored so they cannot cut the
+    # unmount short (the handlers are restored when `mount` returns)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 @app.command()
 def mount(
-    store: Annotated[Path, typer.Argument(help="An image folder made by `sysai trio build` (holds image.json).")],
+    image: Annotated[str, typer.Argument(help="An image folder made by `sysai trio build`, or with --registry an image name or sha256: digest.")],
     mountpoint: Annotated[Path, typer.Argument(help="An empty directory to mount on.")],
     loader: Annotated[str, typer.Option("--loader", help="full, lazy-layered, lazy-flat or trio.")] = "trio",
+    registry: Annotated[Optional[str], typer.Option("--registry", help="Use a running registry (`sysai trio serve`) instead of serving IMAGE here.")] = None,
     rtt_ms: Rtt = 0.0,
     bandwidth_mbps: Annotated[Optional[float], typer.Option("--bandwidth-mbps", help="Link bandwidth (Mbit/s); unlimited if unset.")] = None,
 ) -> None:
-    """Serve one image from a local registry and mount it read-only; Ctrl-C unmounts."""
+    """Mount one image read-only from a registry (by default one served here for IMAGE); Ctrl-C unmounts."""
+    import contextlib
+
     from sysai.http import serve_in_thread
-    from trio_lab.fetch import BlobClient
+    from trio_lab.fetch import BlobClient, FetchError
     from trio_lab.loaders.base import LOADERS
-    from trio_lab.mounts import MountDaemon, fuse_available
+    from trio_lab.mounts import MountDaemon, fuse_available, image_ref
     from trio_lab.registry import make_app
     from trio_lab.store import Manifest
 
     LOADERS.get(loader)
-    Manifest.load(store)
+    if registry is None:
+        Manifest.load(Path(image))
+        ref = image_ref(Path(image))
+        if rtt_ms < 0 or (bandwidth_mbps is not None and bandwidth_mbps <= 0):
+            make_app(image, rtt_ms, bandwidth_mbps)  # raises the one-line error
+    else:
+        if not registry.startswith("http://"):
+            raise UserError(f"--registry must be an http:// URL (got {registry!r})")
+        ref = image
+        try:
+            BlobClient(registry, retries=1, timeout_s=5).manifest(ref)
+        except FetchError as exc:
+            raise UserError(f"cannot resolve {ref!r} at {registry}: {exc}") from None
     ok, why = fuse_available()
     if not ok:
         raise UserError(f"cannot mount: {why}")
@@ -94,16 +132,22 @@ def mount(
     # explicit handlers: a shell that starts us in the background sets SIGINT to "ignore"
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with serve_in_thread(make_app(store, rtt_ms, bandwidth_mbps)) as url:
-            with MountDaemon(store, url, loader, mountpoint=mountpoint) as daemon:
-                info = daemon.go()
-                print(f"mounted {store} at {mountpoint} with loader {loader} "
-                      f"({info['libfuse']}, ready in {info['prepare_s']:.2f} s); Ctrl-C to unmount", flush=True)
-                try:
+        with contextlib.ExitStack() as stack:
+            url = registry or stack.enter_context(serve_in_thread(make_app(image, rtt_ms, bandwidth_mbps)))
+            with MountDaemon(ref, url, loader, mountpoint=mountpoint, log_to_stderr=True) as daemon:
+                try:  # a signal at any point from here on, even before pause(), lands in the except
+                    info = daemon.go()
+                    print(f"mounted {image} at {mountpoint} with loader {loader} from {url} "
+                          f"({info['libfuse']}, ready in {info['prepare_s']:.2f} s); Ctrl-C to unmount", flush=True)
                     signal.pause()
                 except KeyboardInterrupt:
                     pass
-                print(f"registry: {BlobClient(url).stats()}")
+                try:
+                    print(f"registry: {BlobClient(url, retries=0, timeout_s=2).stats()}")
+                except FetchError:
+                    print(f"registry at {url} is not answering")
+    except KeyboardInterrupt:  # interrupted while the daemon was starting: it has been stopped
+        pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -116,7 +160,7 @@ def compare(
     rtt_ms: Rtt = 20.0,
     bandwidth_mbps: Bandwidth = 200.0,
     containers: Annotated[int, typer.Option("--containers", help="Containers sharing one runtime cache.")] = 4,
-    loaders: Annotated[str, typer.Option("--loaders", help="Comma-separated loaders.")] = "full,lazy-layered,lazy-flat,trio",
+    loaders: Annotated[str, typer.Option("--loaders", help="Comma-separated loaders (also: lazy-prefetch).")] = "full,lazy-layered,lazy-flat,trio",
     fuse: Annotated[str, typer.Option("--fuse", help="auto, on, or off (in-process replay).")] = "auto",
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Use this trace instead of recording one.")] = None,
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Also sweep RTT and bandwidth.")] = True,
@@ -173,12 +217,15 @@ def show_trace(
 
 
 @app.command()
-def cleanup() -> None:
-    """Unmount every FUSE mount this lab left behind."""
+def cleanup(
+    everything: Annotated[bool, typer.Option("--all", help="Also unmount mounts whose daemon still runs.")] = False,
+) -> None:
+    """Unmount the FUSE mounts this lab left behind (daemon gone) and remove dead daemons' work folders."""
     from trio_lab.mounts import cleanup as run
 
-    handled = run()
-    print("\n".join(f"unmounted {p}" for p in handled) if handled else "no TrIO mounts left behind")
+    handled = run(everything)  # mountpoints stay as empty folders; work folders are deleted
+    print("\n".join(f"{'unmounted' if Path(p).exists() else 'removed'} {p}" for p in handled)
+          if handled else "no TrIO mounts left behind")
 
 
 @app.command()
@@ -195,7 +242,7 @@ def bench(
     from trio_lab.bench import BenchConfig, run_bench
 
     cfg = BenchConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
-                      bandwidth_mbps=bandwidth_mbps, containers=containers)
+                      bandwidth_mbps=bandwidth_mbps, containers=containers, repeats=3 if quick else 7)
     folder = prepare_out("trio", "bench", out)
     res = run_bench(cfg, folder, seed)
     finish(res, folder, json, lambda: print_table(

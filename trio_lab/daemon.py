@@ -1,7 +1,8 @@
 """The mount daemon: ``python -m trio_lab.daemon spec.json`` (started by :class:`MountDaemon`).
 
-Protocol on stdin/stdout, one line each: prints ``loaded``; on ``go`` prepares every loader (in
-parallel, as containers starting together would) and mounts, then prints ``ready {timings}``; on
+Protocol on stdin/stdout, one line each: prints ``loaded``; on ``go`` fetches the image
+manifest from the registry (verified by digest), prepares every loader (in parallel, as
+containers starting together would) and mounts, then prints ``ready {timings}``; on
 ``stop`` (or EOF, SIGINT, SIGTERM, SIGHUP) unmounts everything, writes the result file
 (loader stats, runtime-cache memory, the trace) and exits.
 """
@@ -16,7 +17,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 
 
@@ -51,24 +51,26 @@ def main(spec_path: str) -> int:
     caches: list[RuntimeCache] = []
     timings: dict = {"libfuse": LIBFUSE}
     try:
-        manifest = Manifest.load(Path(spec["store"]))
         client = BlobClient(spec["registry"], retries=spec["retries"], timeout_s=spec["timeout_s"])
         loader_cls = LOADERS.get(spec["loader"])
+        capacity = spec["cache_capacity"]
+        EVICTIONS.get(spec["eviction"])  # an unknown policy fails before "loaded", not mid-start
 
         def new_cache() -> RuntimeCache:
-            capacity = spec["cache_capacity"]
             policy = EVICTIONS.get(spec["eviction"])() if capacity is not None else None
             caches.append(RuntimeCache(capacity, policy))
             return caches[-1]
 
-        shared = new_cache() if spec["cooperative"] else None
-        for i, _ in enumerate(spec["mounts"]):
-            ctx = LoaderContext(manifest, client, shared or new_cache(), owner=f"c{i}")
-            fss.append(ImageFS(loader_cls(ctx), Tracer(enabled=spec["trace"])))
         _say("loaded")
         if sys.stdin.readline().strip() != "go":
             return 0
         start = time.perf_counter()
+        # the image is resolved like a container runtime does: its manifest, by digest, over HTTP
+        manifest = Manifest.parse(client.manifest(spec["image"])[0])
+        shared = new_cache() if spec["cooperative"] else None
+        for i, _ in enumerate(spec["mounts"]):
+            ctx = LoaderContext(manifest, client, shared or new_cache(), owner=f"c{i}")
+            fss.append(ImageFS(loader_cls(ctx), Tracer(enabled=spec["trace"])))
         with ThreadPoolExecutor(max_workers=len(fss)) as pool:
             list(pool.map(lambda fs: fs.loader.prepare(), fss))
         timings["prepare_s"] = time.perf_counter() - start
@@ -77,7 +79,7 @@ def main(spec_path: str) -> int:
         for fs, mountpoint in zip(fss, spec["mounts"]):
             def run(fs=fs, mountpoint=mountpoint):
                 try:
-                    serve(fs, mountpoint, f"trio:{spec['loader']}", options)
+                    serve(fs, mountpoint, f"trio:{spec['loader']}:{os.getpid()}", options)
                 except BaseException as exc:  # reported to the parent, never silent
                     errors.append(f"{mountpoint}: {exc}")
             thread = threading.Thread(target=run, daemon=True, name=f"fuse-{mountpoint}")
@@ -97,7 +99,8 @@ def main(spec_path: str) -> int:
                 break
         return 0
     except Exception as exc:
-        logging.getLogger("trio_lab.daemon").exception("daemon failed")
+        if not isinstance(exc, (UserError, OSError)):  # expected ones (bad image, registry down) the parent reports
+            logging.getLogger("trio_lab.daemon").exception("daemon failed")
         sys.stdout.write(f"error {exc}\n")
         sys.stdout.flush()
         return 1
@@ -112,22 +115,15 @@ def main(spec_path: str) -> int:
 
 
 def _write_result(spec: dict, fss: list, caches: list, timings: dict) -> None:
+    from trio_lab.cache import summarize
+
     stats = [cache.stats() for cache in caches]
     result = {
         "loader": spec["loader"],
         "timings": timings,
         "peak_rss_bytes": _peak_rss(),
         "containers": [fs.loader.stats() for fs in fss],
-        "cache": {
-            "cooperative": spec["cooperative"],
-            "bytes": sum(s.shared_bytes for s in stats),
-            "bytes_if_private": sum(s.private_bytes for s in stats),
-            "pages": sum(s.pages for s in stats),
-            "hits": sum(s.hits for s in stats),
-            "misses": sum(s.misses for s in stats),
-            "evictions": sum(s.evictions for s in stats),
-            "per_cache": [asdict(s) for s in stats],
-        },
+        "cache": {"cooperative": spec["cooperative"], **summarize(stats)},
         "trace": [[r.path, r.offset, r.length] for fs in fss for r in fs.tracer.reads()] if spec["trace"] else [],
     }
     Path(spec["result"]).write_text(json.dumps(result))

@@ -28,7 +28,8 @@ from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.trace import Read, read_trace, write_trace
 from trio_lab.workload import Workload, build_workload_image, get_workload, native_trace
 
-ORDER = ["full", "lazy-layered", "lazy-flat", "trio"]
+ORDER = ["full", "lazy-layered", "lazy-flat", "lazy-prefetch", "trio"]  # display order
+DEFAULT_LOADERS = ["full", "lazy-layered", "lazy-flat", "trio"]  # the four; add lazy-prefetch with --loaders
 
 
 @dataclass
@@ -37,7 +38,7 @@ class CompareConfig:
     rtt_ms: float = option(20.0, "registry round-trip time in ms")
     bandwidth_mbps: float = option(200.0, "registry link bandwidth in Mbit/s")
     containers: int = option(4, "containers started together for the cooperative-cache measurement")
-    loaders: list = option(list(ORDER), "loaders to compare")
+    loaders: list = option(list(DEFAULT_LOADERS), "loaders to compare")
     sweep_rtt_ms: list = option([0.0, 5.0, 20.0, 50.0], "RTTs of the sweep (at --bandwidth-mbps)")
     sweep_bandwidth_mbps: list = option([50.0, 200.0, 1000.0], "bandwidths of the sweep (at --rtt-ms)")
     fuse: str = option("auto", "auto: mount when FUSE works; off: in-process replay")
@@ -122,6 +123,10 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
         shared = run("trio", cfg.rtt_ms, cfg.bandwidth_mbps, containers=cfg.containers, cooperative=True)
         private = run("trio", cfg.rtt_ms, cfg.bandwidth_mbps, containers=cfg.containers, cooperative=False)
         cooperative.update(cache_bytes_shared=shared.cache_bytes, cache_bytes_private=private.cache_bytes,
+                           page_cache_bytes_shared=shared.cache["page_bytes"],
+                           page_cache_bytes_private=private.cache["page_bytes"],
+                           content_by_kind_shared=shared.cache["content_by_kind"],
+                           content_by_kind_private=private.cache["content_by_kind"],
                            time_to_ready_shared_s=shared.time_to_ready_s, time_to_ready_private_s=private.time_to_ready_s,
                            bytes_fetched_shared=shared.bytes_fetched, bytes_fetched_private=private.bytes_fetched,
                            daemon_peak_rss_shared=shared.daemon_peak_rss, daemon_peak_rss_private=private.daemon_peak_rss)
@@ -135,7 +140,7 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
                           "time_to_ready_s": r.time_to_ready_s, "bytes_fetched": r.bytes_fetched, "requests": r.requests})
     speedup = {}
     if "trio" in rows:
-        for other in ("full", "lazy-flat", "lazy-layered"):
+        for other in ("full", "lazy-flat", "lazy-layered", "lazy-prefetch"):
             if other in rows:
                 speedup[f"trio_vs_{other}"] = rows[other].time_to_ready_s / rows["trio"].time_to_ready_s
     results = CompareResults(
@@ -203,7 +208,8 @@ def plot(res: CompareResults, out: Path) -> list[Path]:
     if "cache_bytes_shared" in res.cooperative:
         path = out / "cache_memory.png"
         c = res.cooperative
-        groups = [("runtime page cache", c["cache_bytes_shared"], c["cache_bytes_private"])]
+        groups = [("runtime page cache", c["page_cache_bytes_shared"], c["page_cache_bytes_private"]),
+                  ("all cached content", c["cache_bytes_shared"], c["cache_bytes_private"])]
         if c.get("daemon_peak_rss_shared"):
             groups.append(("mount daemon peak RSS", c["daemon_peak_rss_shared"], c["daemon_peak_rss_private"]))
         with figure(path, title=f"Memory of {c['containers']} containers of one image", ylabel="MB") as ax:

@@ -46,6 +46,11 @@ class BlobClient:
             self._local.conn = None
 
     def request(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None) -> tuple[int, bytes]:
+        return self.exchange(method, path, headers, body)[:2]
+
+    def exchange(self, method: str, path: str, headers: dict | None = None,
+                 body: bytes | None = None) -> tuple[int, bytes, dict]:
+        """One request with bounded retries: (status, body, response headers)."""
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -62,7 +67,7 @@ class BlobClient:
             if response.status >= 500:
                 last = FetchError(f"{method} {path}: HTTP {response.status} {data[:80]!r}")
                 continue
-            return response.status, data
+            return response.status, data, dict(response.getheaders())
         raise FetchError(f"{method} {path}: failed after {self.retries + 1} attempts: {last}")
 
     def blob(self, digest: str, start: int | None = None, length: int | None = None,
@@ -84,8 +89,22 @@ class BlobClient:
             raise FetchError(f"GET {digest}: digest mismatch, expected {want}")
         return data
 
-    def blob_json(self, digest: str) -> dict:
-        return json.loads(self.blob(digest))
+    def manifest(self, ref: str) -> tuple[bytes, str]:
+        """The image manifest named `ref` (an image name, or its ``sha256:`` digest) and its digest.
+
+        By digest, the bytes must hash to it; by name, they must hash to the digest the registry
+        announces (``Docker-Content-Digest``), so a corrupted manifest is refused either way.
+        """
+        quoted = urllib.parse.quote(ref, safe=":")
+        status, data, headers = self.exchange("GET", f"/manifests/{quoted}")
+        if status != 200:
+            raise FetchError(f"GET manifest {ref}: HTTP {status} {data[:80]!r}")
+        announced = {k.lower(): v for k, v in headers.items()}.get("docker-content-digest")
+        want = ref if ref.startswith("sha256:") else announced
+        if want is None or sha256(data) != want:
+            log.error("digest mismatch for manifest %s: expected %s, got %s", ref, want, sha256(data))
+            raise FetchError(f"GET manifest {ref}: digest mismatch, expected {want}")
+        return data, want
 
     def stats(self) -> dict:
         return json.loads(self.request("GET", "/stats")[1])

@@ -49,7 +49,7 @@ class ImageOps(binding.Operations):
         return self.fs.read(path, size, offset)
 
     def statfs(self, path):
-        return {"f_bsize": 4096, "f_frsize": 4096, "f_namemax": 255}
+        return self.fs.statfs()
 
 
 def serve(fs: ImageFS, mountpoint: str, fsname: str, options: dict) -> None:

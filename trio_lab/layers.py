@@ -187,6 +187,38 @@ def _escapes(path: str, target: str) -> bool:
     return False
 
 
+def check_symlinks(nodes: dict[str, Node], where: str = "image") -> None:
+    """Refuse a merged image in which some symlink, followed through the other symlinks of the
+    image (possibly from other layers), climbs above the root: ``a/up → ..`` is harmless alone
+    but ``a/up2 → up/..`` then reaches the directory *above* the mountpoint."""
+    for path, node in sorted(nodes.items()):
+        if node.kind == SYMLINK and _resolves_outside(nodes, path):
+            raise UserError(f"{where}: symlink {path!r} → {node.target!r} leads outside the image root "
+                            "through other symlinks: refused")
+
+
+def _resolves_outside(nodes: dict[str, Node], link: str, max_links: int = 40) -> bool:
+    stack = parent(link).strip("/").split("/") if parent(link) != "/" else []
+    todo = [p for p in nodes[link].target.split("/") if p not in ("", ".")][::-1]
+    followed = 0
+    while todo:
+        part = todo.pop()
+        if part == "..":
+            if not stack:
+                return True
+            stack.pop()
+            continue
+        stack.append(part)
+        node = nodes.get("/" + "/".join(stack))
+        if node is not None and node.kind == SYMLINK:
+            followed += 1
+            if followed > max_links or node.target.startswith("/"):
+                return followed <= max_links  # a loop is ELOOP at run time, not an escape
+            stack.pop()
+            todo.extend([p for p in node.target.split("/") if p not in ("", ".")][::-1])
+    return False
+
+
 def _add_parents(layer: Layer, path: str) -> None:
     for up in ancestors(path):
         if up not in layer.entries:

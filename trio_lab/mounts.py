@@ -4,8 +4,9 @@ The FUSE file systems run in a separate daemon process (``python -m trio_lab.dae
 installs process-wide signal handlers and blocks a thread per mount, which must not happen in
 the process running experiments or tests. The daemon unmounts everything when told to, on
 SIGINT/SIGTERM, and when its stdin closes (so a parent that dies, even by SIGKILL, leaves no
-mount behind). :func:`cleanup` unmounts anything the lab left anyway (``fsname`` starts with
-``trio:``).
+mount behind). :func:`cleanup` unmounts anything the lab left anyway: mounts whose ``fsname``
+(``trio:<loader>:<daemon pid>``) names a daemon that is gone — not the live mounts of other
+``sysai trio mount`` commands or test runs on the same machine, unless asked to.
 """
 
 from __future__ import annotations
@@ -57,18 +58,31 @@ def fuse_available() -> tuple[bool, str]:
     return True, ""
 
 
-def lab_mounts() -> list[str]:
-    """Mountpoints of FUSE file systems this lab created (from /proc/mounts)."""
-    found = []
+def lab_mounts(orphaned_only: bool = False) -> list[str]:
+    """Mountpoints of FUSE file systems this lab created (from /proc/mounts); with
+    `orphaned_only`, those whose daemon process no longer runs."""
+    return [path for path, pid in mount_daemons().items() if not (orphaned_only and _daemon_alive(pid))]
+
+
+def mount_daemons() -> dict[str, str]:
+    """Lab mountpoint → the pid of the daemon serving it (from the ``fsname``)."""
+    found = {}
     try:
         lines = Path("/proc/mounts").read_text().splitlines()
     except OSError:
-        return []
+        return {}
     for line in lines:
         fields = line.split()
         if len(fields) >= 3 and fields[0].startswith(FSNAME_PREFIX) and fields[2].startswith("fuse"):
-            found.append(fields[1].replace("\\040", " "))
+            found[fields[1].replace("\\040", " ")] = fields[0].rpartition(":")[2]
     return found
+
+
+def _daemon_alive(pid: str) -> bool:
+    try:
+        return b"trio_lab.daemon" in Path(f"/proc/{int(pid)}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return False
 
 
 def unmount(path: str) -> bool:
@@ -83,39 +97,62 @@ def unmount(path: str) -> bool:
     return path not in lab_mounts()
 
 
-def cleanup() -> list[str]:
-    """Unmount every mount the lab left behind; returns the mountpoints handled."""
-    handled = lab_mounts()
+WORKDIR_PREFIX = "sysai-trio-"
+
+
+def cleanup(everything: bool = False) -> list[str]:
+    """Unmount every mount the lab left behind (a daemon that is gone; with `everything`, live
+    ones too), then remove the work folders of daemons that are gone (a parent killed with
+    SIGKILL cannot remove its own); returns what it handled."""
+    handled = lab_mounts(orphaned_only=not everything)
     for path in handled:
         unmount(path)
+    for folder in sorted(Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*")):
+        pid = folder / "daemon.pid"
+        if pid.is_file() and not _daemon_alive(pid.read_text().strip()) \
+                and not any(m.startswith(str(folder) + "/") for m in lab_mounts()):
+            shutil.rmtree(folder, ignore_errors=True)
+            handled.append(str(folder))
     return handled
+
+
+def image_ref(image: Path | str) -> str:
+    """An image folder → its manifest digest; anything else is already a registry reference."""
+    from trio_lab.store import MANIFEST, manifest_digest
+
+    return manifest_digest(Path(image)) if (Path(image) / MANIFEST).is_file() else str(image)
 
 
 class MountDaemon:
     """One daemon serving `containers` mounts of one image with one loader.
 
-        with MountDaemon(manifest, url, "trio", containers=2) as daemon:
+    `image` is an image folder made by ``sysai trio build`` (the mount is pinned to its
+    manifest's digest) or a reference the registry at `url` knows (a name or ``sha256:`` digest);
+    the daemon fetches and verifies the manifest over HTTP like everything else.
+
+        with MountDaemon(store, url, "trio", containers=2) as daemon:
             info = daemon.go()            # loaders prepare, then everything is mounted
             ... daemon.mountpoints ...
         daemon.result                     # stats (and the trace when trace=True)
     """
 
-    def __init__(self, store: Path, url: str, loader: str, containers: int = 1, cooperative: bool = True,
+    def __init__(self, image: Path | str, url: str, loader: str, containers: int = 1, cooperative: bool = True,
                  options: FuseOptions | None = None, trace: bool = False, workdir: Path | None = None,
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
-                 env: dict | None = None, mountpoint: Path | None = None):
+                 env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False):
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sysai-trio-"))
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         self.mountpoints = [str(self.workdir / f"c{i}") for i in range(containers)]
         if mountpoint is not None:
             self.mountpoints[0] = str(Path(mountpoint).resolve())
         self.spec = {
-            "store": str(store), "registry": url, "loader": loader, "mounts": self.mountpoints,
+            "image": image_ref(image), "registry": url, "loader": loader, "mounts": self.mountpoints,
             "cooperative": cooperative, "fuse": asdict(options or FuseOptions()), "trace": trace,
             "cache_capacity": cache_capacity, "eviction": eviction, "retries": retries, "timeout_s": timeout_s,
             "result": str(self.workdir / "result.json"),
         }
         self.env = env
+        self.log_to_stderr = log_to_stderr  # the daemon's log (EIO, digest mismatches) on our stderr
         self.result: dict = {}
         self.proc: subprocess.Popen | None = None
 
@@ -127,8 +164,9 @@ class MountDaemon:
         self._log = open(self.workdir / "daemon.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "trio_lab.daemon", str(spec)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._log, env={**os.environ, **(self.env or {})},
+            stderr=None if self.log_to_stderr else self._log, env={**os.environ, **(self.env or {})},
         )
+        (self.workdir / "daemon.pid").write_text(str(self.proc.pid))
         try:
             self._expect("loaded", 60)
         except BaseException:
@@ -158,6 +196,8 @@ class MountDaemon:
         raise UserError(f"mount daemon did not answer {word!r} within {timeout:.0f} s: {self._tail()}")
 
     def _tail(self) -> str:
+        if self.log_to_stderr:
+            return "see its log above"
         self._log.flush()
         text = (self.workdir / "daemon.log").read_text(errors="replace").strip().splitlines()
         return text[-1] if text else "(no log)"

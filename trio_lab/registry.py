@@ -1,7 +1,8 @@
 """The blob registry: a real aiohttp server on 127.0.0.1 with an emulated WAN link.
 
-``GET /blobs/sha256:<hex>`` serves a blob (whole, or one ``Range: bytes=a-b``); ``HEAD`` gives
-its size. Every request pays one round trip (``rtt_ms``) before its first byte, and all bodies
+``GET /manifests/<name or sha256:digest>`` serves the image manifest (``image.json``) with its
+digest in ``Docker-Content-Digest``; ``GET /blobs/sha256:<hex>`` serves a blob (whole, or one
+``Range: bytes=a-b``); ``HEAD`` gives its size. Every request pays one round trip (``rtt_ms``) before its first byte, and all bodies
 share one token bucket of ``bandwidth`` bytes/s (the link), as a registry behind a WAN would.
 ``GET /stats`` returns request and byte counters; ``POST /stats/reset`` zeroes them;
 ``POST /faults`` (JSON ``{"down": bool, "corrupt": bool}``) makes it answer 503 or flip a byte,
@@ -11,6 +12,7 @@ for the reliability tests. Bad requests get a 4xx with a message; the server nev
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from dataclasses import asdict, dataclass
@@ -18,7 +20,8 @@ from dataclasses import asdict, dataclass
 from aiohttp import web
 
 from sysai.errors import UserError
-from trio_lab.store import BlobStore
+from trio_lab.model import sha256
+from trio_lab.store import MANIFEST, BlobStore
 
 PIECE = 64 * 1024
 RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -110,6 +113,26 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
         await response.write_eof()
         return response
 
+    async def manifest(request: web.Request) -> web.Response:
+        counters.requests += 1
+        await asyncio.sleep(rtt_ms / 1e3)
+        if faults["down"]:
+            return web.Response(status=503, text="registry is down (fault injected)\n")
+        ref = request.match_info["ref"]
+        try:
+            data = (store.root / MANIFEST).read_bytes()
+            name = json.loads(data)["name"]
+        except (OSError, ValueError, KeyError):
+            return web.Response(status=404, text="this registry holds no image manifest\n")
+        digest = sha256(data)
+        if ref not in (name, digest, "latest"):
+            return web.Response(status=404, text=f"no manifest {ref!r} (this registry serves {name!r}, {digest})\n")
+        if faults["corrupt"]:
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        await bucket.take(len(data))
+        counters.bytes += len(data)
+        return web.Response(body=data, content_type="application/json", headers={"Docker-Content-Digest": digest})
+
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(asdict(counters))
 
@@ -127,6 +150,7 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
         faults.update(body)
         return web.json_response(faults)
 
+    app.router.add_get("/manifests/{ref}", manifest)
     app.router.add_route("GET", "/blobs/{digest}", blob)
     app.router.add_route("HEAD", "/blobs/{digest}", blob)
     app.router.add_get("/stats", stats)

@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trio_lab.cache import RuntimeCache
+from trio_lab.cache import RuntimeCache, summarize
 from trio_lab.evictions.base import EVICTIONS
 from trio_lab.fetch import BlobClient
 from trio_lab.loaders.base import LOADERS, LoaderContext
 from trio_lab.mounts import FuseOptions, MountDaemon
-from trio_lab.store import Manifest
+from trio_lab.store import Manifest, manifest_digest
 from trio_lab.trace import Read, Tracer
 from trio_lab.vfs import ImageFS
 from trio_lab.workload import Workload, run_start
@@ -32,8 +32,9 @@ class StartResult:
     requests: int
     fuse: bool
     containers: int = 1
-    cache_bytes: int = 0  # runtime page cache held (sum over caches)
-    cache_bytes_if_private: int = 0
+    cache_bytes: int = 0  # what the caches hold: runtime pages + metadata/chunks/files/layers by digest
+    cache_bytes_if_private: int = 0  # the same with one cache per container
+    cache: dict = field(default_factory=dict)  # the breakdown (trio_lab.cache.summarize)
     loader_stats: list[dict] = field(default_factory=list)
     trace: list[Read] = field(default_factory=list)
     daemon_peak_rss: int | None = None  # bytes; FUSE only (in-process runs share the caller's memory)
@@ -59,22 +60,21 @@ def cold_start(store: Path, url: str, loader: str, workload: Workload, *, fuse: 
         cache = result["cache"]
         stats, traced = result["containers"], [Read(*r) for r in result["trace"]]
     else:
-        manifest = Manifest.load(store)
+        start = time.perf_counter()
+        manifest = Manifest.parse(client.manifest(manifest_digest(store))[0])
         policy = EVICTIONS.get(eviction)() if cache_capacity is not None else None
         shared = RuntimeCache(cache_capacity, policy)
         caches = [shared] if cooperative else [RuntimeCache(cache_capacity, policy) for _ in range(containers)]
         fss = [ImageFS(LOADERS.get(loader)(LoaderContext(manifest, client, caches[i % len(caches)], f"c{i}")),
                        Tracer(enabled=trace)) for i in range(containers)]
-        start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=containers) as pool:
             list(pool.map(lambda fs: fs.loader.prepare(), fss))
             prepare_s = time.perf_counter() - start
             list(pool.map(lambda fs: fs.replay(reads), fss))
         elapsed = time.perf_counter() - start
-        cstats = [c.stats() for c in caches]
-        cache = {"bytes": sum(s.shared_bytes for s in cstats), "bytes_if_private": sum(s.private_bytes for s in cstats)}
+        cache = summarize([c.stats() for c in caches])
         stats, traced = [fs.loader.stats() for fs in fss], [r for fs in fss for r in fs.tracer.reads()]
         peak_rss = None
     counters = client.stats()
     return StartResult(loader, elapsed, prepare_s, counters["bytes"], counters["requests"], fuse, containers,
-                       cache["bytes"], cache["bytes_if_private"], stats, traced, peak_rss)
+                       cache["bytes"], cache["bytes_if_private"], cache, stats, traced, peak_rss)

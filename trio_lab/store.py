@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sysai.errors import UserError
 from trio_lab.chunked import CHUNK_SIZE, build_chunked
-from trio_lab.layers import Layer, flatten, read_layer, write_layer
+from trio_lab.layers import Layer, check_symlinks, flatten, read_layer, write_layer
 from trio_lab.model import FILE, Node, sha256
 from trio_lab.runtime import RuntimeImage, make_runtime
 from trio_lab.trace import Read, write_trace
@@ -81,15 +81,28 @@ class Manifest:
 
     @classmethod
     def load(cls, store: Path) -> "Manifest":
-        path = Path(store) / MANIFEST
-        if not path.is_file():
-            raise UserError(f"no image at {store} (missing {MANIFEST}); build one with `sysai trio build`")
-        data = json.loads(path.read_text())
+        return cls.parse(read_manifest(store))
+
+    @classmethod
+    def parse(cls, raw: bytes) -> "Manifest":
+        data = json.loads(raw)
         data["layers"] = [LayerRef(**ref) for ref in data["layers"]]
         return cls(**data)
 
     def save(self, store: Path) -> None:
         (Path(store) / MANIFEST).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def read_manifest(store: Path) -> bytes:
+    path = Path(store) / MANIFEST
+    if not path.is_file():
+        raise UserError(f"no image at {store} (missing {MANIFEST}); build one with `sysai trio build`")
+    return path.read_bytes()
+
+
+def manifest_digest(store: Path) -> str:
+    """The digest a mount pins the image by (the registry serves the manifest under it)."""
+    return sha256(read_manifest(store))
 
 
 class ImageContent:
@@ -131,6 +144,7 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
         refs.append(LayerRef(digest, len(data), store.put_json(layer.to_dict())))
         layers.append(layer)
     content = ImageContent(store, refs, layers)
+    check_symlinks(content.nodes(), where=", ".join(str(t) for t in layer_tars))
     chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size)
     for piece in chunks.values():
         store.put(piece)

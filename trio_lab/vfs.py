@@ -1,6 +1,6 @@
 """The read-only file-system API every loader is served through, mounted or not.
 
-The FUSE adapter (:mod:`trio_lab.fusefs`) forwards its callbacks here; without FUSE the same
+The FUSE adapter (:mod:`trio_lab.fuseops`) forwards its callbacks here; without FUSE the same
 object is called in-process (replaying a trace). Errors are ``OSError`` with an errno: ENOENT
 for a missing path, EIO when the registry failed or bytes did not verify.
 """
@@ -40,12 +40,19 @@ class ImageFS:
             "st_mode": _TYPE[node.kind] | (node.mode & 0o7777),
             "st_size": node.size if node.kind != DIR else 4096,
             "st_nlink": 2 if node.kind == DIR else 1,
+            "st_blocks": -(-node.size // 512) if node.kind == FILE else 0,  # what `du` and `ls -s` add up
             "st_uid": 0,
             "st_gid": 0,
             "st_mtime": mtime,
             "st_ctime": mtime,
             "st_atime": mtime,
         }
+
+    def statfs(self) -> dict[str, int]:
+        """`df` on the mount: the flattened image's size and file count, nothing free (read-only)."""
+        manifest = self.loader.ctx.manifest
+        return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": -(-manifest.flat_bytes // 4096), "f_bfree": 0,
+                "f_bavail": 0, "f_files": manifest.files, "f_ffree": 0, "f_namemax": 255}
 
     def readdir(self, path: str) -> list[str]:
         if self.node(path).kind != DIR:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sysai.http import serve_in_thread
-from trio_lab.mounts import fuse_available, lab_mounts
+from trio_lab.mounts import fuse_available, lab_mounts, mount_daemons
 from trio_lab.registry import make_app
 from trio_lab.store import build_from_dir
 
@@ -53,5 +53,23 @@ def need_fuse():
         pytest.skip(f"FUSE unavailable: {why}")
     before = set(lab_mounts())
     yield
-    left = set(lab_mounts()) - before
+    left = set(_ours()) - before
     assert not left, f"mounts left behind: {left}"
+
+
+def _ours() -> list[str]:
+    """Lab mounts this test run is responsible for: their daemon is gone, or descends from us
+    (other checkouts may run these tests on the same machine at the same time)."""
+    def descends(pid: str) -> bool:
+        try:
+            while pid not in ("0", "1"):
+                if pid == str(os.getpid()):
+                    return True
+                pid = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+        except (OSError, IndexError):
+            pass
+        return False
+
+    orphaned = set(lab_mounts(orphaned_only=True))
+    # no pid in the fsname: a mount made by an older checkout of this lab, not by this run
+    return [m for m, pid in mount_daemons().items() if pid.isdigit() and (m in orphaned or descends(pid))]

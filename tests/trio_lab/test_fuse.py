@@ -45,7 +45,7 @@ def test_the_mount_looks_like_the_tree(store, registry, tree, loader):
             elif path.is_dir():
                 assert sorted(os.listdir(os.path.join(mnt, rel))) == sorted(os.listdir(path))
             else:
-                assert mine.st_size == real.st_size
+                assert mine.st_size == real.st_size and mine.st_blocks == -(-real.st_size // 512)  # du works
                 with open(os.path.join(mnt, rel), "rb") as fh:
                     assert fh.read() == path.read_bytes()
         done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c",
@@ -55,6 +55,8 @@ def test_the_mount_looks_like_the_tree(store, registry, tree, loader):
         with pytest.raises(OSError) as info:
             open(os.path.join(mnt, "pkg", "new.txt"), "w")
         assert info.value.errno in (errno.EROFS, errno.EACCES)
+        vfs = os.statvfs(mnt)
+        assert vfs.f_files == Manifest.load(store).files and vfs.f_blocks * vfs.f_frsize >= Manifest.load(store).flat_bytes
     assert _gone(mnt)
 
 
@@ -100,6 +102,12 @@ def test_a_killed_parent_leaves_no_mount(store, registry):
         parent.kill()  # SIGKILL: no finally runs; the daemon sees its stdin close
         parent.wait()
         assert _gone(mnt)
+        workdir = os.path.dirname(mnt)
+        pid = open(os.path.join(workdir, "daemon.pid")).read()
+        deadline = time.monotonic() + 20
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workdir in cleanup() and not os.path.exists(workdir)  # `sysai trio cleanup` removes the rest
     finally:
         parent.kill()
         if mnt and mnt not in lab_mounts():  # the dead parent could not remove its work folder
@@ -110,6 +118,7 @@ def test_cleanup_unmounts_what_a_dead_daemon_left(store, registry):
     with MountDaemon(store, registry, "lazy-flat") as daemon:
         daemon.go()
         mnt = daemon.mountpoints[0]
+        assert mnt not in cleanup() and mnt in lab_mounts()  # a live daemon's mount is not "left behind"
         daemon.proc.kill()  # the daemon dies without unmounting
         daemon.proc.wait()
         assert mnt in lab_mounts()
@@ -142,3 +151,34 @@ def test_registry_down_at_mount_is_a_clear_error_and_leaves_nothing(store, regis
         with pytest.raises(UserError, match="failed after 2 attempts"):
             daemon.go(timeout=30)
         assert daemon.mountpoints[0] not in lab_mounts()
+
+
+def test_registry_stopped_mid_start_gives_eio_and_a_log_line_then_ctrl_c_unmounts(store, tmp_path):
+    """`sysai trio serve` in one process, `sysai trio mount --registry` in another; stop the registry."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    serve = subprocess.Popen([sys.executable, "-m", "sysai", "trio", "serve", str(store), "--port", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    mount = None
+    try:
+        url = serve.stdout.readline().split()[2]
+        assert serve.stdout.readline().startswith("image 'test'")
+        mount = subprocess.Popen([sys.executable, "-m", "sysai", "trio", "mount", "test", str(mnt), "--registry", url,
+                                  "--loader", "lazy-flat"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = mount.stdout.readline()
+        assert line.startswith("mounted"), line + mount.stderr.read()
+        assert (mnt / "pkg" / "sub" / "mod.py").read_text() == "VALUE = 41\n"
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=20) == 0
+        start = time.monotonic()
+        with pytest.raises(OSError) as info:
+            (mnt / "pkg" / "big.bin").read_bytes()
+        assert info.value.errno == errno.EIO and time.monotonic() - start < 10  # bounded retries, no hang
+        mount.send_signal(signal.SIGINT)
+        out, err = mount.communicate(timeout=30)
+        assert mount.returncode == 0 and "unmounted" in out and "EIO on /pkg/big.bin" in err
+        assert _gone(str(mnt.resolve()), 1)
+    finally:
+        for proc in (serve, mount):
+            if proc is not None:
+                proc.kill()

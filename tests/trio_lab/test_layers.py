@@ -183,3 +183,16 @@ def test_safe_relative_symlink_and_hard_link_are_accepted():
 def test_not_a_tar_is_a_user_error():
     with pytest.raises(UserError, match="not a tar"):
         read_layer(b"definitely not a tar archive" * 30, where="x.tar")
+
+
+def test_symlinks_chained_across_layers_out_of_the_root_are_refused(tmp_path):
+    from trio_lab.store import build_image
+
+    lower, upper, fine = tmp_path / "lower.tar", tmp_path / "upper.tar", tmp_path / "fine.tar"
+    lower.write_bytes(_tar(_member("a", tarfile.DIRTYPE), _member("a/up", tarfile.SYMTYPE, "..")))
+    upper.write_bytes(_tar(_member("b", tarfile.SYMTYPE, "a/up/..")))  # a/up is "/", so ".." is above it
+    fine.write_bytes(_tar(_member("c", tarfile.SYMTYPE, "a/up/a"), _member("x", tarfile.SYMTYPE, "y"),
+                          _member("y", tarfile.SYMTYPE, "x")))  # inside; a loop is ELOOP, not an escape
+    with pytest.raises(UserError, match="'/b' → 'a/up/..' leads outside the image root"):
+        build_image(tmp_path / "bad", [lower, upper], "bad")
+    assert build_image(tmp_path / "ok", [lower, fine], "ok").files == 0

@@ -17,7 +17,7 @@ from trio_lab.trace import Read
 from trio_lab.vfs import ImageFS
 
 pytestmark = pytest.mark.timeout(60)
-ALL = ["full", "lazy-layered", "lazy-flat", "trio"]
+ALL = ["full", "lazy-layered", "lazy-flat", "lazy-prefetch", "trio"]
 TRACE = [Read("/pkg/__init__.py", 0, 100), Read("/pkg/big.bin", 3 * PAGE + 5, 10)]
 
 
@@ -64,21 +64,28 @@ def test_trio_serves_traced_reads_from_the_cache_and_misses_from_chunks(store, r
     assert fs.loader.stats()["miss_bytes"] == 50 and client.stats()["requests"] == at_mount + 1
 
 
-def test_cooperative_mounts_share_one_copy_of_the_runtime_pages(store, registry, tree):
+def test_cooperative_mounts_share_metadata_chunks_and_pages_by_digest(store, registry, tree):
     add_runtime(store, Manifest.load(store), TRACE)
     client = BlobClient(registry)
     client.reset()
     shared = RuntimeCache()
-    for i in range(3):
-        mount_in_process(store, registry, "trio", shared, owner=f"c{i}")
-    assert client.stats()["requests"] == 3 * 2 + 1  # indexes per container, the blob once
+    fss = [mount_in_process(store, registry, "trio", shared, owner=f"c{i}") for i in range(3)]
+    assert client.stats()["requests"] == 3  # flat index, runtime index, blob: once for all three
+    for fs in fss:  # a miss: the chunk is fetched by the first container only
+        fs.read("/pkg/big.bin", 10, 2 << 20)
+    assert client.stats()["requests"] == 4 and [fs.loader.stats()["fetched"] for fs in fss] == [3, 0, 0]
     private = [RuntimeCache() for _ in range(3)]
     for i, cache in enumerate(private):
-        mount_in_process(store, registry, "trio", cache, owner=f"c{i}")
-    assert client.stats()["requests"] == 7 + 3 * 3
-    held = shared.stats().shared_bytes
-    assert held == (tree / "pkg" / "__init__.py").stat().st_size + PAGE and shared.stats().private_bytes == 3 * held
+        mount_in_process(store, registry, "trio", cache, owner=f"c{i}").read("/pkg/big.bin", 10, 2 << 20)
+    assert client.stats()["requests"] == 4 + 3 * 4
+    stats = shared.stats()
+    held = (tree / "pkg" / "__init__.py").stat().st_size + PAGE
+    assert stats.shared_bytes == held and stats.private_bytes == 3 * held
     assert sum(c.stats().shared_bytes for c in private) == 3 * held
+    metadata, chunks = stats.content_by_kind["metadata"], stats.content_by_kind["chunk"]
+    assert chunks == [1 << 20, 3 << 20] and metadata[1] == 3 * metadata[0]
+    assert sum(c.stats().content_bytes for c in private) == stats.content_bytes_private
+    assert stats.content_fetches == 3 and stats.content_shared_hits == 6
 
 
 def test_two_images_sharing_a_file_share_its_cached_pages(tmp_path, store, registry, tree):
@@ -160,3 +167,18 @@ def test_whiteouts_and_opaque_dirs_hold_through_every_loader(tmp_path, tree, loa
         with pytest.raises(OSError):
             fs.getattr("/pkg/sub/mod.py")
     assert manifest.flat_bytes < manifest.image_bytes  # the deleted and hidden bytes are gone
+
+
+def test_lazy_prefetch_fetches_the_traced_chunks_in_the_background(store, registry, tree):
+    add_runtime(store, Manifest.load(store), TRACE)
+    client = BlobClient(registry)
+    client.reset()
+    fs = mount_in_process(store, registry, "lazy-prefetch")
+    assert fs.loader.done.wait(10)
+    # flat index, runtime index (not the blob), then the 2 chunks holding traced bytes
+    assert client.stats()["requests"] == 4 and fs.loader.stats()["prefetched"] == 2
+    big = (tree / "pkg" / "big.bin").read_bytes()
+    assert fs.read("/pkg/big.bin", 10, 3 * PAGE + 5) == big[3 * PAGE + 5:3 * PAGE + 15]
+    assert client.stats()["requests"] == 4  # served from the prefetched chunk
+    assert fs.read("/pkg/big.bin", 10, 4 << 20) == big[4 << 20:(4 << 20) + 10]
+    assert client.stats()["requests"] == 5  # not traced: fetched on demand, like lazy-flat

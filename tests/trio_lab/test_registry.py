@@ -88,3 +88,20 @@ def test_bad_link_parameters_are_user_errors(store):
 
     with pytest.raises(UserError, match="bandwidth"):
         make_app(store, rtt_ms=-1)
+
+
+def test_the_manifest_is_served_by_name_and_by_digest_and_verified(store, registry, caplog):
+    from trio_lab.store import manifest_digest
+
+    client = BlobClient(registry, retries=0)
+    digest = manifest_digest(store)
+    raw, by_name = client.manifest("test")
+    assert by_name == digest and Manifest.parse(raw) == Manifest.load(store)
+    assert client.manifest(digest) == (raw, digest)
+    with pytest.raises(FetchError, match="HTTP 404"):
+        client.manifest("sha256:" + "0" * 64)
+    client.faults(corrupt=True)
+    for ref in ("test", digest):  # by name the announced digest catches it, by digest the name does
+        with pytest.raises(FetchError, match="digest mismatch"):
+            client.manifest(ref)
+    assert "digest mismatch for manifest" in caplog.text

@@ -9,11 +9,15 @@ A loader is one class in one file of this package::
 ``prepare()`` (optional) runs once at mount, before the container starts: it is where `full`
 downloads every layer and `trio` fetches its runtime blob. ``read()`` returns the bytes of a
 regular file; raising :class:`trio_lab.fetch.FetchError` becomes EIO at the mount.
+
+Everything a loader fetches by digest goes through :meth:`Loader.fetch` into the daemon's
+cache (:meth:`trio_lab.cache.RuntimeCache.content`): with a cooperative daemon, containers
+share metadata, chunks and files as well as runtime pages, each fetched once per digest.
 """
 
 from __future__ import annotations
 
-import threading
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -81,8 +85,7 @@ class Loader(ABC):
     def __init__(self, ctx: LoaderContext):
         self.ctx = ctx
         self.tree: Tree = FlatTree({})
-        self._locks: dict[Any, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self.fetches = 0  # digests this container fetched itself (not found in the shared cache)
 
     def prepare(self) -> None:
         """Fetch what must be local before the container starts (default: nothing)."""
@@ -94,18 +97,19 @@ class Loader(ABC):
     def stats(self) -> dict[str, int]:
         return {}
 
-    def once(self, store: dict, key: Any, fetch: Callable[[], bytes]) -> bytes:
-        """`store[key]`, fetching it at most once even when FUSE threads ask concurrently."""
-        value = store.get(key)
-        if value is not None:
-            return value
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            value = store.get(key)
-            if value is None:
-                value = store[key] = fetch()
-        return value
+    def fetch(self, kind: str, digest: str, get: Callable[[], bytes] | None = None,
+              parse: Callable[[bytes], Any] | None = None) -> Any:
+        """The content named `digest` (default: the whole verified blob of that name), from the
+        cache if any container of this daemon fetched it already, else fetched once, verified."""
+        def fetch() -> bytes:
+            self.fetches += 1
+            return get() if get is not None else self.ctx.client.blob(digest)
+
+        return self.ctx.cache.content(self.ctx.owner, kind, digest, fetch, parse)
+
+    def fetch_json(self, digest: str, parse: Callable[[dict], Any]) -> Any:
+        """A metadata blob (index, table of contents), parsed once and shared."""
+        return self.fetch("metadata", digest, parse=lambda data: parse(json.loads(data)))
 
 
 LOADERS: Registry[type[Loader]] = Registry("loader", package="trio_lab.loaders")

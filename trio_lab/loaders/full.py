@@ -13,8 +13,10 @@ from trio_lab.loaders.base import LOADERS, FlatTree, Loader
 @LOADERS.register("full")
 class Full(Loader):
     def prepare(self) -> None:
-        self.tars = [self.ctx.client.blob(ref.digest) for ref in self.ctx.manifest.layers]
-        self.layers = [read_layer(tar, where=ref.digest) for tar, ref in zip(self.tars, self.ctx.manifest.layers)]
+        pulled = [self.fetch("layer", ref.digest, parse=lambda tar, ref=ref: (tar, read_layer(tar, where=ref.digest)))
+                  for ref in self.ctx.manifest.layers]  # a layer pulled once per host, as docker does
+        self.tars = [tar for tar, _ in pulled]
+        self.layers = [layer for _, layer in pulled]
         self.merged = flatten(self.layers)
         self.tree = FlatTree({p: n for p, (_, n) in self.merged.items()})
 

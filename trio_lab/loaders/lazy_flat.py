@@ -1,5 +1,6 @@
 """`lazy-flat`: fetch the flattened metadata index at mount; each chunk on its first read
-(Nydus without prefetch). Each missing chunk is one request and one round trip.
+(Nydus without prefetch). Each missing chunk is one request and one round trip. Index and
+chunks are shared by digest between the containers of one daemon.
 """
 
 from __future__ import annotations
@@ -11,17 +12,14 @@ from trio_lab.loaders.base import LOADERS, FlatTree, Loader
 @LOADERS.register("lazy-flat")
 class LazyFlat(Loader):
     def prepare(self) -> None:
-        self.image = ChunkedImage.from_dict(self.ctx.client.blob_json(self.ctx.manifest.flat_index))
-        self.tree = FlatTree(self.image.nodes)
-        self.chunks: dict[str, bytes] = {}
-        self.fetched = 0
+        def parse(data: dict) -> tuple[ChunkedImage, FlatTree]:
+            image = ChunkedImage.from_dict(data)
+            return image, FlatTree(image.nodes)
+
+        self.image, self.tree = self.fetch_json(self.ctx.manifest.flat_index, parse)
 
     def _chunk(self, digest: str) -> bytes:
-        def fetch() -> bytes:
-            self.fetched += 1
-            return self.ctx.client.blob(digest)
-
-        return self.once(self.chunks, digest, fetch)
+        return self.fetch("chunk", digest)
 
     def read(self, path, node, offset, size):
         size = max(0, min(size, node.size - offset))
@@ -36,4 +34,4 @@ class LazyFlat(Loader):
         return bytes(out)
 
     def stats(self):
-        return {"chunks_fetched": self.fetched}
+        return {"fetched": self.fetches}

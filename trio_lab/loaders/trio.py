@@ -17,17 +17,23 @@ from trio_lab.runtime import ExtentIndex, RuntimeImage
 
 @LOADERS.register("trio")
 class Trio(LazyFlat):
+    hit_bytes = miss_bytes = 0  # counters (also when prepare() failed before setting them)
+    fetched_blob = False
+
     def prepare(self) -> None:
         if self.ctx.manifest.runtime_index is None:
             raise UserError("this image has no runtime image yet: record a trace first (`sysai trio build --trace`)")
         super().prepare()
-        runtime = RuntimeImage.from_dict(self.ctx.client.blob_json(self.ctx.manifest.runtime_index))
-        self.index = ExtentIndex(runtime.extents)
+
+        def parse(data: dict) -> tuple[RuntimeImage, ExtentIndex]:
+            runtime = RuntimeImage.from_dict(data)
+            return runtime, ExtentIndex(runtime.extents)
+
+        runtime, self.index = self.fetch_json(self.ctx.manifest.runtime_index, parse)
         self.digests = runtime.file_digests
         self.fetched_blob = self.ctx.cache.load_once(runtime.blob_digest, lambda: self._load(runtime))
         self.ctx.cache.adopt(self.ctx.owner, [(self.digests[e.path], (e.file_offset + k) // PAGE)
                                               for e in runtime.extents for k in range(0, e.length, PAGE)])
-        self.hit_bytes = self.miss_bytes = 0
 
     def _load(self, runtime: RuntimeImage) -> None:
         """The one GET of the runtime blob; its pages go straight into the runtime page cache."""
