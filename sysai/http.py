@@ -69,9 +69,12 @@ def serve_in_thread(app: web.Application, host: str = LOOPBACK, port: int = 0) -
         thread.join(timeout=10)
 
 
-def run_until_interrupted(app: web.Application, host: str = LOOPBACK, port: int = 0) -> None:
-    """Serve `app` in the foreground; print the URL; stop cleanly on Ctrl-C or SIGTERM."""
-    run_all_until_interrupted([app], [port], host)
+def run_until_interrupted(
+    app: web.Application, host: str = LOOPBACK, port: int = 0, on_ready: Callable[[str], None] | None = None
+) -> None:
+    """Serve `app` in the foreground; print the URL, then call `on_ready(url)`; stop cleanly on
+    Ctrl-C or SIGTERM."""
+    run_all_until_interrupted([app], [port], host, None if on_ready is None else lambda urls: on_ready(urls[0]))
 
 
 def run_all_until_interrupted(
