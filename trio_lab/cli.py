@@ -15,6 +15,7 @@ app = typer.Typer(no_args_is_help=True, help="TrIO: layered vs lazy vs flattened
 
 Rtt = Annotated[float, typer.Option("--rtt-ms", help="Registry round-trip time (ms).")]
 Bandwidth = Annotated[float, typer.Option("--bandwidth-mbps", help="Registry link bandwidth (Mbit/s).")]
+StartWorkload = Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")]
 
 
 @app.command()
@@ -156,7 +157,7 @@ def mount(
 
 @app.command()
 def compare(
-    workload: Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")] = "",
+    workload: StartWorkload = "",
     rtt_ms: Rtt = 20.0,
     bandwidth_mbps: Bandwidth = 200.0,
     containers: Annotated[int, typer.Option("--containers", help="Containers sharing one runtime cache.")] = 4,
@@ -230,7 +231,7 @@ def cleanup(
 
 @app.command()
 def bench(
-    workload: Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")] = "",
+    workload: StartWorkload = "",
     rtt_ms: Rtt = 20.0,
     bandwidth_mbps: Bandwidth = 200.0,
     containers: Annotated[int, typer.Option("--containers", help="Containers for the shared-cache memory.")] = 8,
