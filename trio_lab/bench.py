@@ -23,9 +23,9 @@ from sysai.config import option
 from sysai.http import serve_in_thread
 from sysai.plotting import color, figure
 from sysai.results import to_jsonable, write_csv
-from trio_lab.experiment import CompareConfig, compare, record_trace
+from trio_lab.experiments import CompareConfig, compare, record_trace
 from trio_lab.mounts import FuseOptions, MountDaemon
-from trio_lab.registry import make_app
+from trio_lab.blobserver import make_app
 from trio_lab.startup import cold_start
 from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.workload import SITE, get_workload, run_start

@@ -40,7 +40,7 @@ def build(
     folder = prepare_out("trio", "build", out)
     store = folder / "image"
     if workload:
-        from trio_lab.experiment import record_trace
+        from trio_lab.experiments import record_trace
 
         wl = get_workload(workload)
         manifest = build_workload_image(store, wl)
@@ -66,6 +66,37 @@ def build(
 
 
 @app.command()
+def record(
+    image: Annotated[Path, typer.Argument(help="An image folder made by `sysai trio build` (holds image.json).")],
+    command: Annotated[List[str], typer.Argument(help="The start command, after `--`; {root} (or $TRIO_ROOT) is the mounted image.")],
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds the command may run.")] = 300.0,
+    allow_failure: Annotated[bool, typer.Option("--allow-failure", help="Keep the trace even if the command exits non-zero.")] = False,
+    json: Json = False,
+) -> None:
+    """Record the startup trace of YOUR command on YOUR image and build its TrIO runtime image.
+
+    Mounts IMAGE (loader full, tracing every read), runs COMMAND against the mount, writes
+    IMAGE/startup.trace and the runtime image; then `sysai trio mount IMAGE DIR --loader trio` works.
+    Example: sysai trio record results/trio/build/image -- env TZ=Asia/Tokyo TZDIR={root} date
+    """
+    from sysai.results import to_jsonable
+    from sysai.tables import print_table
+    from trio_lab.record import record_command
+
+    res = record_command(image, list(command), timeout, allow_failure)
+    if json:
+        import json as json_
+
+        print(json_.dumps({k: v for k, v in to_jsonable(res).items() if k != "trace"}, indent=2))
+        return
+    print_table(f"recorded: {' '.join(command)}", ["what", "value"], [
+        ["exit status", res.returncode], ["seconds", res.seconds], ["reads", res.reads], ["files read", res.files],
+        ["bytes read", res.bytes_read], ["runtime blob bytes", res.runtime_blob_bytes],
+        ["runtime extents", res.runtime_extents], ["trace", res.trace_file],
+    ], note=f"now: sysai trio mount {image} DIR --loader trio")
+
+
+@app.command()
 def serve(
     store: Annotated[Path, typer.Argument(help="An image folder made by `sysai trio build` (holds image.json).")],
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 5000,
@@ -74,7 +105,7 @@ def serve(
 ) -> None:
     """Run the blob registry for one image in the foreground (for `mount --registry`); Ctrl-C stops it."""
     from sysai.http import run_until_interrupted
-    from trio_lab.registry import make_app
+    from trio_lab.blobserver import make_app
     from trio_lab.store import Manifest, manifest_digest
 
     name = Manifest.load(store).name
@@ -108,7 +139,7 @@ def mount(
     from trio_lab.fetch import BlobClient, FetchError
     from trio_lab.loaders.base import LOADERS
     from trio_lab.mounts import MountDaemon, fuse_available, image_ref
-    from trio_lab.registry import make_app
+    from trio_lab.blobserver import make_app
     from trio_lab.store import Manifest
 
     LOADERS.get(loader)
@@ -172,7 +203,7 @@ def compare(
     """Cold start of a real workload under each loader: time to ready, bytes, requests, cache memory."""
     from sysai.results import finish, prepare_out
     from sysai.tables import print_table
-    from trio_lab.experiment import CompareConfig, compare as run, table
+    from trio_lab.experiments import CompareConfig, compare as run, table
 
     cfg = CompareConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
                         bandwidth_mbps=bandwidth_mbps, containers=containers,

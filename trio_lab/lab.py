@@ -11,7 +11,7 @@ from trio_lab.cli import app
 def tour(ctx):
     """Cold start of a small real image (PyYAML) under each loader, mounted with FUSE if possible."""
     from sysai.tour import TourSection
-    from trio_lab.experiment import CompareConfig, compare, table
+    from trio_lab.experiments import CompareConfig, compare, table
 
     cfg = CompareConfig(workload="yaml", containers=2, sweep_rtt_ms=[0.0, 50.0] if not ctx.quick else [],
                         sweep_bandwidth_mbps=[])

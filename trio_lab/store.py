@@ -18,11 +18,12 @@ import tempfile
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from sysai.errors import UserError
 from trio_lab.chunked import CHUNK_SIZE, build_chunked
-from trio_lab.layers import Layer, check_symlinks, flatten, read_layer, write_layer
-from trio_lab.model import FILE, Node, sha256
+from trio_lab.layers import Layer, flatten, read_layer, write_layer
+from trio_lab.model import DIR, FILE, SYMLINK, Node, ancestors, sha256
 from trio_lab.runtime import RuntimeImage, make_runtime
 from trio_lab.trace import Read, write_trace
 
@@ -144,7 +145,6 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
         refs.append(LayerRef(digest, len(data), store.put_json(layer.to_dict())))
         layers.append(layer)
     content = ImageContent(store, refs, layers)
-    check_symlinks(content.nodes(), where=", ".join(str(t) for t in layer_tars))
     chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size)
     for piece in chunks.values():
         store.put(piece)
@@ -189,14 +189,35 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
 def materialize(store_dir: Path, manifest: Manifest, dest: Path) -> Path:
     """Write the merged image as a plain directory tree (for native runs and comparisons)."""
     content = load_content(store_dir, manifest)
-    for path, node in sorted(content.nodes().items()):
-        target = Path(dest) / path.lstrip("/")
-        if node.kind == "dir":
-            target.mkdir(parents=True, exist_ok=True)
-        elif node.kind == "symlink":
-            target.symlink_to(node.target)
+    return extract_tree(content.nodes(), content.read, dest)
+
+
+def extract_tree(nodes: dict[str, Node], read: Callable[[str], bytes], dest: Path) -> Path:
+    """Write `nodes` below `dest` without ever following a symlink of the image.
+
+    This is the one place where an image's links could act on the host: a link ``/etc →
+    /host/dir`` followed by a file ``/etc/passwd`` would write outside `dest`. A merged image
+    never has entries below a symlink, but a crafted one might, so every parent is checked
+    with ``lstat`` and files are created with ``O_NOFOLLOW | O_EXCL``.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for path, node in sorted(nodes.items()):
+        if path == "/":
+            continue
+        for up in ancestors(path)[:-1]:
+            if (dest / up.lstrip("/")).is_symlink() or nodes.get(up, Node(DIR)).kind != DIR:
+                raise UserError(f"extracting {path!r}: its parent {up!r} is a symlink or not a directory "
+                                "(writing there could leave the root): refused")
+        target = dest / path.lstrip("/")
+        if node.kind == DIR:
+            target.mkdir(mode=0o755, exist_ok=True)
+            target.chmod(node.mode & 0o7777 or 0o755)
+        elif node.kind == SYMLINK:
+            os.symlink(node.target, target)  # the link itself; its target is never touched
         else:
-            target.write_bytes(content.read(path))
-            target.chmod(node.mode)
-            os.utime(target, (node.mtime, node.mtime))
-    return Path(dest)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, node.mode & 0o7777)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(read(path))
+            os.utime(target, (node.mtime, node.mtime), follow_symlinks=False)
+    return dest

@@ -9,7 +9,7 @@ import pytest
 
 from sysai.http import serve_in_thread
 from trio_lab.mounts import fuse_available, lab_mounts, mount_daemons
-from trio_lab.registry import make_app
+from trio_lab.blobserver import make_app
 from trio_lab.store import build_from_dir
 
 

@@ -90,7 +90,7 @@ def test_cooperative_mounts_share_metadata_chunks_and_pages_by_digest(store, reg
 
 def test_two_images_sharing_a_file_share_its_cached_pages(tmp_path, store, registry, tree):
     from sysai.http import serve_in_thread
-    from trio_lab.registry import make_app
+    from trio_lab.blobserver import make_app
     from trio_lab.store import build_from_dir
 
     add_runtime(store, Manifest.load(store), TRACE)
@@ -148,7 +148,7 @@ def test_reads_are_traced_clamped_to_the_file_and_replayable(store, registry, tr
 def test_whiteouts_and_opaque_dirs_hold_through_every_loader(tmp_path, tree, loader):
     from sysai.http import serve_in_thread
     from trio_lab.layers import write_layer
-    from trio_lab.registry import make_app
+    from trio_lab.blobserver import make_app
     from trio_lab.store import build_image
 
     upper = tmp_path / "upper"

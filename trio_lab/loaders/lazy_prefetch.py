@@ -30,7 +30,8 @@ class LazyPrefetch(LazyFlat):
 
     def prepare(self) -> None:
         if self.ctx.manifest.runtime_index is None:
-            raise UserError("this image has no trace to prefetch from: record one first (`sysai trio build --trace`)")
+            raise UserError("this image has no trace to prefetch from: record one first "
+                            "(`sysai trio record IMAGE -- COMMAND`)")
         super().prepare()
         runtime = self.fetch_json(self.ctx.manifest.runtime_index, RuntimeImage.from_dict)
         wanted: dict[str, None] = {}  # chunk digests, first access first, each once

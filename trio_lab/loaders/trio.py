@@ -22,7 +22,8 @@ class Trio(LazyFlat):
 
     def prepare(self) -> None:
         if self.ctx.manifest.runtime_index is None:
-            raise UserError("this image has no runtime image yet: record a trace first (`sysai trio build --trace`)")
+            raise UserError("this image has no runtime image yet: record a trace first "
+                            "(`sysai trio record IMAGE -- COMMAND`, or `sysai trio build --trace FILE`)")
         super().prepare()
 
         def parse(data: dict) -> tuple[RuntimeImage, ExtentIndex]:

@@ -22,7 +22,7 @@ from sysai.seeding import py_random
 from trio_lab.evictions.base import EVICTIONS
 from trio_lab.loaders.base import LOADERS
 from trio_lab.mounts import FuseOptions, fuse_available
-from trio_lab.registry import make_app
+from trio_lab.blobserver import make_app
 from trio_lab.startup import StartResult, cold_start
 from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.trace import Read, read_trace, write_trace
