@@ -198,6 +198,7 @@ def compare(
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Also sweep RTT and bandwidth.")] = True,
     cache_mb: Annotated[float, typer.Option("--cache-mb", help="Cap the runtime page cache (MB; 0 = unlimited).")] = 0.0,
     eviction: Annotated[str, typer.Option("--eviction", help="Eviction policy for a capped cache (fifo, lru).")] = "lru",
+    host_cache: Annotated[bool, typer.Option("--host-cache/--no-host-cache", help="Measure the host page cache of the containers (namespaces + memory cgroups).")] = True,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Cold start of a real workload under each loader: time to ready, bytes, requests, cache memory."""
@@ -208,13 +209,17 @@ def compare(
     cfg = CompareConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
                         bandwidth_mbps=bandwidth_mbps, containers=containers,
                         loaders=[x.strip() for x in loaders.split(",") if x.strip()], fuse=fuse,
-                        trace_file=str(trace) if trace else "", cache_mb=cache_mb, eviction=eviction)
+                        trace_file=str(trace) if trace else "", cache_mb=cache_mb, eviction=eviction,
+                        host_cache=host_cache)
     if quick:
         cfg.sweep_rtt_ms, cfg.sweep_bandwidth_mbps = [0.0, 50.0], [50.0]
     if not sweep:
         cfg.sweep_rtt_ms, cfg.sweep_bandwidth_mbps = [], []
     folder = prepare_out("trio", "compare", out)
-    res = run(cfg, folder, seed)
+    from trio_lab.hostcache import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # SIGTERM unwinds like Ctrl-C: mounts, namespaces, cgroups go
+        res = run(cfg, folder, seed)
 
     def show() -> None:
         columns, rows = table(res)
@@ -222,6 +227,14 @@ def compare(
         c = res.cooperative
         coop = (f"; {c['containers']} containers: runtime cache {c['cache_bytes_shared'] / 1e6:.1f} MB shared vs "
                 f"{c['cache_bytes_private'] / 1e6:.1f} MB private") if "cache_bytes_shared" in c else ""
+        host = c.get("host", {})
+        if host.get("available"):
+            b = host["host_cache_bytes"]
+            coop += (f"; host page cache ({host['cgroup']}): one {b['one'] / 1e6:.1f} MB, {c['containers']} on private "
+                     f"mounts {b['private'] / 1e6:.1f} MB, on the shared mount {b['shared'] / 1e6:.1f} MB, native "
+                     f"{b['native'] / 1e6:.1f} MB")
+        elif host:
+            coop += f"; host page cache: not available ({host['why']})"
         print_table(f"{res.workload}: {res.rtt_ms:g} ms RTT, {res.bandwidth_mbps:g} Mbit/s — {res.mode}", columns, rows,
                     note=f"image {res.image_bytes / 1e6:.1f} MB, read at start {res.trace_bytes / 1e6:.1f} MB; {speed}{coop}")
 
@@ -252,10 +265,12 @@ def show_trace(
 def cleanup(
     everything: Annotated[bool, typer.Option("--all", help="Also unmount mounts whose daemon still runs.")] = False,
 ) -> None:
-    """Unmount the FUSE mounts this lab left behind (daemon gone) and remove dead daemons' work folders."""
+    """Unmount the FUSE mounts this lab left behind (daemon gone), remove dead daemons' work folders
+    and the memory cgroups of measurements whose parent was killed."""
+    from trio_lab.hostcache import cleanup_cgroups
     from trio_lab.mounts import cleanup as run
 
-    handled = run(everything)  # mountpoints stay as empty folders; work folders are deleted
+    handled = run(everything) + cleanup_cgroups()  # mountpoints stay as empty folders; work folders are deleted
     print("\n".join(f"{'unmounted' if Path(p).exists() else 'removed'} {p}" for p in handled)
           if handled else "no TrIO mounts left behind")
 

@@ -9,7 +9,10 @@ unthrottled link); build the TrIO runtime image from it; then, with the registry
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +24,12 @@ from sysai.results import write_csv
 from sysai.seeding import py_random
 from trio_lab.evictions.base import EVICTIONS
 from trio_lab.loaders.base import LOADERS
-from trio_lab.mounts import FuseOptions, fuse_available
+from trio_lab.mounts import FuseOptions, MountDaemon, fuse_available
 from trio_lab.blobserver import make_app
 from trio_lab.startup import StartResult, cold_start
 from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.trace import Read, read_trace, write_trace
-from trio_lab.workload import Workload, build_workload_image, get_workload, native_trace
+from trio_lab.workload import Workload, build_workload_image, get_workload, native_trace, run_start
 
 ORDER = ["full", "lazy-layered", "lazy-flat", "lazy-prefetch", "trio"]  # display order
 DEFAULT_LOADERS = ["full", "lazy-layered", "lazy-flat", "trio"]  # the issue's four; add lazy-prefetch with --loaders
@@ -45,6 +48,8 @@ class CompareConfig:
     cache_mb: float = option(0.0, "runtime page cache capacity in MB (0: unlimited)")
     eviction: str = option("lru", "eviction policy when the cache is capped (fifo, lru, ...)")
     trace_file: str = option("", "use this recorded trace instead of recording one")
+    host_cache: bool = option(True, "also measure the host page cache of N containers (namespaces + memory cgroups)")
+    drop_caches: bool = option(False, "write /proc/sys/vm/drop_caches between host-cache runs (machine-wide)")
 
 
 @dataclass
@@ -130,6 +135,12 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
                            time_to_ready_shared_s=shared.time_to_ready_s, time_to_ready_private_s=private.time_to_ready_s,
                            bytes_fetched_shared=shared.bytes_fetched, bytes_fetched_private=private.bytes_fetched,
                            daemon_peak_rss_shared=shared.daemon_peak_rss, daemon_peak_rss_private=private.daemon_peak_rss)
+        if cfg.host_cache and fuse:
+            host = measure_host_cache(store, workload, reads, sorted({1, cfg.containers}), cfg.drop_caches)
+        else:
+            host = {"available": False, "why": "needs FUSE" if not fuse else "not asked (--no-host-cache)",
+                    "host_cache_bytes": dict.fromkeys(("one",) + HOST_MODES)}
+        cooperative.update(host_cache_bytes=host["host_cache_bytes"], host=host)
     sweep = []
     points = [(rtt, cfg.bandwidth_mbps, "rtt") for rtt in cfg.sweep_rtt_ms]
     points += [(cfg.rtt_ms, bw, "bandwidth") for bw in cfg.sweep_bandwidth_mbps]
@@ -226,3 +237,76 @@ def table(res: CompareResults) -> tuple[list[str], list[list]]:
     rows = [[n, r.time_to_ready_s, r.prepare_s, r.bytes_fetched / 1e6, 100 * r.fraction_of_image, r.requests, r.fuse]
             for n, r in res.loaders.items()]
     return columns, rows
+
+
+HOST_MODES = ("private", "shared", "native")
+
+
+def measure_host_cache(store: Path, workload: Workload, reads: list[Read], counts: list[int],
+                       allow_drop_caches: bool = False) -> dict:
+    """The host page cache of N containers of one image (issue 15 §1), by the kernel's counters.
+
+    For each N and mode — ``private`` (one FUSE mount per container), ``shared`` (one daemon-wide
+    mount bind-mounted into every container), ``native`` (the same files on the local disk) —
+    N containers (own mount + pid namespace, own memory cgroup) start the workload together;
+    then the cgroups' page-cache counters are summed and ``fincore`` counts the image files'
+    resident pages. The image's pages are dropped before every run so each one starts cold.
+    """
+    from trio_lab.hostcache import (Containers, cleanup_cgroups, drop_caches, drop_pages, host_support,
+                                    regular_files, resident_bytes)
+
+    cgroups, why = host_support()
+    if cgroups is None:
+        return {"available": False, "why": why, "host_cache_bytes": dict.fromkeys(("one",) + HOST_MODES)}
+    cleanup_cgroups()
+    manifest = Manifest.load(store)
+    traced = sorted({r.path for r in reads})
+    runs = []
+    dropped = "posix_fadvise(DONTNEED) on the image's files and blobs"
+    with tempfile.TemporaryDirectory(prefix="sysai-trio-host-") as tmp, serve_in_thread(make_app(store)) as url:
+        tree = materialize(store, manifest, Path(tmp) / "tree")
+        tree_dev = os.stat(tree).st_dev
+        os.sync()  # written pages are dirty until synced, and dirty pages cannot be dropped
+        run_start(workload, str(tree))  # warms the interpreter's own files, charged to no container
+        blobs = regular_files(Path(store) / "blobs")
+        for n in counts:
+            for mode in HOST_MODES:
+                drop_pages(regular_files(tree) + blobs)
+                if allow_drop_caches and drop_caches():
+                    dropped = "posix_fadvise(DONTNEED) + /proc/sys/vm/drop_caches"
+                with contextlib.ExitStack() as stack:
+                    if mode == "native":
+                        sources = [str(tree)] * n
+                    else:
+                        daemon = stack.enter_context(MountDaemon(store, url, "trio", containers=n if mode == "private" else 1,
+                                                                 cooperative=mode != "private"))
+                        daemon.go()
+                        sources = daemon.mountpoints if mode == "private" else daemon.mountpoints * n
+                    box = stack.enter_context(Containers(cgroups, Path(tmp), f"{mode}{n}"))
+                    started = time.perf_counter()
+                    done = box.run(sources, workload.command(str(box.root)))
+                    seconds = time.perf_counter() - started
+                    failed = [r for r in done if r.returncode != 0]
+                    if failed:
+                        raise UserError(f"a {mode} container of {workload.name} failed: {failed[0].stderr.splitlines()[-1:]}")
+                    resident = resident_bytes([s + p for s in dict.fromkeys(sources) for p in traced])
+                runs.append({"mode": mode, "containers": n, "cgroup_bytes": sum(r.cache_bytes for r in done),
+                             "per_container": [r.cache_bytes for r in done], "resident_bytes": resident,
+                             "seconds": seconds})
+    at = {(r["mode"], r["containers"]): r for r in runs}
+    n = max(counts)
+    pick = {"one": at[("shared", min(counts))], **{m: at[(m, n)] for m in HOST_MODES}}
+    return {"available": True, "why": "", "containers": n, "counts": list(counts),
+            "read_ahead_kb": {"native": _read_ahead_kb(tree_dev), "fuse": 128},
+            "cgroup": f"cgroup v{cgroups.version} memory.stat {cgroups.counter!r}", "dropped": dropped,
+            "runs": runs, "host_cache_bytes": {k: r["cgroup_bytes"] for k, r in pick.items()},
+            "resident_bytes": {k: r["resident_bytes"] for k, r in pick.items()}}
+
+
+def _read_ahead_kb(dev: int) -> int | None:
+    """The readahead window of the disk holding the native tree (it decides how much of a file
+    one page fault pulls in: FUSE mounts get the kernel's 128 KiB default)."""
+    try:
+        return int(Path(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb").read_text())
+    except (OSError, ValueError):
+        return None
