@@ -9,13 +9,33 @@ from typing import Annotated, List, Optional
 import typer
 
 from sysai.errors import UserError
-from sysai.options import DEFAULT_SEED, Json, Out, Quick, Seed
+from sysai.options import DEFAULT_SEED, Json, Out, Plugin, Quick, Seed, load_plugins
 
 app = typer.Typer(no_args_is_help=True, help="TrIO: layered vs lazy vs flattened runtime images over FUSE.")
 
 Rtt = Annotated[float, typer.Option("--rtt-ms", help="Registry round-trip time (ms).")]
 Bandwidth = Annotated[float, typer.Option("--bandwidth-mbps", help="Registry link bandwidth (Mbit/s).")]
 StartWorkload = Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")]
+PluginOption = Annotated[Optional[List[str]], typer.Option(
+    "--set", help="A plugin option NAME.KEY=VALUE, e.g. lazy-prefetch.amplify_kb=512 (repeatable; "
+                  "`sysai plugins trio` lists them).", show_default=False)]
+
+
+def plugin_options(values: Optional[List[str]]) -> dict:
+    """``["lazy-prefetch.amplify_kb=512", ...]`` → ``{"lazy-prefetch": {"amplify_kb": 512}}``."""
+    import yaml
+
+    out: dict = {}
+    for value in values or []:
+        name, _, assignment = value.partition(".")
+        key, eq, raw = assignment.partition("=")
+        if not (name and key and eq):
+            raise UserError(f"--set {value!r}: expected NAME.KEY=VALUE, e.g. lazy-prefetch.amplify_kb=512")
+        try:
+            out.setdefault(name, {})[key] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            out.setdefault(name, {})[key] = raw
+    return out
 
 
 @app.command()
@@ -127,10 +147,12 @@ def _interrupt(signum, frame):
 def mount(
     image: Annotated[str, typer.Argument(help="An image folder made by `sysai trio build`, or with --registry an image name or sha256: digest.")],
     mountpoint: Annotated[Path, typer.Argument(help="An empty directory to mount on.")],
-    loader: Annotated[str, typer.Option("--loader", help="full, lazy-layered, lazy-flat or trio.")] = "trio",
+    loader: Annotated[str, typer.Option("--loader", help="A loader name (`sysai plugins trio` lists them).")] = "trio",
     registry: Annotated[Optional[str], typer.Option("--registry", help="Use a running registry (`sysai trio serve`) instead of serving IMAGE here.")] = None,
     rtt_ms: Rtt = 0.0,
     bandwidth_mbps: Annotated[Optional[float], typer.Option("--bandwidth-mbps", help="Link bandwidth (Mbit/s); unlimited if unset.")] = None,
+    option: PluginOption = None,
+    plugin: Plugin = None,
 ) -> None:
     """Mount one image read-only from a registry (by default one served here for IMAGE); Ctrl-C unmounts."""
     import contextlib
@@ -142,7 +164,9 @@ def mount(
     from trio_lab.blobserver import make_app
     from trio_lab.store import Manifest
 
-    LOADERS.get(loader)
+    load_plugins(plugin)
+    options = plugin_options(option)
+    LOADERS.make_config(loader, options.get(loader))
     if registry is None:
         Manifest.load(Path(image))
         ref = image_ref(Path(image))
@@ -166,7 +190,8 @@ def mount(
     try:
         with contextlib.ExitStack() as stack:
             url = registry or stack.enter_context(serve_in_thread(make_app(image, rtt_ms, bandwidth_mbps)))
-            with MountDaemon(ref, url, loader, mountpoint=mountpoint, log_to_stderr=True) as daemon:
+            with MountDaemon(ref, url, loader, mountpoint=mountpoint, log_to_stderr=True,
+                             loader_options=options.get(loader), plugins=plugin) as daemon:
                 try:  # a signal at any point from here on, even before pause(), lands in the except
                     info = daemon.go()
                     print(f"mounted {image} at {mountpoint} with loader {loader} from {url} "
@@ -192,13 +217,15 @@ def compare(
     rtt_ms: Rtt = 20.0,
     bandwidth_mbps: Bandwidth = 200.0,
     containers: Annotated[int, typer.Option("--containers", help="Containers sharing one runtime cache.")] = 4,
-    loaders: Annotated[str, typer.Option("--loaders", help="Comma-separated loaders (also: lazy-prefetch).")] = "full,lazy-layered,lazy-flat,trio",
+    loaders: Annotated[str, typer.Option("--loaders", help="Comma-separated loader names (default: every default loader; `sysai plugins trio` lists them).")] = "",
     fuse: Annotated[str, typer.Option("--fuse", help="auto, on, or off (in-process replay).")] = "auto",
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Use this trace instead of recording one.")] = None,
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Also sweep RTT and bandwidth.")] = True,
     cache_mb: Annotated[float, typer.Option("--cache-mb", help="Cap the runtime page cache (MB; 0 = unlimited).")] = 0.0,
-    eviction: Annotated[str, typer.Option("--eviction", help="Eviction policy for a capped cache (fifo, lru).")] = "lru",
+    eviction: Annotated[str, typer.Option("--eviction", help="Eviction policy for a capped cache (`sysai plugins trio` lists them).")] = "lru",
     host_cache: Annotated[bool, typer.Option("--host-cache/--no-host-cache", help="Measure the host page cache of the containers (namespaces + memory cgroups).")] = True,
+    option: PluginOption = None,
+    plugin: Plugin = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Cold start of a real workload under each loader: time to ready, bytes, requests, cache memory."""
@@ -210,7 +237,8 @@ def compare(
                         bandwidth_mbps=bandwidth_mbps, containers=containers,
                         loaders=[x.strip() for x in loaders.split(",") if x.strip()], fuse=fuse,
                         trace_file=str(trace) if trace else "", cache_mb=cache_mb, eviction=eviction,
-                        host_cache=host_cache)
+                        host_cache=host_cache, plugin_options=plugin_options(option),
+                        plugins=[str(p) for p in plugin or []])
     if quick:
         cfg.sweep_rtt_ms, cfg.sweep_bandwidth_mbps = [0.0, 50.0], [50.0]
     if not sweep:

@@ -44,6 +44,8 @@ def main(spec_path: str) -> int:
     from trio_lab.trace import Tracer
     from trio_lab.vfs import ImageFS
 
+    from sysai.registry import load_plugin_file
+
     spec = json.loads(Path(spec_path).read_text())
     mounted: list[str] = []
     threads: list[threading.Thread] = []
@@ -52,12 +54,16 @@ def main(spec_path: str) -> int:
     timings: dict = {"libfuse": LIBFUSE}
     try:
         client = BlobClient(spec["registry"], retries=spec["retries"], timeout_s=spec["timeout_s"])
-        loader_cls = LOADERS.get(spec["loader"])
+        for plugin in spec.get("plugins", []):  # the parent's --plugin files: same names here
+            load_plugin_file(plugin)
+        seed = spec.get("seed", 0)
+        LOADERS.make_config(spec["loader"], spec.get("loader_options"))  # bad names/options fail before "loaded"
         capacity = spec["cache_capacity"]
-        EVICTIONS.get(spec["eviction"])  # an unknown policy fails before "loaded", not mid-start
+        EVICTIONS.make_config(spec["eviction"], spec.get("eviction_options"))
 
         def new_cache() -> RuntimeCache:
-            policy = EVICTIONS.get(spec["eviction"])() if capacity is not None else None
+            policy = (EVICTIONS.create(spec["eviction"], seed=seed, options=spec.get("eviction_options"))
+                      if capacity is not None else None)
             caches.append(RuntimeCache(capacity, policy))
             return caches[-1]
 
@@ -70,7 +76,8 @@ def main(spec_path: str) -> int:
         shared = new_cache() if spec["cooperative"] else None
         for i, _ in enumerate(spec["mounts"]):
             ctx = LoaderContext(manifest, client, shared or new_cache(), owner=f"c{i}")
-            fss.append(ImageFS(loader_cls(ctx), Tracer(enabled=spec["trace"])))
+            loader = LOADERS.create(spec["loader"], ctx, seed=seed, options=spec.get("loader_options"))
+            fss.append(ImageFS(loader, Tracer(enabled=spec["trace"])))
         with ThreadPoolExecutor(max_workers=len(fss)) as pool:
             list(pool.map(lambda fs: fs.loader.prepare(), fss))
         timings["prepare_s"] = time.perf_counter() - start

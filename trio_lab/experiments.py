@@ -31,8 +31,6 @@ from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.trace import Read, read_trace, write_trace
 from trio_lab.workload import Workload, build_workload_image, get_workload, native_trace, run_start
 
-ORDER = ["full", "lazy-layered", "lazy-flat", "lazy-prefetch", "trio"]  # display order
-DEFAULT_LOADERS = ["full", "lazy-layered", "lazy-flat", "trio"]  # the issue's four; add lazy-prefetch with --loaders
 
 
 @dataclass
@@ -41,13 +39,15 @@ class CompareConfig:
     rtt_ms: float = option(20.0, "registry round-trip time in ms")
     bandwidth_mbps: float = option(200.0, "registry link bandwidth in Mbit/s")
     containers: int = option(4, "containers started together for the cooperative-cache measurement")
-    loaders: list = option(list(DEFAULT_LOADERS), "loaders to compare")
+    loaders: list = option([], "loaders to compare (empty: every loader registered with default=True)")
     sweep_rtt_ms: list = option([0.0, 5.0, 20.0, 50.0], "RTTs of the sweep (at --bandwidth-mbps)")
     sweep_bandwidth_mbps: list = option([50.0, 200.0, 1000.0], "bandwidths of the sweep (at --rtt-ms)")
     fuse: str = option("auto", "auto: mount when FUSE works; off: in-process replay")
     cache_mb: float = option(0.0, "runtime page cache capacity in MB (0: unlimited)")
     eviction: str = option("lru", "eviction policy when the cache is capped (fifo, lru, ...)")
     trace_file: str = option("", "use this recorded trace instead of recording one")
+    plugin_options: dict = option({}, "per-plugin options: {loader or eviction name: {key: value}}")
+    plugins: list = option([], "plugin files to load (also in the mount daemons)")
     host_cache: bool = option(True, "also measure the host page cache of N containers (namespaces + memory cgroups)")
     drop_caches: bool = option(False, "write /proc/sys/vm/drop_caches between host-cache runs (machine-wide)")
 
@@ -84,17 +84,29 @@ class CompareResults:
     figures: list[str]
 
 
+def loader_order(names: list[str]) -> list[str]:
+    """Display order: each loader class's `order` (full first, trio last), then by name."""
+    return sorted(names, key=lambda n: (getattr(LOADERS.get(n), "order", 50), n))
+
+
 def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
-    unknown = [name for name in cfg.loaders if name not in LOADERS]
-    if unknown:
-        LOADERS.get(unknown[0])  # raises a UserError naming the choices
+    from sysai.options import load_plugins
+
+    load_plugins(cfg.plugins)
+    names = list(cfg.loaders) or LOADERS.defaults()
+    for name in names:
+        LOADERS.make_config(name, cfg.plugin_options.get(name))  # unknown names or options: one line, now
     if cfg.containers < 1:
         raise UserError(f"--containers must be ≥ 1 (got {cfg.containers})")
     if cfg.fuse not in ("auto", "off", "on"):
         raise UserError(f"--fuse must be auto, on or off (got {cfg.fuse!r})")
     if cfg.cache_mb < 0:
         raise UserError(f"--cache-mb must be ≥ 0 (got {cfg.cache_mb})")
-    EVICTIONS.get(cfg.eviction)  # unknown names fail now, not inside the mount daemon
+    EVICTIONS.make_config(cfg.eviction, cfg.plugin_options.get(cfg.eviction))  # now, not inside the daemon
+    unknown = set(cfg.plugin_options) - set(LOADERS.names()) - set(EVICTIONS.names())
+    if unknown:
+        raise UserError(f"options for unknown plugin {sorted(unknown)[0]!r} (loaders: {', '.join(LOADERS.names())}; "
+                        f"evictions: {', '.join(EVICTIONS.names())})")
     capacity = int(cfg.cache_mb * 1e6) or None
     workload = get_workload(cfg.workload)
     can_mount, why = fuse_available()
@@ -112,9 +124,10 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
     def run(loader: str, rtt: float, bw: float, **kw) -> StartResult:
         with serve_in_thread(make_app(store, rtt, bw)) as url:
             return cold_start(store, url, loader, workload, fuse=fuse, reads=reads, cache_capacity=capacity,
-                              eviction=cfg.eviction, **kw)
+                              eviction=cfg.eviction, plugin_options=cfg.plugin_options, plugins=cfg.plugins,
+                              seed=seed, **kw)
 
-    order = [name for name in ORDER if name in cfg.loaders] + [n for n in cfg.loaders if n not in ORDER]
+    order = loader_order(names)
     shuffled = list(order)
     py_random(seed, "loader-order").shuffle(shuffled)  # no loader always runs first (warm host caches)
     rows = {}
@@ -151,8 +164,8 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
                           "time_to_ready_s": r.time_to_ready_s, "bytes_fetched": r.bytes_fetched, "requests": r.requests})
     speedup = {}
     if "trio" in rows:
-        for other in ("full", "lazy-flat", "lazy-layered", "lazy-prefetch"):
-            if other in rows:
+        for other in rows:
+            if other != "trio":
                 speedup[f"trio_vs_{other}"] = rows[other].time_to_ready_s / rows["trio"].time_to_ready_s
     results = CompareResults(
         workload.name, " ".join(workload.command("<mount>")[-2:]), mode, seed, cfg.rtt_ms, cfg.bandwidth_mbps,

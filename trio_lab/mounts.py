@@ -139,7 +139,9 @@ class MountDaemon:
     def __init__(self, image: Path | str, url: str, loader: str, containers: int = 1, cooperative: bool = True,
                  options: FuseOptions | None = None, trace: bool = False, workdir: Path | None = None,
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
-                 env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False):
+                 env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False,
+                 loader_options: dict | None = None, eviction_options: dict | None = None,
+                 plugins: list | None = None, seed: int = 0):
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         self.mountpoints = [str(self.workdir / f"c{i}") for i in range(containers)]
@@ -149,7 +151,9 @@ class MountDaemon:
             "image": image_ref(image), "registry": url, "loader": loader, "mounts": self.mountpoints,
             "cooperative": cooperative, "fuse": asdict(options or FuseOptions()), "trace": trace,
             "cache_capacity": cache_capacity, "eviction": eviction, "retries": retries, "timeout_s": timeout_s,
-            "result": str(self.workdir / "result.json"),
+            "result": str(self.workdir / "result.json"), "loader_options": loader_options or {},
+            "eviction_options": eviction_options or {}, "plugins": [str(Path(p).resolve()) for p in plugins or []],
+            "seed": seed,
         }
         self.env = env
         self.log_to_stderr = log_to_stderr  # the daemon's log (EIO, digest mismatches) on our stderr

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from sysai.errors import UserError
-from trio_lab.chunked import CHUNK_SIZE, build_chunked
+from trio_lab.chunked import CHUNK_SIZE, build_chunked, data_blob
 from trio_lab.layers import Layer, flatten, read_layer, write_layer
 from trio_lab.model import DIR, FILE, SYMLINK, Node, ancestors, sha256
 from trio_lab.runtime import RuntimeImage, make_runtime
@@ -148,6 +148,7 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
     chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size)
     for piece in chunks.values():
         store.put(piece)
+    chunked.blob = store.put(data_blob(chunked, chunks))
     files = sum(1 for n in chunked.nodes.values() if n.kind == FILE)
     manifest = Manifest(name, refs, store.put_json(chunked.to_dict()), sum(r.size for r in refs),
                         sum(len(c) for c in chunks.values()), files)

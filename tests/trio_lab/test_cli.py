@@ -74,7 +74,9 @@ def test_compare_in_process_writes_the_results_contract(tmp_path, capsys):
     assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--containers", "2", "--out", str(out)]) == 0
     res = json.loads((out / "results.json").read_text())
     assert isinstance(res["image_bytes"], int) and res["mode"].startswith("no FUSE")
-    assert set(res["loaders"]) == {"full", "lazy-layered", "lazy-flat", "trio"}
+    from trio_lab.loaders.base import LOADERS
+
+    assert set(res["loaders"]) == set(LOADERS.defaults())
     for row in res["loaders"].values():
         assert row["time_to_ready_s"] > 0 and row["requests"] >= 1 and row["fuse"] is False
     manifest = (out / "image" / "image.json").stat().st_size  # fetched over HTTP first, by every loader
@@ -93,7 +95,10 @@ def test_tour_section_runs_the_real_start_over_fuse(tmp_path, need_fuse):
     from trio_lab.lab import LAB
 
     section = LAB.tour(TourContext(out=tmp_path, seed=1, quick=True))
-    assert [row[0] for row in section.rows] == ["full", "lazy-layered", "lazy-flat", "trio"]
+    from trio_lab.experiments import loader_order
+    from trio_lab.loaders.base import LOADERS
+
+    assert [row[0] for row in section.rows] == loader_order(LOADERS.defaults())
     assert all(row[-1] is True for row in section.rows)  # mounted for real
     loaders = section.results["loaders"]
     assert loaders["trio"]["bytes_fetched"] < loaders["lazy-flat"]["bytes_fetched"] < loaders["full"]["bytes_fetched"]

@@ -17,13 +17,13 @@ from trio_lab.trace import Read
 from trio_lab.vfs import ImageFS
 
 pytestmark = pytest.mark.timeout(60)
-ALL = ["full", "lazy-layered", "lazy-flat", "lazy-prefetch", "trio"]
+ALL = LOADERS.names()  # a dropped-in loader file is tested too
 TRACE = [Read("/pkg/__init__.py", 0, 100), Read("/pkg/big.bin", 3 * PAGE + 5, 10)]
 
 
 def mount_in_process(store, url, loader, cache=None, owner="c0"):
     ctx = LoaderContext(Manifest.load(store), BlobClient(url, retries=1, backoff_s=0.01), cache or RuntimeCache(), owner)
-    fs = ImageFS(LOADERS.get(loader)(ctx))
+    fs = ImageFS(LOADERS.create(loader, ctx))
     fs.loader.prepare()
     return fs
 

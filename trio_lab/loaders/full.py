@@ -10,8 +10,9 @@ from trio_lab.layers import flatten, read_layer
 from trio_lab.loaders.base import LOADERS, FlatTree, Loader
 
 
-@LOADERS.register("full")
+@LOADERS.register("full", default=True)
 class Full(Loader):
+    order = 0  # display position in tables (full first, trio last)
     def prepare(self) -> None:
         pulled = [self.fetch("layer", ref.digest, parse=lambda tar, ref=ref: (tar, read_layer(tar, where=ref.digest)))
                   for ref in self.ctx.manifest.layers]  # a layer pulled once per host, as docker does

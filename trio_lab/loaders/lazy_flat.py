@@ -9,8 +9,9 @@ from trio_lab.chunked import ChunkedImage, chunk_span
 from trio_lab.loaders.base import LOADERS, FlatTree, Loader
 
 
-@LOADERS.register("lazy-flat")
+@LOADERS.register("lazy-flat", default=True)
 class LazyFlat(Loader):
+    order = 20  # display position in tables (full first, trio last)
     def prepare(self) -> None:
         def parse(data: dict) -> tuple[ChunkedImage, FlatTree]:
             image = ChunkedImage.from_dict(data)

@@ -11,8 +11,9 @@ from trio_lab.layers import Layer
 from trio_lab.loaders.base import LOADERS, LayeredTree, Loader
 
 
-@LOADERS.register("lazy-layered")
+@LOADERS.register("lazy-layered", default=True)
 class LazyLayered(Loader):
+    order = 10  # display position in tables (full first, trio last)
     def prepare(self) -> None:
         refs = self.ctx.manifest.layers
         self.tree = LayeredTree([self.fetch_json(ref.toc, Layer.from_dict) for ref in refs])

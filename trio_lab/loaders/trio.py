@@ -15,8 +15,9 @@ from trio_lab.model import PAGE
 from trio_lab.runtime import ExtentIndex, RuntimeImage
 
 
-@LOADERS.register("trio")
+@LOADERS.register("trio", default=True)
 class Trio(LazyFlat):
+    order = 40  # display position in tables (full first, trio last)
     hit_bytes = miss_bytes = 0  # counters (also when prepare() failed before setting them)
     fetched_blob = False
 
