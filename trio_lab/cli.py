@@ -45,6 +45,7 @@ def build(
     workload: Annotated[Optional[str], typer.Option("--workload", help="Build a workload image (numpy, numpy-slim, yaml) and record its startup trace.")] = None,
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Build the runtime image from this trace file.")] = None,
     name: Annotated[str, typer.Option("--name", help="Image name.")] = "image",
+    compressed: Annotated[bool, typer.Option("--compressed/--uncompressed", help="gzip layers, zstd chunks and TrIO frames (as registries and Nydus ship them), or plain.")] = True,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Build an image in every format (layered, flattened-chunked, TrIO runtime) into OUT/image."""
@@ -63,10 +64,11 @@ def build(
         from trio_lab.experiments import record_trace
 
         wl = get_workload(workload)
-        manifest = build_workload_image(store, wl)
+        manifest = build_workload_image(store, wl, compressed)
         reads = read_trace(trace) if trace else record_trace(store, manifest, wl, fuse_available()[0])
     else:
-        manifest = build_from_dir(store, from_dir, name) if from_dir else build_image(store, list(layer or []), name)
+        manifest = (build_from_dir(store, from_dir, name, compress=compressed) if from_dir
+                    else build_image(store, list(layer or []), name, compress=compressed))
         reads = read_trace(trace) if trace else None
     runtime = add_runtime(store, manifest, reads) if reads is not None else None
     result = {"store": str(store), "image_bytes": manifest.image_bytes, "flat_bytes": manifest.flat_bytes,
@@ -223,6 +225,7 @@ def compare(
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Also sweep RTT and bandwidth.")] = True,
     cache_mb: Annotated[float, typer.Option("--cache-mb", help="Cap the runtime page cache (MB; 0 = unlimited).")] = 0.0,
     eviction: Annotated[str, typer.Option("--eviction", help="Eviction policy for a capped cache (`sysai plugins trio` lists them).")] = "lru",
+    compressed: Annotated[bool, typer.Option("--compressed/--uncompressed", help="Ship the image compressed (default, as registries do) or plain.")] = True,
     host_cache: Annotated[bool, typer.Option("--host-cache/--no-host-cache", help="Measure the host page cache of the containers (namespaces + memory cgroups).")] = True,
     option: PluginOption = None,
     plugin: Plugin = None,
@@ -237,7 +240,7 @@ def compare(
                         bandwidth_mbps=bandwidth_mbps, containers=containers,
                         loaders=[x.strip() for x in loaders.split(",") if x.strip()], fuse=fuse,
                         trace_file=str(trace) if trace else "", cache_mb=cache_mb, eviction=eviction,
-                        host_cache=host_cache, plugin_options=plugin_options(option),
+                        host_cache=host_cache, compressed=compressed, plugin_options=plugin_options(option),
                         plugins=[str(p) for p in plugin or []])
     if quick:
         cfg.sweep_rtt_ms, cfg.sweep_bandwidth_mbps = [0.0, 50.0], [50.0]

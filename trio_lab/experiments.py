@@ -48,6 +48,7 @@ class CompareConfig:
     trace_file: str = option("", "use this recorded trace instead of recording one")
     plugin_options: dict = option({}, "per-plugin options: {loader or eviction name: {key: value}}")
     plugins: list = option([], "plugin files to load (also in the mount daemons)")
+    compressed: bool = option(True, "ship the image compressed (gzip layers, zstd chunks and TrIO frames)")
     host_cache: bool = option(True, "also measure the host page cache of N containers (namespaces + memory cgroups)")
     drop_caches: bool = option(False, "write /proc/sys/vm/drop_caches between host-cache runs (machine-wide)")
 
@@ -114,7 +115,7 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
         raise UserError(f"--fuse on, but FUSE is not usable here: {why}")
     fuse = can_mount and cfg.fuse != "off"
     store = out / "image"
-    manifest = build_workload_image(store, workload)
+    manifest = build_workload_image(store, workload, cfg.compressed)
     reads = read_trace(Path(cfg.trace_file)) if cfg.trace_file else record_trace(store, manifest, workload, fuse)
     write_trace(out / "startup.trace", reads)
     runtime = add_runtime(store, manifest, reads)

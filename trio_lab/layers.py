@@ -42,6 +42,9 @@ class Layer:
     whiteouts: set[str] = field(default_factory=set)  # paths this layer deletes from lower layers
     opaque: set[str] = field(default_factory=set)  # dirs whose lower-layer contents are hidden
     offsets: dict[str, int] = field(default_factory=dict)  # file path → byte offset of its data in the tar
+    # gzip layers (trio_lab.codec): file path → (compressed offset, compressed length, tar offset)
+    # of the gzip member holding it, so one file can be fetched and gunzipped alone
+    members: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     def children(self) -> dict[str, list[str]]:
         return children_index(self.entries)
@@ -52,11 +55,13 @@ class Layer:
                         for p, n in sorted(self.entries.items())},
             "whiteouts": sorted(self.whiteouts),
             "opaque": sorted(self.opaque),
+            **({"gzip": {p: list(m) for p, m in sorted(self.members.items())}} if self.members else {}),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Layer":
-        layer = cls(whiteouts=set(data["whiteouts"]), opaque=set(data["opaque"]))
+        layer = cls(whiteouts=set(data["whiteouts"]), opaque=set(data["opaque"]),
+                    members={p: tuple(m) for p, m in data.get("gzip", {}).items()})
         for path, entry in data["entries"].items():
             layer.entries[path] = Node.from_dict(entry)
             if "offset" in entry:

@@ -11,6 +11,7 @@ Build is deterministic: the same layers give the same digests.
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import json
 import os
@@ -22,6 +23,7 @@ from typing import Callable
 
 from sysai.errors import UserError
 from trio_lab.chunked import CHUNK_SIZE, build_chunked, data_blob
+from trio_lab.codec import gzip_by_member
 from trio_lab.layers import Layer, flatten, read_layer, write_layer
 from trio_lab.model import DIR, FILE, SYMLINK, Node, ancestors, sha256
 from trio_lab.runtime import RuntimeImage, make_runtime
@@ -62,9 +64,15 @@ class BlobStore:
 
 @dataclass
 class LayerRef:
-    digest: str
-    size: int
+    digest: str  # the blob a pull downloads (tar+gzip when the image is compressed)
+    size: int  # its size
     toc: str
+    diff_id: str = ""  # the uncompressed tar (OCI "diff_id"), kept for building; "" = same as digest
+    media: str = "tar"  # "tar" or "tar+gzip"
+
+    @property
+    def tar(self) -> str:
+        return self.diff_id or self.digest
 
 
 @dataclass
@@ -78,6 +86,7 @@ class Manifest:
     runtime_index: str | None = None
     runtime_blob_bytes: int = 0
     trace: str | None = None
+    compressed: bool = False  # gzip layers, zstd chunks, zstd-framed runtime blob (trio_lab.codec)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -112,7 +121,7 @@ class ImageContent:
     def __init__(self, store: BlobStore, layer_refs: list[LayerRef], layers: list[Layer]):
         self.layers = layers
         self.merged = flatten(layers)
-        self._tars = [store.path(ref.digest) for ref in layer_refs]
+        self._tars = [store.path(ref.tar) for ref in layer_refs]
 
     def nodes(self) -> dict[str, Node]:
         return {p: n for p, (_, n) in self.merged.items()}
@@ -125,8 +134,10 @@ class ImageContent:
             return fh.read(max(length, 0))
 
 
-def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: int = CHUNK_SIZE) -> Manifest:
-    """Store the layers (layered format) and their flattened, chunked form."""
+def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: int = CHUNK_SIZE,
+                compress: bool = True) -> Manifest:
+    """Store the layers (layered format) and their flattened, chunked form; with `compress`
+    (the default, as registries ship images) layers are seekable tar+gzip and chunks zstd."""
     if not layer_tars:
         raise UserError("an image needs at least one layer")
     store = BlobStore(store_dir)
@@ -141,28 +152,35 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
             except (OSError, EOFError, zlib.error) as exc:
                 raise UserError(f"{tar}: not a valid gzip stream ({exc})") from None
         layer = read_layer(data, where=str(tar))
-        digest = store.put(data)
-        refs.append(LayerRef(digest, len(data), store.put_json(layer.to_dict())))
+        diff_id = store.put(data)
+        if compress:
+            blob, where = gzip_by_member(data)
+            starts = sorted(where)
+            for path, offset in layer.offsets.items():
+                layer.members[path] = where[starts[bisect.bisect_right(starts, offset) - 1]]
+            refs.append(LayerRef(store.put(blob), len(blob), store.put_json(layer.to_dict()), diff_id, "tar+gzip"))
+        else:
+            refs.append(LayerRef(diff_id, len(data), store.put_json(layer.to_dict())))
         layers.append(layer)
     content = ImageContent(store, refs, layers)
-    chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size)
+    chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size, compress=compress)
     for piece in chunks.values():
         store.put(piece)
     chunked.blob = store.put(data_blob(chunked, chunks))
     files = sum(1 for n in chunked.nodes.values() if n.kind == FILE)
     manifest = Manifest(name, refs, store.put_json(chunked.to_dict()), sum(r.size for r in refs),
-                        sum(len(c) for c in chunks.values()), files)
+                        sum(len(c) for c in chunks.values()), files, compressed=compress)
     manifest.save(store_dir)
     return manifest
 
 
-def build_from_dir(store_dir: Path, tree: Path, name: str, prefix: str = "") -> Manifest:
+def build_from_dir(store_dir: Path, tree: Path, name: str, prefix: str = "", compress: bool = True) -> Manifest:
     """One directory tree → a one-layer image (plus the flat format)."""
     if not Path(tree).is_dir():
         raise UserError(f"not a directory: {tree}")
     with tempfile.TemporaryDirectory() as tmp:
         tar = write_layer(Path(tmp) / "layer.tar", [(Path(tree), prefix)])
-        return build_image(store_dir, [tar], name)
+        return build_image(store_dir, [tar], name, compress=compress)
 
 
 def load_content(store_dir: Path, manifest: Manifest) -> ImageContent:
@@ -178,7 +196,7 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
     nodes = content.nodes()
     sizes = {p: n.size for p, n in nodes.items() if n.kind == FILE}
     digests = {p: n.digest for p, n in nodes.items() if n.kind == FILE}
-    runtime, blob = make_runtime(reads, sizes, digests, content.read)
+    runtime, blob = make_runtime(reads, sizes, digests, content.read, compress=manifest.compressed)
     store.put(blob)
     manifest.runtime_index = store.put_json(runtime.to_dict())
     manifest.runtime_blob_bytes = runtime.blob_size

@@ -64,7 +64,7 @@ def site_packages() -> Path:
     return Path(sysconfig.get_paths()["purelib"])
 
 
-def build_workload_image(store: Path, workload: Workload) -> Manifest:
+def build_workload_image(store: Path, workload: Workload, compress: bool = True) -> Manifest:
     """Write the workload's layer tars from this interpreter's site-packages and build the image."""
     site = site_packages()
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +80,7 @@ def build_workload_image(store: Path, workload: Workload) -> Manifest:
             parents = {up for path in workload.whiteouts for up in ancestors(path) if up.startswith(f"/{SITE}")}
             dirs = [(site / Path(up).relative_to(f"/{SITE}"), up.lstrip("/")) for up in parents]
             tars.append(write_layer(Path(tmp) / "whiteouts.tar", whiteouts=workload.whiteouts, dirs=dirs))
-        return build_image(store, tars, workload.name)
+        return build_image(store, tars, workload.name, compress=compress)
 
 
 def run_start(workload: Workload, root: str, modules: str | None = None, timeout: float = 300) -> None:
