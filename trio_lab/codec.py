@@ -41,9 +41,11 @@ def zstd_decompress(data: bytes, size: int, what: str = "zstd frame") -> bytes:
 
 
 def gunzip(data: bytes, what: str = "gzip member") -> bytes:
+    """A gzip stream of one or many members → its bytes. (``gzip.decompress`` copies the rest of
+    the input after every member, quadratic in a seekable layer's thousands of members.)"""
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
+        return gzip.GzipFile(fileobj=io.BytesIO(data)).read()
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise FetchError(f"{what}: bad gzip data ({exc})") from None
 
 

@@ -39,7 +39,7 @@ def main(spec_path: str) -> int:
     from trio_lab.fetch import BlobClient
     from trio_lab.fuseops import LIBFUSE, serve
     from trio_lab.loaders.base import LOADERS, LoaderContext
-    from trio_lab.mounts import FuseOptions, unmount
+    from trio_lab.mounts import FuseOptions, set_read_ahead, unmount
     from trio_lab.store import Manifest
     from trio_lab.trace import Tracer
     from trio_lab.vfs import ImageFS
@@ -98,6 +98,9 @@ def main(spec_path: str) -> int:
             time.sleep(0.002)
         if errors or not all(os.path.ismount(m) for m in mounted):
             raise UserError(f"mount failed: {'; '.join(errors) or 'timed out'}")
+        read_ahead = FuseOptions(**spec["fuse"]).read_ahead_kb
+        if read_ahead:
+            timings["read_ahead_set"] = all([set_read_ahead(m, read_ahead) for m in mounted])
         timings["mount_s"] = time.perf_counter() - start - timings["prepare_s"]
         _say("ready", timings)
         while True:

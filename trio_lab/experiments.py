@@ -29,7 +29,7 @@ from trio_lab.blobserver import make_app
 from trio_lab.startup import StartResult, cold_start
 from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.trace import Read, read_trace, write_trace
-from trio_lab.workload import Workload, build_workload_image, get_workload, native_trace, run_start
+from trio_lab.workload import Workload, cached_image, get_workload, native_trace, run_start
 
 
 
@@ -49,6 +49,7 @@ class CompareConfig:
     plugin_options: dict = option({}, "per-plugin options: {loader or eviction name: {key: value}}")
     plugins: list = option([], "plugin files to load (also in the mount daemons)")
     compressed: bool = option(True, "ship the image compressed (gzip layers, zstd chunks and TrIO frames)")
+    reuse_build: bool = option(True, "reuse this machine's cached build and trace of the workload image")
     host_cache: bool = option(True, "also measure the host page cache of N containers (namespaces + memory cgroups)")
     drop_caches: bool = option(False, "write /proc/sys/vm/drop_caches between host-cache runs (machine-wide)")
 
@@ -115,8 +116,16 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
         raise UserError(f"--fuse on, but FUSE is not usable here: {why}")
     fuse = can_mount and cfg.fuse != "off"
     store = out / "image"
-    manifest = build_workload_image(store, workload, cfg.compressed)
-    reads = read_trace(Path(cfg.trace_file)) if cfg.trace_file else record_trace(store, manifest, workload, fuse)
+    manifest, cache = cached_image(store, workload, cfg.compressed, cfg.reuse_build)
+    cached_trace = cache / f"startup-{'fuse' if fuse else 'native'}.trace"
+    if cfg.trace_file:
+        reads = read_trace(Path(cfg.trace_file))
+    elif cfg.reuse_build and cached_trace.is_file():  # recorded once per image, as TrIO does
+        reads = read_trace(cached_trace)
+    else:
+        reads = record_trace(store, manifest, workload, fuse)
+        if cfg.reuse_build:
+            write_trace(cached_trace, reads)
     write_trace(out / "startup.trace", reads)
     runtime = add_runtime(store, manifest, reads)
     manifest = Manifest.load(store)

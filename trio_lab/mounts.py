@@ -36,12 +36,44 @@ class FuseOptions:
     attr_timeout: float = option(60.0, "seconds the kernel may cache file attributes (libfuse default 1)")
     entry_timeout: float = option(60.0, "seconds the kernel may cache name lookups (libfuse default 1)")
     negative_timeout: float = option(60.0, "seconds the kernel may cache 'no such file' (default 0)")
+    max_read: int = option(0, "largest read request the kernel sends, bytes (0: the kernel's default, 128 KiB)")
+    max_readahead: int = option(0, "readahead the daemon allows the kernel, bytes (0: libfuse's default)")
+    read_ahead_kb: int = option(0, "the mount's readahead window (its bdi read_ahead_kb) set after mounting; 0: leave it")
 
     def as_mount_options(self) -> dict:
-        opts = {k: v for k, v in asdict(self).items() if not isinstance(v, bool)}
+        opts = {k: v for k, v in asdict(self).items()
+                if not isinstance(v, bool) and k not in ("read_ahead_kb", "max_read", "max_readahead")}
         if self.kernel_cache:
             opts["kernel_cache"] = True
+        for key in ("max_read", "max_readahead"):
+            if getattr(self, key):
+                opts[key] = getattr(self, key)
         return opts
+
+
+def set_read_ahead(mountpoint: str, kb: int) -> bool:
+    """Write the mount's readahead window (root only); the kernel default for FUSE is 128 KiB."""
+    dev = os.stat(mountpoint).st_dev
+    try:
+        Path(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb").write_text(f"{kb}\n")
+        return True
+    except OSError:
+        return False
+
+
+def passthrough_available() -> tuple[bool, str]:
+    """FUSE passthrough (kernel ≥ 6.9: reads go straight to a backing file) needs libfuse ≥ 3.16's
+    low-level API; say what is missing here."""
+    from ctypes.util import find_library
+
+    name = find_library("fuse3") or ""
+    version = name.rpartition(".so.")[2] if name else ""
+    kernel = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+    if kernel < (6, 9):
+        return False, f"kernel {os.uname().release} has no FUSE passthrough (needs ≥ 6.9)"
+    return False, (f"FUSE passthrough needs libfuse ≥ 3.16 and its low-level API with a backing file per inode; "
+                   f"this machine has {name or 'no libfuse3'} and mfusepy's high-level API, and this image's bytes "
+                   "come from memory and the network, not from a backing file")
 
 
 def fuse_available() -> tuple[bool, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import gzip
+import io
 import json
 import os
 import tempfile
@@ -148,7 +149,7 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
         data = Path(tar).read_bytes()
         if data[:2] == b"\x1f\x8b":  # tar+gzip, as OCI registries ship layers: store it uncompressed
             try:
-                data = gzip.decompress(data)
+                data = gzip.GzipFile(fileobj=io.BytesIO(data)).read()
             except (OSError, EOFError, zlib.error) as exc:
                 raise UserError(f"{tar}: not a valid gzip stream ({exc})") from None
         layer = read_layer(data, where=str(tar))
