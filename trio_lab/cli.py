@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -15,7 +14,7 @@ app = typer.Typer(no_args_is_help=True, help="TrIO: layered vs lazy vs flattened
 
 Rtt = Annotated[float, typer.Option("--rtt-ms", help="Registry round-trip time (ms).")]
 Bandwidth = Annotated[float, typer.Option("--bandwidth-mbps", help="Registry link bandwidth (Mbit/s).")]
-StartWorkload = Annotated[str, typer.Option("--workload", help="numpy (default), numpy-slim, or yaml (--quick).")]
+StartWorkload = Annotated[str, typer.Option("--workload", help="A workload name (default numpy; yaml with --quick); `sysai trio workloads` lists them.")]
 PluginOption = Annotated[Optional[List[str]], typer.Option(
     "--set", help="A plugin option NAME.KEY=VALUE, e.g. lazy-prefetch.amplify_kb=512 (repeatable; "
                   "`sysai plugins trio` lists them).", show_default=False)]
@@ -42,7 +41,7 @@ def plugin_options(values: Optional[List[str]]) -> dict:
 def build(
     from_dir: Annotated[Optional[Path], typer.Option("--from-dir", help="Build a one-layer image from this tree.")] = None,
     layer: Annotated[Optional[List[Path]], typer.Option("--layer", help="A layer tarball (repeat, bottom first).")] = None,
-    workload: Annotated[Optional[str], typer.Option("--workload", help="Build a workload image (numpy, numpy-slim, yaml) and record its startup trace.")] = None,
+    workload: Annotated[Optional[str], typer.Option("--workload", help="Build a workload image (`sysai trio workloads` lists them) and record its startup trace.")] = None,
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Build the runtime image from this trace file.")] = None,
     name: Annotated[str, typer.Option("--name", help="Image name.")] = "image",
     compressed: Annotated[bool, typer.Option("--compressed/--uncompressed", help="gzip layers, zstd chunks and TrIO frames (as registries and Nydus ship them), or plain.")] = True,
@@ -137,14 +136,6 @@ def serve(
         f"(or by name: {name})", flush=True))
 
 
-def _interrupt(signum, frame):
-    # SIGTERM unmounts exactly like Ctrl-C; further signals are ignored so they cannot cut the
-    # unmount short (the handlers are restored when `mount` returns)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 @app.command()
 def mount(
     image: Annotated[str, typer.Argument(help="An image folder made by `sysai trio build`, or with --registry an image name or sha256: digest.")],
@@ -157,60 +148,12 @@ def mount(
     plugin: Plugin = None,
 ) -> None:
     """Mount one image read-only from a registry (by default one served here for IMAGE); Ctrl-C unmounts."""
-    import contextlib
-
-    from sysai.http import serve_in_thread
-    from trio_lab.fetch import BlobClient, FetchError
-    from trio_lab.loaders.base import LOADERS
-    from trio_lab.mounts import MountDaemon, fuse_available, image_ref
-    from trio_lab.blobserver import make_app
-    from trio_lab.store import Manifest
+    from trio_lab.session import MountRequest, mount_until_interrupted
 
     load_plugins(plugin)
-    options = plugin_options(option)
-    LOADERS.make_config(loader, options.get(loader))
-    if registry is None:
-        Manifest.load(Path(image))
-        ref = image_ref(Path(image))
-        if rtt_ms < 0 or (bandwidth_mbps is not None and bandwidth_mbps <= 0):
-            make_app(image, rtt_ms, bandwidth_mbps)  # raises the one-line error
-    else:
-        if not registry.startswith("http://"):
-            raise UserError(f"--registry must be an http:// URL (got {registry!r})")
-        ref = image
-        try:
-            BlobClient(registry, retries=1, timeout_s=5).manifest(ref)
-        except FetchError as exc:
-            raise UserError(f"cannot resolve {ref!r} at {registry}: {exc}") from None
-    ok, why = fuse_available()
-    if not ok:
-        raise UserError(f"cannot mount: {why}")
-    if not mountpoint.is_dir() or any(mountpoint.iterdir()):
-        raise UserError(f"mountpoint {mountpoint} must be an existing empty directory")
-    # explicit handlers: a shell that starts us in the background sets SIGINT to "ignore"
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with contextlib.ExitStack() as stack:
-            url = registry or stack.enter_context(serve_in_thread(make_app(image, rtt_ms, bandwidth_mbps)))
-            with MountDaemon(ref, url, loader, mountpoint=mountpoint, log_to_stderr=True,
-                             loader_options=options.get(loader), plugins=plugin) as daemon:
-                try:  # a signal at any point from here on, even before pause(), lands in the except
-                    info = daemon.go()
-                    print(f"mounted {image} at {mountpoint} with loader {loader} from {url} "
-                          f"({info['libfuse']}, ready in {info['prepare_s']:.2f} s); Ctrl-C to unmount", flush=True)
-                    signal.pause()
-                except KeyboardInterrupt:
-                    pass
-                try:
-                    print(f"registry: {BlobClient(url, retries=0, timeout_s=2).stats()}")
-                except FetchError:
-                    print(f"registry at {url} is not answering")
-    except KeyboardInterrupt:  # interrupted while the daemon was starting: it has been stopped
-        pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print(f"unmounted {mountpoint}")
+    mount_until_interrupted(MountRequest(image, mountpoint, loader, registry, rtt_ms, bandwidth_mbps,
+                                         plugin_options(option), [str(p) for p in plugin or []]),
+                            say=lambda line: print(line, flush=True))
 
 
 @app.command()
@@ -234,7 +177,8 @@ def compare(
     """Cold start of a real workload under each loader: time to ready, bytes, requests, cache memory."""
     from sysai.results import finish, prepare_out
     from sysai.tables import print_table
-    from trio_lab.experiments import CompareConfig, compare as run, table
+    from trio_lab.experiments import CompareConfig, compare as run
+    from trio_lab.report import compare_note, table
 
     cfg = CompareConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
                         bandwidth_mbps=bandwidth_mbps, containers=containers,
@@ -254,22 +198,21 @@ def compare(
 
     def show() -> None:
         columns, rows = table(res)
-        speed = ", ".join(f"{k.replace('_', ' ')} {v:.1f}×" for k, v in res.speedup.items())
-        c = res.cooperative
-        coop = (f"; {c['containers']} containers: runtime cache {c['cache_bytes_shared'] / 1e6:.1f} MB shared vs "
-                f"{c['cache_bytes_private'] / 1e6:.1f} MB private") if "cache_bytes_shared" in c else ""
-        host = c.get("host", {})
-        if host.get("available"):
-            b = host["host_cache_bytes"]
-            coop += (f"; host page cache ({host['cgroup']}): one {b['one'] / 1e6:.1f} MB, {c['containers']} on private "
-                     f"mounts {b['private'] / 1e6:.1f} MB, on the shared mount {b['shared'] / 1e6:.1f} MB, native "
-                     f"{b['native'] / 1e6:.1f} MB")
-        elif host:
-            coop += f"; host page cache: not available ({host['why']})"
         print_table(f"{res.workload}: {res.rtt_ms:g} ms RTT, {res.bandwidth_mbps:g} Mbit/s — {res.mode}", columns, rows,
-                    note=f"image {res.image_bytes / 1e6:.1f} MB, read at start {res.trace_bytes / 1e6:.1f} MB; {speed}{coop}")
+                    note=compare_note(res))
 
     finish(res, folder, json, show)
+
+
+@app.command()
+def workloads() -> None:
+    """The real workloads this lab can build: their layers and their start."""
+    from sysai.tables import print_table
+    from trio_lab.workload import WORKLOADS
+
+    print_table("workloads (--workload NAME)", ["name", "layers (bottom first)", "start", "deleted by the last layer"],
+                [[w.name, " | ".join(", ".join(layer) for layer in w.layers), f"import {w.start}", ", ".join(w.whiteouts)]
+                 for w in WORKLOADS.values()])
 
 
 @app.command("trace")
@@ -281,14 +224,10 @@ def show_trace(
     from sysai.tables import print_table
     from trio_lab.trace import read_trace
 
-    reads = read_trace(path)
-    per: dict[str, list[int]] = {}
-    for r in reads:
-        per.setdefault(r.path, [0, 0])
-        per[r.path][0] += 1
-        per[r.path][1] += r.length
-    rows = sorted(([p, n, b] for p, (n, b) in per.items()), key=lambda row: -row[2])[:top]
-    print_table(f"{len(reads)} reads of {len(per)} files, {sum(r.length for r in reads):,} bytes",
+    from trio_lab.report import trace_summary
+
+    title, rows = trace_summary(read_trace(path), top)
+    print_table(title,
                 ["file", "reads", "bytes"], rows, note=str(path))
 
 
@@ -319,10 +258,14 @@ def bench(
     from sysai.tables import print_table
     from trio_lab.bench import BenchConfig, run_bench
 
+    from trio_lab.hostcache import sigterm_as_interrupt
+
     cfg = BenchConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
-                      bandwidth_mbps=bandwidth_mbps, containers=containers, repeats=3 if quick else 7)
+                      bandwidth_mbps=bandwidth_mbps, containers=2 if quick else containers, repeats=2 if quick else 7,
+                      host_counts=[1, 2] if quick else [1, 2, 4, 8], drop_caches=not quick)
     folder = prepare_out("trio", "bench", out)
-    res = run_bench(cfg, folder, seed)
+    with sigterm_as_interrupt():
+        res = run_bench(cfg, folder, seed)
     finish(res, folder, json, lambda: print_table(
         f"TrIO benchmark: {res.workload}, {rtt_ms:g} ms RTT, {bandwidth_mbps:g} Mbit/s — {res.mode}",
         ["metric", "measured", "anchor / target"], res.rows))

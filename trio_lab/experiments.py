@@ -19,13 +19,13 @@ from pathlib import Path
 from sysai.config import option
 from sysai.errors import UserError
 from sysai.http import serve_in_thread
-from sysai.plotting import color, figure
 from sysai.results import write_csv
 from sysai.seeding import py_random
 from trio_lab.evictions.base import EVICTIONS
 from trio_lab.loaders.base import LOADERS
 from trio_lab.mounts import FuseOptions, MountDaemon, fuse_available
 from trio_lab.blobserver import make_app
+from trio_lab.report import plot
 from trio_lab.startup import StartResult, cold_start
 from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.trace import Read, read_trace, write_trace
@@ -50,6 +50,8 @@ class CompareConfig:
     plugins: list = option([], "plugin files to load (also in the mount daemons)")
     compressed: bool = option(True, "ship the image compressed (gzip layers, zstd chunks and TrIO frames)")
     reuse_build: bool = option(True, "reuse this machine's cached build and trace of the workload image")
+    host_counts: list = option([], "container counts for the host page cache (empty: 1 and --containers)")
+    links: list = option([], "extra links [rtt_ms, bandwidth_mbps] to time every loader on, side by side")
     host_cache: bool = option(True, "also measure the host page cache of N containers (namespaces + memory cgroups)")
     drop_caches: bool = option(False, "write /proc/sys/vm/drop_caches between host-cache runs (machine-wide)")
 
@@ -159,7 +161,8 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
                            bytes_fetched_shared=shared.bytes_fetched, bytes_fetched_private=private.bytes_fetched,
                            daemon_peak_rss_shared=shared.daemon_peak_rss, daemon_peak_rss_private=private.daemon_peak_rss)
         if cfg.host_cache and fuse:
-            host = measure_host_cache(store, workload, reads, sorted({1, cfg.containers}), cfg.drop_caches)
+            counts = sorted(set(cfg.host_counts) | {1, cfg.containers}) if cfg.host_counts else sorted({1, cfg.containers})
+            host = measure_host_cache(store, workload, reads, counts, cfg.drop_caches)
         else:
             host = {"available": False, "why": "needs FUSE" if not fuse else "not asked (--no-host-cache)",
                     "host_cache_bytes": dict.fromkeys(("one",) + HOST_MODES)}
@@ -167,6 +170,7 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
     sweep = []
     points = [(rtt, cfg.bandwidth_mbps, "rtt") for rtt in cfg.sweep_rtt_ms]
     points += [(cfg.rtt_ms, bw, "bandwidth") for bw in cfg.sweep_bandwidth_mbps]
+    points += [(float(rtt), float(bw), "link") for rtt, bw in cfg.links]
     for rtt, bw, axis in points:
         for name in shuffled:
             r = run(name, rtt, bw)
@@ -184,7 +188,7 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
     )
     write_csv(out / "loaders.csv", [{"loader": n, **{k: v for k, v in vars(r).items() if k != "stats"}} for n, r in rows.items()])
     write_csv(out / "sweep.csv", sweep)
-    results.figures = [str(p) for p in plot(results, out)]
+    results.figures = [str(p) for p in plot(results, out)]  # trio_lab.report
     return results
 
 
@@ -201,65 +205,6 @@ def record_trace(store: Path, manifest: Manifest, workload: Workload, fuse: bool
         sizes = {p: (root / p.lstrip("/")).stat().st_size for p, _, _ in found}
     reads = [Read(p, off, sizes[p] - off if n < 0 else min(n, sizes[p] - off)) for p, off, n in found]
     return [r for r in reads if r.length > 0]
-
-
-def plot(res: CompareResults, out: Path) -> list[Path]:
-    names = list(res.loaders)
-    figs = []
-    path = out / "time_to_ready.png"
-    with figure(path, title=f"Cold start of `{res.workload}` ({res.rtt_ms:g} ms RTT, {res.bandwidth_mbps:g} Mbit/s)",
-                ylabel="time to ready (s)") as ax:
-        total = [res.loaders[n].time_to_ready_s for n in names]
-        prep = [res.loaders[n].prepare_s for n in names]
-        ax.bar(names, prep, color=[color(i) for i in range(len(names))], alpha=0.45, label="at mount (prepare)")
-        ax.bar(names, [t - p for t, p in zip(total, prep)], bottom=prep, color=[color(i) for i in range(len(names))],
-               label="start until ready")
-        for i, t in enumerate(total):
-            ax.annotate(f"{t:.2f} s", (i, t), ha="center", va="bottom")
-    figs.append(path)
-    path = out / "bytes_fetched.png"
-    with figure(path, title="Bytes fetched from the registry", ylabel="MB") as ax:
-        ax.bar(names, [res.loaders[n].bytes_fetched / 1e6 for n in names], color=[color(i) for i in range(len(names))])
-        ax.axhline(res.image_bytes / 1e6, color="black", linestyle="--", label=f"image ({res.image_bytes / 1e6:.1f} MB)")
-        ax.axhline(res.trace_bytes / 1e6, color="grey", linestyle=":", label=f"read at start ({res.trace_bytes / 1e6:.1f} MB)")
-        for i, n in enumerate(names):
-            ax.annotate(f"{100 * res.loaders[n].fraction_of_image:.1f} %", (i, res.loaders[n].bytes_fetched / 1e6),
-                        ha="center", va="bottom")
-    figs.append(path)
-    if res.sweep:
-        path = out / "sweep.png"
-        with figure(path, title="Time to ready vs link", ncols=2) as (left, right):
-            for i, n in enumerate(names):
-                for ax, axis, key in ((left, "rtt", "rtt_ms"), (right, "bandwidth", "bandwidth_mbps")):
-                    pts = sorted((p[key], p["time_to_ready_s"]) for p in res.sweep if p["loader"] == n and p["axis"] == axis)
-                    if pts:
-                        ax.plot(*zip(*pts), marker="o", color=color(i), label=n if ax is left else None)
-            left.set_xlabel(f"RTT (ms) at {res.bandwidth_mbps:g} Mbit/s")
-            right.set_xlabel(f"bandwidth (Mbit/s) at {res.rtt_ms:g} ms RTT")
-            right.set_xscale("log")
-            left.set_ylabel("time to ready (s)")
-        figs.append(path)
-    if "cache_bytes_shared" in res.cooperative:
-        path = out / "cache_memory.png"
-        c = res.cooperative
-        groups = [("runtime page cache", c["page_cache_bytes_shared"], c["page_cache_bytes_private"]),
-                  ("all cached content", c["cache_bytes_shared"], c["cache_bytes_private"])]
-        if c.get("daemon_peak_rss_shared"):
-            groups.append(("mount daemon peak RSS", c["daemon_peak_rss_shared"], c["daemon_peak_rss_private"]))
-        with figure(path, title=f"Memory of {c['containers']} containers of one image", ylabel="MB") as ax:
-            for j, (label, color_i) in enumerate((("shared (cooperative)", 3), ("private per container", 1))):
-                xs = [i + (j - 0.5) * 0.38 for i in range(len(groups))]
-                ax.bar(xs, [g[1 + j] / 1e6 for g in groups], width=0.38, color=color(color_i), label=label)
-            ax.set_xticks(range(len(groups)), [g[0] for g in groups])
-        figs.append(path)
-    return figs
-
-
-def table(res: CompareResults) -> tuple[list[str], list[list]]:
-    columns = ["loader", "time to ready s", "at mount s", "MB fetched", "% of image", "requests", "FUSE"]
-    rows = [[n, r.time_to_ready_s, r.prepare_s, r.bytes_fetched / 1e6, 100 * r.fraction_of_image, r.requests, r.fuse]
-            for n, r in res.loaders.items()]
-    return columns, rows
 
 
 HOST_MODES = ("private", "shared", "native")
@@ -294,9 +239,10 @@ def measure_host_cache(store: Path, workload: Workload, reads: list[Read], count
         blobs = regular_files(Path(store) / "blobs")
         for n in counts:
             for mode in HOST_MODES:
-                drop_pages(regular_files(tree) + blobs)
                 if allow_drop_caches and drop_caches():
                     dropped = "posix_fadvise(DONTNEED) + /proc/sys/vm/drop_caches"
+                    run_start(workload, str(tree))  # the interpreter's own files warm again: no container pays for them
+                drop_pages(regular_files(tree) + blobs)
                 with contextlib.ExitStack() as stack:
                     if mode == "native":
                         sources = [str(tree)] * n

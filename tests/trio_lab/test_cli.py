@@ -114,14 +114,18 @@ def test_tour_section_runs_the_real_start_over_fuse(tmp_path, need_fuse):
 @pytest.mark.slow
 @pytest.mark.fuse
 @pytest.mark.timeout(170)
-def test_bench_runs_every_measurement_on_the_small_image(tmp_path, need_fuse):
-    from trio_lab.bench import BenchConfig, run_bench
-
-    res = run_bench(BenchConfig(workload="yaml", containers=2, repeats=1), tmp_path, seed=3)
-    labels = [row[0] for row in res.rows]
-    assert "time to ready: full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
-    measured = [o for o in res.fuse_options if "error" not in o]
+def test_bench_quick_runs_every_measurement_on_the_small_image(tmp_path, capsys, need_fuse):
+    assert main(["trio", "bench", "--quick", "--out", str(tmp_path), "--json", "--seed", "3"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    labels = [row[0] for row in res["rows"]]
+    assert "20 ms / 200 Mbit/s: time to ready full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
+    assert "2 ms / 1000 Mbit/s: time to ready lazy-prefetch / trio" in labels  # the second link, side by side
+    measured = [o for o in res["fuse_options"] if "error" not in o]
     assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache", "chosen (kernel_cache, 60 s timeouts)"}
     assert all(o["warm_read_vs_native"] > 0 and o["warm_start_vs_native"] > 0 for o in measured)
-    assert res.stale["fresh_miss_rate"] < res.stale["stale_miss_rate"] and res.stale["stale_requests"] > 3
-    assert all(Path(p).is_file() for p in res.figures)
+    assert res["stale"]["fresh_miss_rate"] < res["stale"]["stale_miss_rate"] and res["stale"]["stale_requests"] > 3
+    host = res["compare"]["cooperative"]["host"]
+    if host["available"]:  # the kernel's counters: one copy on the shared mount, N on private mounts
+        b = host["host_cache_bytes"]
+        assert b["shared"] <= 1.3 * b["one"] and b["private"] >= 1.8 * b["one"]
+    assert all(Path(p).is_file() for p in res["figures"])

@@ -66,6 +66,7 @@ def merge_runs(chunks: list[tuple[str, int, int]], max_bytes: int, max_gap: int 
 @LOADERS.register("lazy-prefetch", default=True)
 class LazyPrefetch(LazyFlat):
     """A fair Nydus: lazy 1 MiB chunks with merged Range GETs and a prefetch list from the trace."""
+    needs_trace = True  # `sysai trio mount` asks for `sysai trio record` first
     order = 30  # display position in tables (full first, trio last)
 
     @dataclass

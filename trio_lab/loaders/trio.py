@@ -23,6 +23,7 @@ log = logging.getLogger("trio_lab.trio")
 
 @LOADERS.register("trio", default=True)
 class Trio(LazyFlat):
+    needs_trace = True  # `sysai trio mount` asks for `sysai trio record` first
     order = 40  # display position in tables (full first, trio last)
     hit_bytes = miss_bytes = 0  # counters (also when prepare() failed before setting them)
     blob_decompress_s = 0.0
