@@ -60,6 +60,12 @@ def test_build_from_gzipped_layers_with_a_whiteout(tmp_path, tree, capsys):
     (["trio", "compare", "--eviction", "nope"], "unknown eviction policy 'nope'"),
     (["trio", "compare", "--cache-mb", "-1"], "--cache-mb"),
     (["trio", "mount", "/no/such/image", "/tmp"], "no image at"),
+    (["trio", "compare", "--set", "lazy-prefetch.nope=1"], "unknown key(s) 'nope'"),
+    (["trio", "compare", "--set", "lazy-prefetch.threads=many"], "threads"),
+    (["trio", "compare", "--set", "oops"], "expected NAME.KEY=VALUE"),
+    (["trio", "compare", "--set", "nope.k=1"], "unknown plugin 'nope'"),
+    (["trio", "compare", "--plugin", "/no/such/plugin.py"], "plugin file not found"),
+    (["trio", "mount", "/no/such/image", "/tmp", "--set", "trio.k=1"], "has no options"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, needle):
     _one_line_error(capsys, argv + (["--out", str(tmp_path)] if argv[1] in ("build", "compare") else []), needle)
@@ -129,3 +135,40 @@ def test_bench_quick_runs_every_measurement_on_the_small_image(tmp_path, capsys,
         b = host["host_cache_bytes"]
         assert b["shared"] <= 1.3 * b["one"] and b["private"] >= 1.8 * b["one"]
     assert all(Path(p).is_file() for p in res["figures"])
+
+
+def test_mount_of_an_image_without_a_trace_points_at_record(tmp_path, store, capsys):
+    (tmp_path / "mnt").mkdir()
+    _one_line_error(capsys, ["trio", "mount", str(store), str(tmp_path / "mnt"), "--loader", "trio"],
+                    f"sysai trio record {store} -- COMMAND")
+
+
+PLUGIN = """
+from trio_lab.loaders.base import LOADERS
+from trio_lab.loaders.lazy_flat import LazyFlat
+
+
+@LOADERS.register("student-flat")
+class StudentFlat(LazyFlat):
+    \"\"\"A student's loader from one file.\"\"\"
+"""
+
+
+def test_a_loader_from_one_file_runs_in_compare_with_plugin(tmp_path, capsys):
+    plugin = tmp_path / "student.py"
+    plugin.write_text(PLUGIN)
+    assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--no-host-cache", "--containers", "1",
+                 "--loaders", "student-flat,trio", "--plugin", str(plugin), "--out", str(tmp_path / "o"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res["loaders"]) == {"student-flat", "trio"} and res["loaders"]["student-flat"]["requests"] > 4
+
+
+def test_a_plugin_loader_is_loaded_in_the_mount_daemon_too(tmp_path, store, registry, tree, need_fuse):
+    from trio_lab.mounts import MountDaemon
+
+    plugin = tmp_path / "student.py"
+    plugin.write_text(PLUGIN)
+    with MountDaemon(store, registry, "student-flat", plugins=[plugin]) as daemon:
+        daemon.go()
+        assert (Path(daemon.mountpoints[0]) / "pkg" / "sub" / "mod.py").read_bytes() == \
+            (tree / "pkg" / "sub" / "mod.py").read_bytes()
