@@ -29,8 +29,16 @@ class TaskNotDone(UserError, NotImplementedError):
     """
 
     def __init__(self, task: str):
+        import re
+
+        # Some wrappers (Ray's task errors) rebuild an exception from its message: keep the number.
+        found = re.search(r"\d+\.\d+", str(task))
+        task = found.group(0) if found else str(task)
         self.task = task
         super().__init__(f"this needs Task {task} ({sheet_section(task)}) — run sysai check {task}")
+
+    def __reduce__(self):  # crosses process boundaries (Ray, a FUSE daemon) as itself, not re-wrapped
+        return (type(self), (self.task,))
 
 
 def sheet_section(task: str) -> str:
@@ -42,7 +50,9 @@ def sheet_section(task: str) -> str:
         section = None
         for line in sheet.read_text(encoding="utf-8").splitlines():
             if line.startswith("## "):
-                section = line[3:].split("·")[0].strip() or None
+                title = line[3:].strip()
+                number, dot, _ = title.partition("·")
+                section = f"§{number.strip()}" if dot and number.strip() else f"“{title}”"
             if f"Task {task}" in line and "**" in line:
-                return f"labs/{sheet.name}" + (f" §{section}" if section else "")
+                return f"labs/{sheet.name}" + (f" {section}" if section else "")
     return "labs/README.md"

@@ -33,8 +33,8 @@ BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION (?P<task>task\d+_\d+)\s
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
 
 # What a handout contains: the code, the tests and the sheets, not results or virtualenvs.
-HANDOUT_PARTS = ("pyproject.toml", "Makefile", "README.md", "sysai", "trio_lab", "llm_la_lab",
-                 "yuanrong_lab", "copilot_lab", "tests", "labs", "scripts", "benchmarks")
+HANDOUT_PARTS = ("pyproject.toml", "Makefile", "README.md", ".gitignore", "mkdocs.yml", "sysai", "trio_lab",
+                 "llm_la_lab", "yuanrong_lab", "copilot_lab", "tests", "labs", "docs", "scripts", "benchmarks")
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ def _write_report(out: Path, entries: list[TourEntry], seed: int, quick: bool) -
         md += [f"**{section.title}** (*{section.kind}*, {entry.seconds:.1f} s)\n",
                markdown_table(section.columns, section.rows) + "\n"]
         md.append(section.summary + "\n")
-        page.append(f"<h3>{html.escape(section.title)} (<em>{html.escape(section.kind)}</em>, {entry.seconds:.1f} s)</h3>")
+        title, kind = html.escape(section.title), html.escape(section.kind)
+        page.append(f"<h3>{title} (<em>{kind}</em>, {entry.seconds:.1f} s)</h3>")
         page.append(_html_table(section.columns, section.rows))
         page.append(f"<p>{html.escape(section.summary)}</p>")
         for figure in section.figures:
@@ -112,7 +113,8 @@ def _write_report(out: Path, entries: list[TourEntry], seed: int, quick: bool) -
             md.append(f"![{figure.stem}]({rel})\n")
             page.append(f'<img src="{html.escape(rel)}" alt="{html.escape(figure.stem)}" style="max-width:48%">')
     (out / "report.md").write_text("\n".join(md))
-    style = "body{font-family:sans-serif;max-width:70em;margin:2em auto}td,th{padding:.2em .8em;border-bottom:1px solid #ddd}"
+    style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}"
+             "td,th{padding:.2em .8em;border-bottom:1px solid #ddd}")
     (out / "index.html").write_text(
         f"<!doctype html><meta charset=utf-8><title>sysai-labs tour</title><style>{style}</style>" + "\n".join(page)
     )

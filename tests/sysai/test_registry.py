@@ -106,7 +106,8 @@ def test_defaults_create_and_describe():
         reg.create("knobbed", options={"depth": "deep"})
     rows = {info.name: info for info in reg.describe()}
     assert rows["knobbed"].default and not rows["plain"].default
-    assert rows["knobbed"].summary == "A widget with one knob." and rows["knobbed"].options == [("depth", "4", "how deep")]
+    assert rows["knobbed"].summary == "A widget with one knob."
+    assert rows["knobbed"].options == [("depth", "4", "how deep")]
     assert rows["plain"].summary == "A widget without knobs.", "a subclass must not inherit its parent's summary"
 
 
