@@ -35,7 +35,7 @@ def plot(res: "CompareResults", out: Path) -> list[Path]:
             ax.annotate(f"{100 * res.loaders[n].fraction_of_image:.1f} %", (i, res.loaders[n].bytes_fetched / 1e6),
                         ha="center", va="bottom")
     figs.append(path)
-    if res.sweep:
+    if any(p["axis"] in ("rtt", "bandwidth") for p in res.sweep):
         path = out / "sweep.png"
         with figure(path, title="Time to ready vs link", ncols=2) as (left, right):
             for i, n in enumerate(names):
@@ -48,6 +48,9 @@ def plot(res: "CompareResults", out: Path) -> list[Path]:
             right.set_xscale("log")
             left.set_ylabel("time to ready (s)")
         figs.append(path)
+    host = res.cooperative.get("host", {})
+    if host.get("available"):
+        figs.append(plot_host(host, out / "host_page_cache.png"))
     if "cache_bytes_shared" in res.cooperative:
         path = out / "cache_memory.png"
         c = res.cooperative
@@ -71,6 +74,19 @@ def table(res: "CompareResults") -> tuple[list[str], list[list]]:
     return columns, rows
 
 
+
+
+def plot_host(host: dict, path: Path) -> Path:
+    """Page cache of N containers by mode, from the kernel's counters (``cooperative.host``)."""
+    labels = {"private": "one FUSE mount per container", "shared": "one mount bound into every root",
+              "native": "same files on the local disk"}
+    with figure(path, title="Host page cache of N containers (memory cgroups' counters)",
+                ylabel="MB", xlabel="containers started together") as ax:
+        for i, mode in enumerate(labels):
+            pts = sorted((r["containers"], r["cgroup_bytes"] / 1e6) for r in host["runs"] if r["mode"] == mode)
+            ax.plot(*zip(*pts), marker="o", color=color(i), label=labels[mode])
+        ax.set_xticks(host["counts"])
+    return path
 
 
 def compare_note(res: "CompareResults") -> str:
