@@ -103,6 +103,8 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
             first = True
             while remaining:
                 piece = fh.read(min(PIECE, remaining))
+                if not piece:  # the file shrank under us: end the body short, never spin (the client sees it)
+                    break
                 if first and faults["corrupt"]:
                     piece = bytes([piece[0] ^ 0xFF]) + piece[1:]
                 first = False
