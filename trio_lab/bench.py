@@ -116,10 +116,12 @@ def headline_rows(main, cfg: BenchConfig) -> list[list]:
                      if run["resident_bytes"] is not None else "no fincore"])
     b = host["host_cache_bytes"]
     rows += [
-        [f"host page cache, {host['containers']} containers: shared mount / one container", b["shared"] / b["one"], "≤ 1.3×"],
+        [f"host page cache, {host['containers']} containers: shared mount / one container", b["shared"] / b["one"],
+         "≤ 1.3×"],
         [f"host page cache, {host['containers']} containers: private mounts / one container", b["private"] / b["one"],
          f"{host['containers']}× (one copy per mount)"],
-        [f"host page cache, {host['containers']} containers: native disk / one container (FUSE)", b["native"] / b["one"],
+        [f"host page cache, {host['containers']} containers: native disk / one container (FUSE)",
+         b["native"] / b["one"],
          f"disk readahead {host['read_ahead_kb']['native']} KiB vs FUSE 128 KiB"],
     ]
     return rows
@@ -129,7 +131,8 @@ def fuse_rows(options: list[dict]) -> list[list]:
     ok, why = passthrough_available()
     rows = [] if ok else [["FUSE passthrough", "not available", why]]
     for o in options:
-        rows.append([f"FUSE warm read-all / native ({o['variant']})", o.get("warm_read_vs_native"), "Nydus FUSE ≈ 0.70× ext4"])
+        rows.append([f"FUSE warm read-all / native ({o['variant']})", o.get("warm_read_vs_native"),
+                     "Nydus FUSE ≈ 0.70× ext4"])
         rows.append([f"FUSE warm read, files ≥ 256 KiB / native ({o['variant']})", o.get("warm_big_read_vs_native"),
                      "throughput only"])
         rows.append([f"FUSE warm start / native ({o['variant']})", o.get("warm_start_vs_native"), "—"])
@@ -137,7 +140,8 @@ def fuse_rows(options: list[dict]) -> list[list]:
 
 
 VARIANTS = [  # (name, options, environment of the mount daemon)
-    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
+    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0),
+     {}),
     ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
     ("chosen (kernel_cache, 60 s timeouts)", FuseOptions(), {}),
     ("chosen + 1 MiB reads/readahead", FuseOptions(max_read=1 << 20, max_readahead=1 << 20, read_ahead_kb=1024), {}),
@@ -184,7 +188,8 @@ def measure_fuse_options(store: Path, workload, repeats: int = 7) -> list[dict]:
                         # warm: FUSE and native alternate, so both see the same machine load
                         row["warm_start_s"], row["native_start_s"] = _best_pair(
                             lambda: run_start(workload, str(mnt)), lambda: run_start(workload, str(root)), repeats)
-                        fuse_s, native_s = _best_pair(lambda: _read_all(mnt), lambda: _read_all(root), max(repeats - 2, 1))
+                        fuse_s, native_s = _best_pair(lambda: _read_all(mnt), lambda: _read_all(root), max(repeats - 2,
+                                                                                                           1))
                         row["warm_read_MBps"], row["native_read_MBps"] = nbytes / 1e6 / fuse_s, nbytes / 1e6 / native_s
                         # big files only: bytes per second once per-file open/close round trips stop dominating
                         fuse_s, native_s = _best_pair(lambda: _read_all(mnt, big), lambda: _read_all(root, big),

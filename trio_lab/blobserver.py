@@ -2,7 +2,8 @@
 
 ``GET /manifests/<name or sha256:digest>`` serves the image manifest (``image.json``) with its
 digest in ``Docker-Content-Digest``; ``GET /blobs/sha256:<hex>`` serves a blob (whole, or one
-``Range: bytes=a-b``); ``HEAD`` gives its size. Every request pays one round trip (``rtt_ms``) before its first byte, and all bodies
+``Range: bytes=a-b``); ``HEAD`` gives its size. Every request pays one round trip (``rtt_ms``)
+before its first byte, and all bodies
 share one token bucket of ``bandwidth`` bytes/s (the link), as a registry behind a WAN would.
 ``GET /stats`` returns request and byte counters; ``POST /stats/reset`` zeroes them;
 ``POST /faults`` (JSON ``{"down": bool, "corrupt": bool}``) makes it answer 503 or flip a byte,

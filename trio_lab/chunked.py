@@ -62,7 +62,8 @@ class ChunkedImage:
     @classmethod
     def from_dict(cls, data: dict) -> "ChunkedImage":
         image = cls(data["chunk_size"], {}, blob=data.get("blob", ""), offsets=dict(data.get("offsets", {})),
-                    codec=data.get("codec", "none"), stored={d: (c, int(n)) for d, (c, n) in data.get("stored", {}).items()})
+                    codec=data.get("codec", "none"), stored={d: (c, int(n)) for d, (c, n) in data.get("stored",
+                                                                                                      {}).items()})
         for path, entry in data["entries"].items():
             image.nodes[path] = Node.from_dict(entry)
             if "chunks" in entry:

@@ -14,7 +14,8 @@ app = typer.Typer(no_args_is_help=True, help="TrIO: layered vs lazy vs flattened
 
 Rtt = Annotated[float, typer.Option("--rtt-ms", help="Registry round-trip time (ms).")]
 Bandwidth = Annotated[float, typer.Option("--bandwidth-mbps", help="Registry link bandwidth (Mbit/s).")]
-StartWorkload = Annotated[str, typer.Option("--workload", help="A workload name (default numpy; yaml with --quick); `sysai trio workloads` lists them.")]
+StartWorkload = Annotated[str, typer.Option("--workload",
+            help="A workload name (default numpy; yaml with --quick); `sysai trio workloads` lists them.")]
 PluginOption = Annotated[Optional[List[str]], typer.Option(
     "--set", help="A plugin option NAME.KEY=VALUE, e.g. lazy-prefetch.amplify_kb=512 (repeatable; "
                   "`sysai plugins trio` lists them).", show_default=False)]
@@ -39,12 +40,17 @@ def plugin_options(values: Optional[List[str]]) -> dict:
 
 @app.command()
 def build(
-    from_dir: Annotated[Optional[Path], typer.Option("--from-dir", help="Build a one-layer image from this tree.")] = None,
-    layer: Annotated[Optional[List[Path]], typer.Option("--layer", help="A layer tarball (repeat, bottom first).")] = None,
-    workload: Annotated[Optional[str], typer.Option("--workload", help="Build a workload image (`sysai trio workloads` lists them) and record its startup trace.")] = None,
-    trace: Annotated[Optional[Path], typer.Option("--trace", help="Build the runtime image from this trace file.")] = None,
+    from_dir: Annotated[Optional[Path], typer.Option("--from-dir",
+                                                     help="Build a one-layer image from this tree.")] = None,
+    layer: Annotated[Optional[List[Path]], typer.Option("--layer",
+                                                        help="A layer tarball (repeat, bottom first).")] = None,
+    workload: Annotated[Optional[str], typer.Option("--workload",
+            help="Build a workload image (`sysai trio workloads` lists them) and record its startup trace.")] = None,
+    trace: Annotated[Optional[Path], typer.Option("--trace",
+                                                  help="Build the runtime image from this trace file.")] = None,
     name: Annotated[str, typer.Option("--name", help="Image name.")] = "image",
-    compressed: Annotated[bool, typer.Option("--compressed/--uncompressed", help="gzip layers, zstd chunks and TrIO frames (as registries and Nydus ship them), or plain.")] = True,
+    compressed: Annotated[bool, typer.Option("--compressed/--uncompressed",
+            help="gzip layers, zstd chunks and TrIO frames (as registries and Nydus ship them), or plain.")] = True,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Build an image in every format (layered, flattened-chunked, TrIO runtime) into OUT/image."""
@@ -89,9 +95,11 @@ def build(
 @app.command()
 def record(
     image: Annotated[Path, typer.Argument(help="An image folder made by `sysai trio build` (holds image.json).")],
-    command: Annotated[List[str], typer.Argument(help="The start command, after `--`; {root} (or $TRIO_ROOT) is the mounted image.")],
+    command: Annotated[List[str],
+            typer.Argument(help="The start command, after `--`; {root} (or $TRIO_ROOT) is the mounted image.")],
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the command may run.")] = 300.0,
-    allow_failure: Annotated[bool, typer.Option("--allow-failure", help="Keep the trace even if the command exits non-zero.")] = False,
+    allow_failure: Annotated[bool, typer.Option("--allow-failure",
+                                                help="Keep the trace even if the command exits non-zero.")] = False,
     json: Json = False,
 ) -> None:
     """Record the startup trace of YOUR command on YOUR image and build its TrIO runtime image.
@@ -122,7 +130,8 @@ def serve(
     store: Annotated[Path, typer.Argument(help="An image folder made by `sysai trio build` (holds image.json).")],
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 5000,
     rtt_ms: Rtt = 0.0,
-    bandwidth_mbps: Annotated[Optional[float], typer.Option("--bandwidth-mbps", help="Link bandwidth (Mbit/s); unlimited if unset.")] = None,
+    bandwidth_mbps: Annotated[Optional[float], typer.Option("--bandwidth-mbps",
+            help="Link bandwidth (Mbit/s); unlimited if unset.")] = None,
 ) -> None:
     """Run the blob registry for one image in the foreground (for `mount --registry`); Ctrl-C stops it."""
     from sysai.http import run_until_interrupted
@@ -138,12 +147,15 @@ def serve(
 
 @app.command()
 def mount(
-    image: Annotated[str, typer.Argument(help="An image folder made by `sysai trio build`, or with --registry an image name or sha256: digest.")],
+    image: Annotated[str, typer.Argument(
+            help="An image folder made by `sysai trio build`, or with --registry an image name or sha256: digest.")],
     mountpoint: Annotated[Path, typer.Argument(help="An empty directory to mount on.")],
     loader: Annotated[str, typer.Option("--loader", help="A loader name (`sysai plugins trio` lists them).")] = "trio",
-    registry: Annotated[Optional[str], typer.Option("--registry", help="Use a running registry (`sysai trio serve`) instead of serving IMAGE here.")] = None,
+    registry: Annotated[Optional[str], typer.Option("--registry",
+            help="Use a running registry (`sysai trio serve`) instead of serving IMAGE here.")] = None,
     rtt_ms: Rtt = 0.0,
-    bandwidth_mbps: Annotated[Optional[float], typer.Option("--bandwidth-mbps", help="Link bandwidth (Mbit/s); unlimited if unset.")] = None,
+    bandwidth_mbps: Annotated[Optional[float], typer.Option("--bandwidth-mbps",
+            help="Link bandwidth (Mbit/s); unlimited if unset.")] = None,
     option: PluginOption = None,
     plugin: Plugin = None,
 ) -> None:
@@ -162,14 +174,20 @@ def compare(
     rtt_ms: Rtt = 20.0,
     bandwidth_mbps: Bandwidth = 200.0,
     containers: Annotated[int, typer.Option("--containers", help="Containers sharing one runtime cache.")] = 4,
-    loaders: Annotated[str, typer.Option("--loaders", help="Comma-separated loader names (default: every default loader; `sysai plugins trio` lists them).")] = "",
+    loaders: Annotated[str, typer.Option("--loaders",
+            help="Comma-separated loader names (default: every default loader; "
+                 "`sysai plugins trio` lists them)")] = "",
     fuse: Annotated[str, typer.Option("--fuse", help="auto, on, or off (in-process replay).")] = "auto",
     trace: Annotated[Optional[Path], typer.Option("--trace", help="Use this trace instead of recording one.")] = None,
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="Also sweep RTT and bandwidth.")] = True,
-    cache_mb: Annotated[float, typer.Option("--cache-mb", help="Cap the runtime page cache (MB; 0 = unlimited).")] = 0.0,
-    eviction: Annotated[str, typer.Option("--eviction", help="Eviction policy for a capped cache (`sysai plugins trio` lists them).")] = "lru",
-    compressed: Annotated[bool, typer.Option("--compressed/--uncompressed", help="Ship the image compressed (default, as registries do) or plain.")] = True,
-    host_cache: Annotated[bool, typer.Option("--host-cache/--no-host-cache", help="Measure the host page cache of the containers (namespaces + memory cgroups).")] = True,
+    cache_mb: Annotated[float, typer.Option("--cache-mb",
+                                            help="Cap the runtime page cache (MB; 0 = unlimited).")] = 0.0,
+    eviction: Annotated[str, typer.Option("--eviction",
+            help="Eviction policy for a capped cache (`sysai plugins trio` lists them).")] = "lru",
+    compressed: Annotated[bool, typer.Option("--compressed/--uncompressed",
+            help="Ship the image compressed (default, as registries do) or plain.")] = True,
+    host_cache: Annotated[bool, typer.Option("--host-cache/--no-host-cache",
+            help="Measure the host page cache of the containers (namespaces + memory cgroups).")] = True,
     option: PluginOption = None,
     plugin: Plugin = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
@@ -211,7 +229,8 @@ def workloads() -> None:
     from trio_lab.workload import WORKLOADS
 
     print_table("workloads (--workload NAME)", ["name", "layers (bottom first)", "start", "deleted by the last layer"],
-                [[w.name, " | ".join(", ".join(layer) for layer in w.layers), f"import {w.start}", ", ".join(w.whiteouts)]
+                [[w.name, " | ".join(", ".join(layer) for layer in w.layers), f"import {w.start}",
+                  ", ".join(w.whiteouts)]
                  for w in WORKLOADS.values()])
 
 

@@ -71,7 +71,7 @@ def main(spec_path: str) -> int:
         if sys.stdin.readline().strip() != "go":
             return 0
         start = time.perf_counter()
-        # the image is resolved like a container runtime does: its manifest, by digest, over HTTP
+        # the image is resolved like a container engine does: its manifest, by digest, over HTTP
         manifest = Manifest.parse(client.manifest(spec["image"])[0])
         shared = new_cache() if spec["cooperative"] else None
         for i, _ in enumerate(spec["mounts"]):

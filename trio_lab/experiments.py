@@ -157,11 +157,14 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
                            page_cache_bytes_private=private.cache["page_bytes"],
                            content_by_kind_shared=shared.cache["content_by_kind"],
                            content_by_kind_private=private.cache["content_by_kind"],
-                           time_to_ready_shared_s=shared.time_to_ready_s, time_to_ready_private_s=private.time_to_ready_s,
+                           time_to_ready_shared_s=shared.time_to_ready_s,
+                               time_to_ready_private_s=private.time_to_ready_s,
                            bytes_fetched_shared=shared.bytes_fetched, bytes_fetched_private=private.bytes_fetched,
-                           daemon_peak_rss_shared=shared.daemon_peak_rss, daemon_peak_rss_private=private.daemon_peak_rss)
+                           daemon_peak_rss_shared=shared.daemon_peak_rss,
+                               daemon_peak_rss_private=private.daemon_peak_rss)
         if cfg.host_cache and fuse:
-            counts = sorted(set(cfg.host_counts) | {1, cfg.containers}) if cfg.host_counts else sorted({1, cfg.containers})
+            counts = sorted(set(cfg.host_counts) | {1, cfg.containers}) if cfg.host_counts else sorted({1,
+                                                                                                        cfg.containers})
             host = measure_host_cache(store, workload, reads, counts, cfg.drop_caches)
         else:
             host = {"available": False, "why": "needs FUSE" if not fuse else "not asked (--no-host-cache)",
@@ -175,7 +178,8 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
         for name in shuffled:
             r = run(name, rtt, bw)
             sweep.append({"axis": axis, "rtt_ms": rtt, "bandwidth_mbps": bw, "loader": name,
-                          "time_to_ready_s": r.time_to_ready_s, "bytes_fetched": r.bytes_fetched, "requests": r.requests})
+                          "time_to_ready_s": r.time_to_ready_s, "bytes_fetched": r.bytes_fetched,
+                              "requests": r.requests})
     speedup = {}
     if "trio" in rows:
         for other in rows:
@@ -186,13 +190,15 @@ def compare(cfg: CompareConfig, out: Path, seed: int) -> CompareResults:
         manifest.image_bytes, manifest.flat_bytes, manifest.files, runtime.blob_size, len(reads),
         sum(r.length for r in reads), rows, cooperative, speedup, sweep, [],
     )
-    write_csv(out / "loaders.csv", [{"loader": n, **{k: v for k, v in vars(r).items() if k != "stats"}} for n, r in rows.items()])
+    write_csv(out / "loaders.csv", [{"loader": n, **{k: v for k, v in vars(r).items() if k != "stats"}} for n,
+                                    r in rows.items()])
     write_csv(out / "sweep.csv", sweep)
     results.figures = [str(p) for p in plot(results, out)]  # trio_lab.report
     return results
 
 
-def record_trace(store: Path, manifest: Manifest, workload: Workload, fuse: bool, modules: str | None = None) -> list[Read]:
+def record_trace(store: Path, manifest: Manifest, workload: Workload, fuse: bool,
+                 modules: str | None = None) -> list[Read]:
     """The startup working set: traced by the FUSE daemon, or (no FUSE) files a native start opens."""
     if fuse:
         with serve_in_thread(make_app(store)) as url:
@@ -247,7 +253,8 @@ def measure_host_cache(store: Path, workload: Workload, reads: list[Read], count
                     if mode == "native":
                         sources = [str(tree)] * n
                     else:
-                        daemon = stack.enter_context(MountDaemon(store, url, "trio", containers=n if mode == "private" else 1,
+                        daemon = stack.enter_context(MountDaemon(store, url, "trio",
+                                                                 containers=n if mode == "private" else 1,
                                                                  cooperative=mode != "private"))
                         daemon.go()
                         sources = daemon.mountpoints if mode == "private" else daemon.mountpoints * n
@@ -257,7 +264,8 @@ def measure_host_cache(store: Path, workload: Workload, reads: list[Read], count
                     seconds = time.perf_counter() - started
                     failed = [r for r in done if r.returncode != 0]
                     if failed:
-                        raise UserError(f"a {mode} container of {workload.name} failed: {failed[0].stderr.splitlines()[-1:]}")
+                        last = failed[0].stderr.splitlines()[-1:]
+                        raise UserError(f"a {mode} container of {workload.name} failed: {last}")
                     resident = resident_bytes([s + p for s in dict.fromkeys(sources) for p in traced])
                 runs.append({"mode": mode, "containers": n, "cgroup_bytes": sum(r.cache_bytes for r in done),
                              "per_container": [r.cache_bytes for r in done], "resident_bytes": resident,

@@ -141,7 +141,8 @@ def read_layer(source: bytes | BinaryIO, where: str = "layer") -> Layer:
             name = posixpath.basename(path)
             for up in ancestors(path):
                 if layer.entries.get(up, Node(DIR)).kind != DIR:
-                    raise UserError(f"{where}: member {member.name!r} lies below {up!r}, which is not a directory: refused")
+                    raise UserError(f"{where}: member {member.name!r} lies below {up!r}, which is not a directory: "
+                                    "refused")
             _add_parents(layer, path)
             if name == OPAQUE:
                 layer.opaque.add(parent(path))
@@ -154,13 +155,15 @@ def read_layer(source: bytes | BinaryIO, where: str = "layer") -> Layer:
             elif member.islnk():
                 target = _safe_name(member.linkname, where, what="hard link target")
                 if layer.entries.get(target, Node(DIR)).kind != FILE:
-                    raise UserError(f"{where}: hard link {member.name!r} → {member.linkname!r} is not to a regular file "
+                    raise UserError(f"{where}: hard link {member.name!r} → {member.linkname!r} is not to a "
+                                    "regular file "
                                     "earlier in this layer (it could reach outside the image): refused")
                 layer.entries[path] = layer.entries[target]
                 layer.offsets[path] = layer.offsets[target]
             elif member.isreg():
                 data = archive.extractfile(member).read()  # type: ignore[union-attr]
-                layer.entries[path] = Node(FILE, member.mode & 0o7777, member.size, int(member.mtime), digest=sha256(data))
+                layer.entries[path] = Node(FILE, member.mode & 0o7777, member.size, int(member.mtime),
+                                           digest=sha256(data))
                 layer.offsets[path] = member.offset_data
             else:
                 raise UserError(f"{where}: member {member.name!r} is a device, FIFO or special file: refused")

@@ -38,7 +38,8 @@ class FuseOptions:
     negative_timeout: float = option(60.0, "seconds the kernel may cache 'no such file' (default 0)")
     max_read: int = option(0, "largest read request the kernel sends, bytes (0: the kernel's default, 128 KiB)")
     max_readahead: int = option(0, "readahead the daemon allows the kernel, bytes (0: libfuse's default)")
-    read_ahead_kb: int = option(0, "the mount's readahead window (its bdi read_ahead_kb) set after mounting; 0: leave it")
+    read_ahead_kb: int = option(0,
+                                "the mount's readahead window (its bdi read_ahead_kb) set after mounting; 0: leave it")
 
     def as_mount_options(self) -> dict:
         opts = {k: v for k, v in asdict(self).items()
@@ -67,7 +68,6 @@ def passthrough_available() -> tuple[bool, str]:
     from ctypes.util import find_library
 
     name = find_library("fuse3") or ""
-    version = name.rpartition(".so.")[2] if name else ""
     kernel = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
     if kernel < (6, 9):
         return False, f"kernel {os.uname().release} has no FUSE passthrough (needs ≥ 6.9)"

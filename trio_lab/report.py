@@ -29,8 +29,10 @@ def plot(res: "CompareResults", out: Path) -> list[Path]:
     path = out / "bytes_fetched.png"
     with figure(path, title="Bytes fetched from the registry", ylabel="MB") as ax:
         ax.bar(names, [res.loaders[n].bytes_fetched / 1e6 for n in names], color=[color(i) for i in range(len(names))])
-        ax.axhline(res.image_bytes / 1e6, color="black", linestyle="--", label=f"image ({res.image_bytes / 1e6:.1f} MB)")
-        ax.axhline(res.trace_bytes / 1e6, color="grey", linestyle=":", label=f"read at start ({res.trace_bytes / 1e6:.1f} MB)")
+        ax.axhline(res.image_bytes / 1e6, color="black", linestyle="--",
+                   label=f"image ({res.image_bytes / 1e6:.1f} MB)")
+        ax.axhline(res.trace_bytes / 1e6, color="grey", linestyle=":",
+                   label=f"read at start ({res.trace_bytes / 1e6:.1f} MB)")
         for i, n in enumerate(names):
             ax.annotate(f"{100 * res.loaders[n].fraction_of_image:.1f} %", (i, res.loaders[n].bytes_fetched / 1e6),
                         ha="center", va="bottom")
@@ -40,7 +42,8 @@ def plot(res: "CompareResults", out: Path) -> list[Path]:
         with figure(path, title="Time to ready vs link", ncols=2) as (left, right):
             for i, n in enumerate(names):
                 for ax, axis, key in ((left, "rtt", "rtt_ms"), (right, "bandwidth", "bandwidth_mbps")):
-                    pts = sorted((p[key], p["time_to_ready_s"]) for p in res.sweep if p["loader"] == n and p["axis"] == axis)
+                    pts = sorted((p[key],
+                                  p["time_to_ready_s"]) for p in res.sweep if p["loader"] == n and p["axis"] == axis)
                     if pts:
                         ax.plot(*zip(*pts), marker="o", color=color(i), label=n if ax is left else None)
             left.set_xlabel(f"RTT (ms) at {res.bandwidth_mbps:g} Mbit/s")

@@ -76,7 +76,8 @@ def mount_until_interrupted(req: MountRequest, say: Callable[[str], None]) -> No
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with contextlib.ExitStack() as stack:
-            url = req.registry or stack.enter_context(serve_in_thread(make_app(req.image, req.rtt_ms, req.bandwidth_mbps)))
+            url = req.registry or stack.enter_context(serve_in_thread(make_app(req.image, req.rtt_ms,
+                                                                               req.bandwidth_mbps)))
             with MountDaemon(ref, url, req.loader, mountpoint=req.mountpoint, log_to_stderr=True,
                              loader_options=req.options.get(req.loader), plugins=req.plugins) as daemon:
                 try:  # a signal at any point from here on, even before pause(), lands in the except

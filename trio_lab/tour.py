@@ -26,7 +26,8 @@ def tour(ctx):
     if host.get("available"):
         b = host["host_cache_bytes"]
         kernel = (f" Host page cache (kernel counters) of {c['containers']} containers: {b['private'] / 1e6:.1f} MB on "
-                  f"private mounts, {b['shared'] / 1e6:.1f} MB on one shared mount (one container: {b['one'] / 1e6:.1f} MB).")
+                  f"private mounts, {b['shared'] / 1e6:.1f} MB on one shared mount "
+                  f"(one container: {b['one'] / 1e6:.1f} MB).")
     else:
         kernel = f" Host page cache: not available ({host.get('why', '?')})."
     summary = (f"{res.mode}; measured, not simulated. Image {res.image_bytes / 1e6:.1f} MB compressed, "

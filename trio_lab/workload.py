@@ -48,7 +48,8 @@ WORKLOADS = {
     # stack, PyYAML, Pygments, Rich) whose start imports NumPy only, as most of an image is
     # never read at start (Slacker: 6.4 %).
     "numpy": Workload("numpy", (("numpy", "numpy.libs"),
-                                ("matplotlib", "mpl_toolkits", "PIL", "pillow.libs", "fontTools", "contourpy", "kiwisolver"),
+                                ("matplotlib", "mpl_toolkits", "PIL", "pillow.libs", "fontTools", "contourpy",
+                                 "kiwisolver"),
                                 ("yaml", "_yaml"), ("pygments",), ("rich",)),
                       ("/site/numpy/_pyinstaller",), "numpy", "numpy, yaml, pygments.lexers.python"),
     # The same without the Matplotlib layer: half the image, a larger share of it read at start.

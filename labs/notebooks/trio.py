@@ -27,6 +27,7 @@ from IPython.display import Image, display
 
 from trio_lab.experiments import CompareConfig, compare
 from trio_lab.loaders.base import LOADERS
+from trio_lab.loaders.lazy_prefetch import merge_runs
 from trio_lab.report import compare_note, table
 
 out = Path(tempfile.mkdtemp(prefix="trio-notebook-"))
@@ -83,8 +84,6 @@ else:
 # each. Try other limits and gaps.
 
 # %%
-from trio_lab.loaders.lazy_prefetch import merge_runs
-
 chunks = [("a", 0, 300), ("b", 300, 300), ("c", 700, 300), ("d", 1000, 2000)]
 for max_bytes, gap in ((1000, 0), (1000, 100), (4000, 100)):
     print(max_bytes, gap, [[d for d, _, _ in run] for run in merge_runs(chunks, max_bytes, gap)])

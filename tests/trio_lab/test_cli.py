@@ -20,7 +20,8 @@ def _one_line_error(capsys, argv, needle):
 
 def test_build_from_a_directory_with_a_trace(tmp_path, tree, capsys):
     trace = write_trace(tmp_path / "t.trace", [Read("/pkg/big.bin", 0, 5000)])
-    assert main(["trio", "build", "--from-dir", str(tree), "--trace", str(trace), "--out", str(tmp_path / "o"), "--json"]) == 0
+    assert main(["trio", "build", "--from-dir", str(tree), "--trace", str(trace), "--out", str(tmp_path / "o"),
+                 "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["files"] == 6 and res["runtime_extents"] == 1 and 0 < res["runtime_blob_bytes"] < 8192  # a zstd frame
     assert main(["trio", "build", "--from-dir", str(tree), "--trace", str(trace), "--uncompressed",
@@ -39,7 +40,8 @@ def test_build_from_gzipped_layers_with_a_whiteout(tmp_path, tree, capsys):
     top = write_layer(tmp_path / "top.tar", whiteouts=["/pkg/big.bin"])
     gz = tmp_path / "base.tar.gz"
     gz.write_bytes(gzip.compress(base.read_bytes()))
-    assert main(["trio", "build", "--layer", str(gz), "--layer", str(top), "--uncompressed", "--out", str(tmp_path / "o"),
+    assert main(["trio", "build", "--layer", str(gz), "--layer", str(top), "--uncompressed", "--out",
+                 str(tmp_path / "o"),
                  "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["layers"] == 2 and res["files"] == 5  # big.bin is deleted by the top layer
@@ -82,7 +84,8 @@ def test_trace_command_and_its_errors(tmp_path, capsys):
 @pytest.mark.timeout(120)
 def test_compare_in_process_writes_the_results_contract(tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--containers", "2", "--out", str(out)]) == 0
+    assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--containers", "2", "--out",
+                 str(out)]) == 0
     res = json.loads((out / "results.json").read_text())
     assert isinstance(res["image_bytes"], int) and res["mode"].startswith("no FUSE")
     from trio_lab.loaders.base import LOADERS
@@ -92,7 +95,8 @@ def test_compare_in_process_writes_the_results_contract(tmp_path, capsys):
         assert row["time_to_ready_s"] > 0 and row["requests"] >= 1 and row["fuse"] is False
     manifest = (out / "image" / "image.json").stat().st_size  # fetched over HTTP first, by every loader
     assert res["loaders"]["full"]["bytes_fetched"] == res["image_bytes"] + manifest
-    assert res["loaders"]["trio"]["requests"] == 4 < res["loaders"]["lazy-flat"]["requests"]  # manifest, 2 indexes, blob
+    # manifest, 2 indexes, blob
+    assert res["loaders"]["trio"]["requests"] == 4 < res["loaders"]["lazy-flat"]["requests"]
     coop = res["cooperative"]
     assert coop["containers"] == 2 and coop["cache_bytes_private"] == 2 * coop["cache_bytes_shared"] > 0
     assert (out / "time_to_ready.png").is_file() and (out / "bytes_fetched.png").is_file()
@@ -127,7 +131,8 @@ def test_bench_quick_runs_every_measurement_on_the_small_image(tmp_path, capsys,
     assert "20 ms / 200 Mbit/s: time to ready full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
     assert "2 ms / 1000 Mbit/s: time to ready lazy-prefetch / trio" in labels  # the second link, side by side
     measured = [o for o in res["fuse_options"] if "error" not in o]
-    assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache", "chosen (kernel_cache, 60 s timeouts)"}
+    assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache",
+                                                "chosen (kernel_cache, 60 s timeouts)"}
     assert all(o["warm_read_vs_native"] > 0 and o["warm_start_vs_native"] > 0 for o in measured)
     assert res["stale"]["fresh_miss_rate"] < res["stale"]["stale_miss_rate"] and res["stale"]["stale_requests"] > 3
     host = res["compare"]["cooperative"]["host"]
@@ -158,7 +163,8 @@ def test_a_loader_from_one_file_runs_in_compare_with_plugin(tmp_path, capsys):
     plugin = tmp_path / "student.py"
     plugin.write_text(PLUGIN)
     assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--no-host-cache", "--containers", "1",
-                 "--loaders", "student-flat,trio", "--plugin", str(plugin), "--out", str(tmp_path / "o"), "--json"]) == 0
+                 "--loaders", "student-flat,trio", "--plugin", str(plugin), "--out", str(tmp_path / "o"),
+                     "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert set(res["loaders"]) == {"student-flat", "trio"} and res["loaders"]["student-flat"]["requests"] > 4
 

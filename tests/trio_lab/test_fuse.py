@@ -56,7 +56,8 @@ def test_the_mount_looks_like_the_tree(store, registry, tree, loader):
             open(os.path.join(mnt, "pkg", "new.txt"), "w")
         assert info.value.errno in (errno.EROFS, errno.EACCES)
         vfs = os.statvfs(mnt)
-        assert vfs.f_files == Manifest.load(store).files and vfs.f_blocks * vfs.f_frsize >= Manifest.load(store).flat_bytes
+        manifest = Manifest.load(store)
+        assert vfs.f_files == manifest.files and vfs.f_blocks * vfs.f_frsize >= manifest.flat_bytes
     assert _gone(mnt)
 
 
@@ -130,7 +131,8 @@ def test_cleanup_unmounts_what_a_dead_daemon_left(store, registry):
 def test_cli_mount_unmounts_on_ctrl_c(store, tmp_path):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "sysai", "trio", "mount", str(store), str(mnt), "--loader", "lazy-flat"],
+    proc = subprocess.Popen([sys.executable, "-m", "sysai", "trio", "mount", str(store), str(mnt), "--loader",
+                             "lazy-flat"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

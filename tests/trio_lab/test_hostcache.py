@@ -86,7 +86,8 @@ with sigterm_as_interrupt(), serve_in_thread(make_app(sys.argv[1])) as url, \\
 def test_a_signalled_parent_leaves_no_mount_namespace_or_cgroup(tmp_path, store, how, need_fuse):
     from trio_lab.mounts import lab_mounts
 
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(store), str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(store), str(tmp_path)], stdout=subprocess.PIPE,
+                              text=True)
     try:
         info = json.loads(parent.stdout.readline())
         assert _wait(lambda: all(len(_procs(c)) >= 1 for c in info["cgroups"]))

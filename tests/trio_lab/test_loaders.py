@@ -22,7 +22,8 @@ TRACE = [Read("/pkg/__init__.py", 0, 100), Read("/pkg/big.bin", 3 * PAGE + 5, 10
 
 
 def mount_in_process(store, url, loader, cache=None, owner="c0"):
-    ctx = LoaderContext(Manifest.load(store), BlobClient(url, retries=1, backoff_s=0.01), cache or RuntimeCache(), owner)
+    ctx = LoaderContext(Manifest.load(store), BlobClient(url, retries=1, backoff_s=0.01), cache or RuntimeCache(),
+                        owner)
     fs = ImageFS(LOADERS.create(loader, ctx))
     fs.loader.prepare()
     return fs

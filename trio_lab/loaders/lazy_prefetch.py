@@ -37,7 +37,8 @@ from trio_lab.runtime import RuntimeImage
 log = logging.getLogger("trio_lab.prefetch")
 
 
-def merge_runs(chunks: list[tuple[str, int, int]], max_bytes: int, max_gap: int = 0) -> list[list[tuple[str, int, int]]]:
+def merge_runs(chunks: list[tuple[str, int, int]], max_bytes: int, max_gap: int = 0) -> list[list[tuple[str, int,
+                                                                                                        int]]]:
     """Group ``(digest, blob offset, size)`` chunks into runs, each fetched with one Range GET.
 
     Chunks are sorted by blob offset; a chunk joins the current run when the gap between the
