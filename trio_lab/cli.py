@@ -223,6 +223,45 @@ def compare(
 
 
 @app.command()
+def together(
+    workloads_: Annotated[str, typer.Option("--workloads", help="Two workloads sharing a base layer, comma-separated.")]
+    = "numpy-slim,matplotlib",
+    rtt_ms: Rtt = 20.0,
+    bandwidth_mbps: Bandwidth = 200.0,
+    loader: Annotated[str, typer.Option("--loader", help="The loader both use (`sysai plugins trio` lists them).")]
+    = "trio",
+    plugin: Plugin = None,
+    seed: Seed = DEFAULT_SEED, out: Out = None, json: Json = False,
+) -> None:
+    """Two different images sharing base files, started together on one daemon: cross-image dedup."""
+    from sysai.results import finish, prepare_out
+    from sysai.tables import print_table
+    from trio_lab.experiments import TogetherConfig, together as run
+    from trio_lab.hostcache import sigterm_as_interrupt
+
+    load_plugins(plugin)
+    cfg = TogetherConfig(workloads=[w.strip() for w in workloads_.split(",") if w.strip()], rtt_ms=rtt_ms,
+                         bandwidth_mbps=bandwidth_mbps, loader=loader)
+    folder = prepare_out("trio", "together", out)
+    with sigterm_as_interrupt():
+        res = run(cfg, folder, seed)
+
+    def show() -> None:
+        rows = []
+        for label, r in res.runs.items():
+            host = r["host"]
+            rows.append([label, r["time_to_ready_s"], r["bytes_fetched"] / 1e6, r["requests"], r["cache_bytes"] / 1e6,
+                         sum(host["cgroup_bytes"]) / 1e6 if host.get("available") else "n/a"])
+        print_table(f"{' + '.join(res.workloads)} started together ({res.loader}, {rtt_ms:g} ms, {bandwidth_mbps:g} Mbit/s)",
+                    ["daemon cache", "ready s", "MB fetched", "requests", "daemon cache MB", "host page cache MB"],
+                    rows, note=f"{res.shared_layers} layer(s) and {res.shared_chunks_bytes / 1e6:.1f} MB of chunks in "
+                               f"common; {res.traced_common_bytes / 1e6:.1f} MB of the first start's reads are files the "
+                               "second image holds too")
+
+    finish(res, folder, json, show)
+
+
+@app.command()
 def workloads() -> None:
     """The real workloads this lab can build: their layers and their start."""
     from sysai.tables import print_table

@@ -72,10 +72,11 @@ def main(spec_path: str) -> int:
             return 0
         start = time.perf_counter()
         # the image is resolved like a container engine does: its manifest, by digest, over HTTP
-        manifest = Manifest.parse(client.manifest(spec["image"])[0])
+        refs = spec.get("images") or [spec["image"]] * len(spec["mounts"])
+        manifests = {ref: Manifest.parse(client.manifest(ref)[0]) for ref in dict.fromkeys(refs)}
         shared = new_cache() if spec["cooperative"] else None
-        for i, _ in enumerate(spec["mounts"]):
-            ctx = LoaderContext(manifest, client, shared or new_cache(), owner=f"c{i}")
+        for i, ref in enumerate(refs):
+            ctx = LoaderContext(manifests[ref], client, shared or new_cache(), owner=f"c{i}")
             loader = LOADERS.create(spec["loader"], ctx, seed=seed, options=spec.get("loader_options"))
             fss.append(ImageFS(loader, Tracer(enabled=spec["trace"])))
         with ThreadPoolExecutor(max_workers=len(fss)) as pool:

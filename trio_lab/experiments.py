@@ -13,6 +13,7 @@ import contextlib
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sysai.http import serve_in_thread
 from sysai.results import write_csv
 from sysai.seeding import py_random
 from trio_lab.evictions.base import EVICTIONS
+from trio_lab.fetch import BlobClient
 from trio_lab.loaders.base import LOADERS
 from trio_lab.mounts import FuseOptions, MountDaemon, fuse_available
 from trio_lab.blobserver import make_app
@@ -287,3 +289,88 @@ def _read_ahead_kb(dev: int) -> int | None:
         return int(Path(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb").read_text())
     except (OSError, ValueError):
         return None
+
+
+@dataclass
+class TogetherConfig:
+    workloads: list = option(["numpy-slim", "matplotlib"], "two workloads built on the same base layer")
+    rtt_ms: float = option(20.0, "registry round-trip time in ms")
+    bandwidth_mbps: float = option(200.0, "registry link bandwidth in Mbit/s")
+    loader: str = option("trio", "the loader both containers use")
+    compressed: bool = option(True, "ship the images compressed")
+
+
+@dataclass
+class TogetherResults:
+    workloads: list
+    mode: str
+    loader: str
+    shared_layers: int  # layer blobs the two manifests have in common
+    shared_chunks_bytes: int  # chunk bytes (uncompressed) the two images have in common
+    traced_common_bytes: int  # bytes both starts read from files with identical content
+    runs: dict  # "shared" / "private" → {time_to_ready_s, bytes_fetched, requests, cache_bytes, page_bytes, host}
+    figures: list = field(default_factory=list)
+
+
+def together(cfg: TogetherConfig, out: Path, seed: int) -> TogetherResults:
+    """Two different images sharing base files, one container each, started together on one
+    daemon (issue 15 §4): what one cache keyed by content saves across images, in bytes fetched
+    and held, and what the kernel page cache holds (each image is its own mount: its own inodes)."""
+    from trio_lab.chunked import ChunkedImage
+    from trio_lab.hostcache import Containers, host_support
+    from trio_lab.store import BlobStore
+
+    if len(cfg.workloads) != 2:
+        raise UserError(f"--workloads needs two names (got {cfg.workloads})")
+    LOADERS.get(cfg.loader)
+    workloads = [get_workload(name) for name in cfg.workloads]
+    can_mount, why = fuse_available()
+    if not can_mount:
+        raise UserError(f"starting two images together needs FUSE: {why}")
+    stores, traces, manifests = [], [], []
+    for i, wl in enumerate(workloads):
+        store = out / f"image{i}"
+        manifest, cache = cached_image(store, wl, cfg.compressed)
+        cached_trace = cache / "startup-fuse.trace"
+        reads = read_trace(cached_trace) if cached_trace.is_file() else record_trace(store, manifest, wl, True)
+        write_trace(cached_trace, reads)
+        add_runtime(store, manifest, reads)
+        stores.append(store)
+        traces.append(reads)
+        manifests.append(Manifest.load(store))
+    flats = [ChunkedImage.from_dict(BlobStore(s).get_json(m.flat_index)) for s, m in zip(stores, manifests)]
+    sizes = [{d: n for pieces in f.chunks.values() for d, n in pieces} for f in flats]
+    common = set(sizes[0]) & set(sizes[1])
+    digests = [{p: n.digest for p, n in f.nodes.items() if n.digest} for f in flats]
+    read_common = sum(r.length for r in traces[0] if digests[0].get(r.path) and
+                      digests[0][r.path] in set(digests[1].values()))
+    cgroups, host_why = host_support()
+    runs = {}
+    with serve_in_thread(make_app(stores, cfg.rtt_ms, cfg.bandwidth_mbps)) as url:
+        client = BlobClient(url)
+        for label, cooperative in (("shared", True), ("private", False)):
+            client.reset()
+            with tempfile.TemporaryDirectory(prefix="sysai-trio-together-") as tmp, \
+                    MountDaemon(stores[0], url, cfg.loader, cooperative=cooperative, images=stores, seed=seed) as daemon:
+                started = time.perf_counter()
+                daemon.go()
+                host = {"available": False, "why": host_why}
+                if cgroups is not None:
+                    with Containers(cgroups, Path(tmp), f"together-{label}") as box:
+                        box.start([daemon.mountpoints[0]], workloads[0].command(str(box.root)))
+                        box.start([daemon.mountpoints[1]], workloads[1].command(str(box.root)))
+                        done = box.wait()
+                    if any(r.returncode for r in done):
+                        raise UserError(f"a start failed: {[r.stderr.splitlines()[-1:] for r in done if r.returncode]}")
+                    host = {"available": True, "cgroup_bytes": [r.cache_bytes for r in done]}
+                else:
+                    with ThreadPoolExecutor(max_workers=2) as pool:
+                        list(pool.map(lambda pair: run_start(pair[1], pair[0]), zip(daemon.mountpoints, workloads)))
+                elapsed = time.perf_counter() - started
+            stats = client.stats()
+            cache = daemon.result["cache"]
+            runs[label] = {"time_to_ready_s": elapsed, "bytes_fetched": stats["bytes"], "requests": stats["requests"],
+                           "cache_bytes": cache["bytes"], "page_bytes": cache["page_bytes"], "host": host}
+    shared_layers = len({r.digest for r in manifests[0].layers} & {r.digest for r in manifests[1].layers})
+    return TogetherResults([w.name for w in workloads], "FUSE mount, real start", cfg.loader, shared_layers,
+                           sum(sizes[0][d] for d in common), read_common, runs)

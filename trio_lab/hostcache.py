@@ -154,8 +154,8 @@ class Containers:
         return self
 
     def start(self, sources: list[str], argv: list[str]) -> list[Path]:
-        for i, source in enumerate(sources):
-            cgroup = self.cgroups.create(f"{CGROUP_PREFIX}{os.getpid()}-{self.tag}-c{i}")
+        for source in sources:
+            cgroup = self.cgroups.create(f"{CGROUP_PREFIX}{os.getpid()}-{self.tag}-c{len(self._paths)}")
             self._paths.append(cgroup)
             self._procs.append(subprocess.Popen(
                 ["setpriv", "--pdeathsig", "KILL", "--", "sh", "-c", _OUTSIDE, str(cgroup), str(source),

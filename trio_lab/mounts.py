@@ -173,10 +173,10 @@ class MountDaemon:
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
                  env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False,
                  loader_options: dict | None = None, eviction_options: dict | None = None,
-                 plugins: list | None = None, seed: int = 0):
+                 plugins: list | None = None, seed: int = 0, images: list | None = None):
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
-        self.mountpoints = [str(self.workdir / f"c{i}") for i in range(containers)]
+        self.mountpoints = [str(self.workdir / f"c{i}") for i in range(len(images) if images else containers)]
         if mountpoint is not None:
             self.mountpoints[0] = str(Path(mountpoint).resolve())
         self.spec = {
@@ -186,6 +186,8 @@ class MountDaemon:
             "result": str(self.workdir / "result.json"), "loader_options": loader_options or {},
             "eviction_options": eviction_options or {}, "plugins": [str(Path(p).resolve()) for p in plugins or []],
             "seed": seed,
+            # one image per mount when given (several images, one daemon, one shared cache)
+            "images": [image_ref(i) for i in images] if images else [],
         }
         self.env = env
         self.log_to_stderr = log_to_stderr  # the daemon's log (EIO, digest mismatches) on our stderr

@@ -55,6 +55,12 @@ WORKLOADS = {
     # The same without the Matplotlib layer: half the image, a larger share of it read at start.
     "numpy-slim": Workload("numpy-slim", (("numpy", "numpy.libs"), ("yaml", "_yaml"), ("pygments",), ("rich",)),
                            ("/site/numpy/_pyinstaller",), "numpy", "numpy, yaml, pygments.lexers.python"),
+    # A second environment on the same base layer as numpy-slim (the NumPy layer and the
+    # whiteout layer are byte-identical tars): Matplotlib and what `import matplotlib` needs.
+    "matplotlib": Workload("matplotlib", (("numpy", "numpy.libs"),
+                                          ("matplotlib", "mpl_toolkits", "PIL", "pillow.libs", "fontTools",
+                                           "contourpy", "kiwisolver", "cycler", "dateutil", "packaging", "pyparsing")),
+                           ("/site/numpy/_pyinstaller",), "matplotlib", "matplotlib.colors"),
 }
 
 
@@ -144,6 +150,7 @@ def fingerprint(workload: Workload, compress: bool) -> str:
     """Changes when the workload, the format or any installed file it packs changes."""
     h = hashlib.sha256(repr((CACHE_VERSION, workload, compress, sys.version)).encode())
     site = site_packages()
+    h.update(str(site.stat().st_mtime_ns).encode())  # the whiteout layer records site/'s own entry
     for entry in sorted({e for layer in workload.layers for e in layer}):
         for dirpath, dirnames, names in os.walk(site / entry):
             dirnames.sort()

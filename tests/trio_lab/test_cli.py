@@ -178,3 +178,16 @@ def test_a_plugin_loader_is_loaded_in_the_mount_daemon_too(tmp_path, store, regi
         daemon.go()
         assert (Path(daemon.mountpoints[0]) / "pkg" / "sub" / "mod.py").read_bytes() == \
             (tree / "pkg" / "sub" / "mod.py").read_bytes()
+
+
+def test_two_images_sharing_a_base_layer_started_together_share_the_daemon_cache(tmp_path, monkeypatch, need_fuse):
+    from trio_lab import workload as wl
+    from trio_lab.experiments import TogetherConfig, together
+
+    monkeypatch.setitem(wl.WORKLOADS, "yaml-pygments",
+                        wl.Workload("yaml-pygments", (("yaml", "_yaml"), ("pygments",)), (), "yaml, pygments", "yaml"))
+    res = together(TogetherConfig(workloads=["yaml", "yaml-pygments"], rtt_ms=0, bandwidth_mbps=1000,
+                                  loader="lazy-flat"), tmp_path, seed=1)
+    shared, private = res.runs["shared"], res.runs["private"]
+    assert res.shared_layers == 1 and res.shared_chunks_bytes > 0 and res.traced_common_bytes > 0
+    assert shared["bytes_fetched"] < private["bytes_fetched"] and shared["cache_bytes"] < private["cache_bytes"]
