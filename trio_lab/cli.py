@@ -252,11 +252,12 @@ def together(
             host = r["host"]
             rows.append([label, r["time_to_ready_s"], r["bytes_fetched"] / 1e6, r["requests"], r["cache_bytes"] / 1e6,
                          sum(host["cgroup_bytes"]) / 1e6 if host.get("available") else "n/a"])
-        print_table(f"{' + '.join(res.workloads)} started together ({res.loader}, {rtt_ms:g} ms, {bandwidth_mbps:g} Mbit/s)",
-                    ["daemon cache", "ready s", "MB fetched", "requests", "daemon cache MB", "host page cache MB"],
-                    rows, note=f"{res.shared_layers} layer(s) and {res.shared_chunks_bytes / 1e6:.1f} MB of chunks in "
-                               f"common; {res.traced_common_bytes / 1e6:.1f} MB of the first start's reads are files the "
-                               "second image holds too")
+        title = f"{' + '.join(res.workloads)} started together ({res.loader}, {rtt_ms:g} ms, {bandwidth_mbps:g} Mbit/s)"
+        note = (f"{res.shared_layers} layer(s) and {res.shared_chunks_bytes / 1e6:.1f} MB of chunks in common; "
+                f"{res.traced_common_bytes / 1e6:.1f} MB of the first start's reads are files the second image "
+                "holds too")
+        columns = ["daemon cache", "ready s", "MB fetched", "requests", "daemon cache MB", "host page cache MB"]
+        print_table(title, columns, rows, note=note)
 
     finish(res, folder, json, show)
 

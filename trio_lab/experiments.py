@@ -351,7 +351,8 @@ def together(cfg: TogetherConfig, out: Path, seed: int) -> TogetherResults:
         for label, cooperative in (("shared", True), ("private", False)):
             client.reset()
             with tempfile.TemporaryDirectory(prefix="sysai-trio-together-") as tmp, \
-                    MountDaemon(stores[0], url, cfg.loader, cooperative=cooperative, images=stores, seed=seed) as daemon:
+                    MountDaemon(stores[0], url, cfg.loader, cooperative=cooperative, images=stores,
+                                seed=seed) as daemon:
                 started = time.perf_counter()
                 daemon.go()
                 host = {"available": False, "why": host_why}
