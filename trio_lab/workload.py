@@ -55,6 +55,9 @@ WORKLOADS = {
     # The same without the Matplotlib layer: half the image, a larger share of it read at start.
     "numpy-slim": Workload("numpy-slim", (("numpy", "numpy.libs"), ("yaml", "_yaml"), ("pygments",), ("rich",)),
                            ("/site/numpy/_pyinstaller",), "numpy", "numpy, yaml, pygments.lexers.python"),
+    # A second small environment on yaml's base layer (for `together --quick`-size runs).
+    "yaml-pygments": Workload("yaml-pygments", (("yaml", "_yaml"), ("pygments",)), (), "yaml, pygments.lexers.python",
+                              "yaml, pygments"),
     # A second environment on the same base layer as numpy-slim (the NumPy layer and the
     # whiteout layer are byte-identical tars): Matplotlib and what `import matplotlib` needs.
     "matplotlib": Workload("matplotlib", (("numpy", "numpy.libs"),

@@ -180,12 +180,9 @@ def test_a_plugin_loader_is_loaded_in_the_mount_daemon_too(tmp_path, store, regi
             (tree / "pkg" / "sub" / "mod.py").read_bytes()
 
 
-def test_two_images_sharing_a_base_layer_started_together_share_the_daemon_cache(tmp_path, monkeypatch, need_fuse):
-    from trio_lab import workload as wl
+def test_two_images_sharing_a_base_layer_started_together_share_the_daemon_cache(tmp_path, need_fuse):
     from trio_lab.experiments import TogetherConfig, together
 
-    monkeypatch.setitem(wl.WORKLOADS, "yaml-pygments",
-                        wl.Workload("yaml-pygments", (("yaml", "_yaml"), ("pygments",)), (), "yaml, pygments", "yaml"))
     res = together(TogetherConfig(workloads=["yaml", "yaml-pygments"], rtt_ms=0, bandwidth_mbps=1000,
                                   loader="lazy-flat"), tmp_path, seed=1)
     shared, private = res.runs["shared"], res.runs["private"]
