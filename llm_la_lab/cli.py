@@ -15,21 +15,23 @@ import typer
 from sysai.errors import UserError
 from sysai.options import DEFAULT_SEED, Json, Out, Quick, Seed
 
+from llm_la_lab.predictors.base import DEFAULT_PREDICTOR
+
 LAB = "llm-la"
 DEFAULT_LOAD = 0.85
 EVERY_POLICY = "round_robin,random,least_requests,power_of_two,least_outstanding_tokens,llm_la"
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
-Trace = Annotated[Optional[str], typer.Option("--trace", help="Trace: 'conv', 'code' (bundled Azure 2023) or a CSV/JSONL file; 'none' for synthetic.")]
+Trace = Annotated[Optional[str], typer.Option("--trace", help="Trace: 'conv', 'code' (bundled Azure 2023), 'mooncake' (bundled Mooncake synthetic, with prefix hashes) or a CSV/JSONL file; 'none' for synthetic.")]
 Columns = Annotated[Optional[str], typer.Option("--columns", help="Column mapping, e.g. arrival=TIMESTAMP,input=ContextTokens,output=GeneratedTokens.")]
-TimeUnit = Annotated[str, typer.Option("--time-unit", help="Unit of numeric arrival times: s or ms.")]
+TimeUnit = Annotated[Optional[str], typer.Option("--time-unit", help="Unit of numeric arrival times: s or ms \\[default: ms for JSONL (Mooncake) traces, else s].")]
 Policies = Annotated[str, typer.Option("--policies", help="Comma-separated policy names (see `sysai llm-la policies`).")]
 Instances = Annotated[int, typer.Option("--instances", help="Number of replicas.")]
 Load = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace).")]
 CompareLoad = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace) \\[default: 0.85 unless --rate].")]
 Rate = Annotated[Optional[float], typer.Option("--rate", help="Arrival rate in requests/s (instead of --load).")]
 Requests = Annotated[Optional[int], typer.Option("--requests", help="Use the first N requests \\[default: 5000; --quick: 1500].")]
-Predictor = Annotated[str, typer.Option("--predictor", help="Output-length predictor: oracle, noisy or none.")]
+Predictor = Annotated[Optional[str], typer.Option("--predictor", help="Output-length predictor (see `sysai llm-la policies`) \\[default: the registry's default, a realistic one].")]
 Sigma = Annotated[float, typer.Option("--sigma", help="Log-normal error σ of the noisy predictor.")]
 Refresh = Annotated[float, typer.Option("--refresh", help="Load-signal refresh interval in seconds (0 = always fresh).")]
 Arrival = Annotated[str, typer.Option("--arrival", help="Synthetic arrivals: poisson or gamma (bursty).")]
@@ -71,7 +73,7 @@ def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances,
         trace=None if trace in (None, "none") else trace, columns=columns, time_unit=time_unit, arrival=arrival,
         cv=cv, lengths=lengths, requests=requests, instances=instances,
         load=None if rate is not None or load == 0 else load,
-        rate=rate, predictor=predictor, sigma=sigma, refresh_s=refresh,
+        rate=rate, predictor=predictor or DEFAULT_PREDICTOR, sigma=sigma, refresh_s=refresh,
         replica=load_replica_config(replica_config),
         latency=load_latency(latency), slo=Slo(slo_ttft, slo_tpot), seed=seed, policy_options=options)
 
@@ -82,10 +84,10 @@ def _names(spec: str) -> list[str]:
 
 @app.command()
 def compare(
-    trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
+    trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = None,
     policies: Policies = EVERY_POLICY,
     instances: Instances = 8, load: CompareLoad = None, rate: Rate = None, requests: Requests = None,
-    predictor: Predictor = "oracle", sigma: Sigma = 0.5, refresh: Refresh = 0.0,
+    predictor: Predictor = None, sigma: Sigma = 0.5, refresh: Refresh = 0.0,
     arrival: Arrival = "poisson", cv: Cv = 2.0, lengths: Lengths = "conv",
     replica_config: ReplicaYaml = None, latency: LatencyYaml = None, slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,
     plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None,
@@ -108,10 +110,10 @@ def compare(
 def sweep(
     vary: Annotated[str, typer.Option("--vary", help="What to sweep: load, refresh (staleness, s) or sigma (predictor error).")] = "load",
     values: Annotated[Optional[str], typer.Option("--values", help="Comma-separated values \\[default depends on --vary].")] = None,
-    trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
+    trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = None,
     policies: Policies = "round_robin,least_requests,least_outstanding_tokens,llm_la",
     instances: Instances = 8, load: Load = 0.85, requests: Requests = None,
-    predictor: Predictor = "oracle", sigma: Sigma = 0.5, refresh: Refresh = 0.0,
+    predictor: Predictor = None, sigma: Sigma = 0.5, refresh: Refresh = 0.0,
     arrival: Arrival = "poisson", cv: Cv = 2.0, lengths: Lengths = "conv",
     replica_config: ReplicaYaml = None, latency: LatencyYaml = None, slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,
     address: Annotated[Optional[str], typer.Option("--address", help="Existing Ray cluster address (default: a private local one).")] = None,
@@ -190,7 +192,7 @@ def serve_engines(
 def proxy(
     backend: Annotated[list[str], typer.Option("--backend", help="Backend base URL (repeatable): a mock engine, e.g. http://127.0.0.1:8100, or any OpenAI-compatible server such as vLLM.")],
     policy: Annotated[str, typer.Option("--policy", help="Routing policy.")] = "llm_la",
-    predictor: Predictor = "oracle", sigma: Sigma = 0.5,
+    predictor: Predictor = None, sigma: Sigma = 0.5,
     refresh: Annotated[float, typer.Option("--refresh", help="Seconds between /load polls of the backends.")] = 0.05,
     port: Annotated[int, typer.Option("--port", help="Port (0 = any free one).")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
@@ -208,7 +210,7 @@ def proxy(
     if not refresh > 0:
         raise UserError("--refresh must be positive")
     urls = [check_url(b, allow_remote=True, option="--backend") for b in backend]
-    the_proxy = Proxy(urls, make_policy(policy, seed, options.get(policy)), make_predictor(predictor, seed, sigma),
+    the_proxy = Proxy(urls, make_policy(policy, seed, options.get(policy)), make_predictor(predictor or DEFAULT_PREDICTOR, seed, sigma),
                       refresh_s=refresh)
     run_until_interrupted(make_proxy_app(the_proxy), host=host, port=port)
 
@@ -216,7 +218,7 @@ def proxy(
 @app.command()
 def replay(
     url: Annotated[str, typer.Option("--url", help="Base URL of an OpenAI-compatible server (the proxy).")],
-    trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = "s",
+    trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = None,
     requests: Annotated[int, typer.Option("--requests", help="Replay the first N requests (at most 5000).")] = 200,
     rate: Annotated[Optional[float], typer.Option("--rate", help="Rescale to this many requests per modelled second.")] = None,
     time_scale: TimeScale = 0.1,
@@ -254,7 +256,7 @@ def replay(
 def live_compare(
     policies: Policies = "round_robin,llm_la",
     instances: Instances = 2, load: Load = 0.9, requests: Requests = None,
-    trace: Trace = "conv", predictor: Predictor = "oracle", sigma: Sigma = 0.5,
+    trace: Trace = "conv", predictor: Predictor = None, sigma: Sigma = 0.5,
     time_scale: TimeScale = 0.2,
     poll: Annotated[float, typer.Option("--poll", help="Proxy /load poll interval, wall seconds.")] = 0.01,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Allowed relative sim-vs-live difference of mean E2E/TPOT.")] = 0.25,
@@ -272,7 +274,7 @@ def live_compare(
 
     config = load_replica_config(replica_config)
     setup = Setup(trace=None if trace in (None, "none") else trace, requests=requests or (150 if quick else 300),
-                  instances=instances, load=load, predictor=predictor, sigma=sigma, replica=config, seed=seed,
+                  instances=instances, load=load, predictor=predictor or DEFAULT_PREDICTOR, sigma=sigma, replica=config, seed=seed,
                   policy_options=_options(plugin, set_, policy_config))
     folder = prepare_out(LAB, "live-compare", out)
     results = agreement(setup, _names(policies), time_scale, poll, tolerance)

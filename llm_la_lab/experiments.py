@@ -19,7 +19,7 @@ from llm_la_lab.capacity import saturation_rate
 from llm_la_lab.latency import LatencyModel
 from llm_la_lab.metrics import Slo, summarize
 from llm_la_lab.policies.base import POLICIES, make_policy
-from llm_la_lab.predictors.base import make_predictor
+from llm_la_lab.predictors.base import DEFAULT_PREDICTOR, make_predictor
 from llm_la_lab.replica import ReplicaConfig
 from llm_la_lab.sim import SimRun, simulate
 from llm_la_lab.workload import Workload, load_trace, synthetic
@@ -33,7 +33,7 @@ class Setup:
 
     trace: str | None = "conv"
     columns: str | None = None
-    time_unit: str = "s"
+    time_unit: str | None = None
     arrival: str = "poisson"
     cv: float = 2.0
     lengths: str = "conv"
@@ -41,7 +41,7 @@ class Setup:
     instances: int = 8
     load: float | None = 0.85
     rate: float | None = None
-    predictor: str = "oracle"
+    predictor: str = DEFAULT_PREDICTOR
     sigma: float = 0.5
     refresh_s: float = 0.0
     replica: ReplicaConfig = field(default_factory=ReplicaConfig)
@@ -82,10 +82,12 @@ def build_workload(setup: Setup) -> tuple[Workload, float, float]:
 
 def run_policy(setup: Setup, workload: Workload, policy: str) -> tuple[dict[str, Any], SimRun]:
     requests = workload.requests()
-    run = simulate(requests, make_policy(policy, setup.seed, setup.policy_options.get(policy)),
-                   make_predictor(setup.predictor, setup.seed, setup.sigma),
+    predictor = make_predictor(setup.predictor, setup.seed, setup.sigma)
+    predictor.fit(workload.prompt, workload.output)
+    run = simulate(requests, make_policy(policy, setup.seed, setup.policy_options.get(policy)), predictor,
                    setup.instances, setup.replica, setup.latency, setup.refresh_s)
-    summary = summarize(requests, setup.slo, run.preemptions, run.outstanding, run.kv_util)
+    summary = summarize(requests, setup.slo, run.preemptions, run.outstanding, run.kv_util,
+                        (run.prefix_queries, run.prefix_hits))
     summary["requests_per_replica"] = run.per_replica_requests
     return summary, run
 

@@ -21,7 +21,8 @@ def write_request_csv(path: Path, runs: dict[str, SimRun]) -> Path:
         for i, r in enumerate(run.requests):
             rows.append({"policy": policy, "id": r.id, "arrival_s": r.arrival, "prompt": r.prompt, "output": r.output,
                          "predicted": r.predicted, "replica": r.replica, "ttft_s": lat["ttft"][i], "e2e_s": lat["e2e"][i],
-                         "queue_s": lat["queue"][i], "preemptions": r.preemptions})
+                         "queue_s": lat["queue"][i], "preemptions": r.preemptions, "cached": r.cached,
+                         "rejected": r.rejected})
     return write_csv(path, rows)
 
 
@@ -33,7 +34,7 @@ def compare_figures(out: Path, runs: dict[str, SimRun]) -> list[Path]:
         for i, (policy, run) in enumerate(runs.items()):
             lat = latencies(run.requests)
             for ax, metric in zip(axes, ("e2e", "ttft")):
-                values = np.sort(lat[metric])
+                values = np.sort(lat[metric][~np.isnan(lat[metric])])  # rejected requests have none
                 ax.plot(np.maximum(values, 1e-3), np.arange(1, len(values) + 1) / len(values), label=policy,
                         color=color(i))
                 ax.set_xscale("log")

@@ -6,8 +6,8 @@ from typing import Any
 
 from sysai.tables import print_table
 
-COLUMNS = ["policy", "E2E mean s", "E2E p99 s", "TTFT p99 s", "TPOT ms", "SLO att.", "preempt", "imbal. CV",
-           "Δ mean vs RR", "Δ p99 vs RR"]
+COLUMNS = ["policy", "E2E mean s", "E2E p99 s", "TTFT p99 s", "TPOT ms", "SLO att.", "preempt", "prefix hit",
+           "rejected", "imbal. CV", "Δ mean vs RR", "Δ p99 vs RR"]
 
 
 def compare_rows(policies: dict[str, dict[str, Any]]) -> list[list[Any]]:
@@ -15,7 +15,8 @@ def compare_rows(policies: dict[str, dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for name, s in policies.items():
         rows.append([name, s["e2e_mean_s"], s["e2e_p99_s"], s["ttft_p99_s"], s["tpot_mean_s"] * 1e3,
-                     s["slo_attainment"], s["preemptions"], s.get("imbalance_cv"),
+                     s["slo_attainment"], s["preemptions"], f"{100 * s.get('prefix_hit_rate', 0):.0f} %",
+                     s.get("rejected", 0), s.get("imbalance_cv"),
                      _delta(s["e2e_mean_s"], base and base["e2e_mean_s"]),
                      _delta(s["e2e_p99_s"], base and base["e2e_p99_s"])])
     return rows

@@ -8,6 +8,9 @@
   **stale**: a snapshot of every replica taken every ``refresh_s`` seconds — like a router that
   scrapes its backends' metrics periodically.
 * A sampler records each replica's true outstanding tokens and KV use for the imbalance metrics.
+* A request a replica cannot take (longer than its ``max_model_len``) is **rejected** there, as
+  vLLM answers 400; it is counted, never aborts the run. Policies hear of every finished or
+  rejected request (:meth:`Policy.completed`), so a pull policy can keep exact local counts.
 """
 
 from __future__ import annotations
@@ -38,10 +41,14 @@ class SimRun:
     kv_util: np.ndarray  # samples × replicas
     preemptions: int
     per_replica_requests: list[int] = field(default_factory=list)
+    rejected: int = 0
+    prefix_queries: int = 0  # prompt tokens looked up in the replicas' prefix caches
+    prefix_hits: int = 0  # of which were cached
 
 
 class _Replica:
-    def __init__(self, env: simpy.Environment, index: int, core: ReplicaCore, on_change: Callable[[int, list], None]):
+    def __init__(self, env: simpy.Environment, index: int, core: ReplicaCore,
+                 on_change: Callable[[int, list], None]):
         self.env = env
         self.index = index
         self.core = core
@@ -51,7 +58,10 @@ class _Replica:
         env.process(self._run())
 
     def submit(self, r: Request) -> None:
-        self.core.add(r)
+        if not self.core.add(r):
+            r.finished = self.env.now
+            self.on_change(self.index, [r])
+            return
         if self.idle and not self.wake.triggered:
             self.wake.succeed()
 
@@ -82,11 +92,15 @@ class _Router:
         heapq.heappush(self.queue, (self.policy.order(r), r.arrival, r.id, r))
         self.dispatch()
 
-    def changed(self, index: int) -> None:
+    def changed(self, index: int, done: list[Request]) -> None:
+        for r in done:
+            self.policy.completed(r, index)
         if self.fresh:
             self.signals[index] = None
             if self.queue:
                 self.dispatch()
+        elif done and self.queue:
+            self.dispatch()  # a completion is news the router has first hand, whatever the signals' age
 
     def refresh(self) -> None:
         now = self.env.now
@@ -125,12 +139,16 @@ def simulate(
     policy: Policy,
     predictor: Predictor,
     instances: int,
-    config: ReplicaConfig | None = None,
-    latency: LatencyModel | None = None,
+    config: ReplicaConfig | list[ReplicaConfig] | None = None,
+    latency: LatencyModel | list[LatencyModel] | None = None,
     refresh_s: float = 0.0,
     sample_s: float | None = None,
 ) -> SimRun:
-    """Run `requests` (fresh, unstarted objects) through `instances` replicas routed by `policy`."""
+    """Run `requests` (fresh, unstarted objects) through `instances` replicas routed by `policy`.
+
+    `config` and `latency` are one for all replicas or a list with one per replica (a heterogeneous
+    cluster, e.g. four A100s and four H100s).
+    """
     env = simpy.Environment()
     n = len(requests)
     finished = [0]
@@ -141,9 +159,13 @@ def simulate(
             finished[0] += len(done)
             if finished[0] == n and not all_done.triggered:
                 all_done.succeed()
-        router.changed(index)
+        router.changed(index, done)
 
-    cores = [ReplicaCore(config, latency) for _ in range(instances)]
+    configs = config if isinstance(config, list) else [config] * instances
+    latencies = latency if isinstance(latency, list) else [latency] * instances
+    if len(configs) != instances or len(latencies) != instances:
+        raise UserError(f"{len(configs)} replica configs and {len(latencies)} latency models for {instances} instances")
+    cores = [ReplicaCore(c, m) for c, m in zip(configs, latencies)]
     replicas = [_Replica(env, i, core, on_change) for i, core in enumerate(cores)]
     router = _Router(env, replicas, policy, refresh_s)
     for r in requests:
@@ -183,4 +205,5 @@ def simulate(
     for r in requests:
         counts[r.replica] += 1
     return SimRun(requests, env.now, np.asarray(times), np.asarray(outstanding, dtype=float), np.asarray(kv),
-                  sum(c.preemptions for c in cores), counts)
+                  sum(c.preemptions for c in cores), counts, sum(c.rejected for c in cores),
+                  sum(c.cache.queries for c in cores), sum(c.cache.hits for c in cores))

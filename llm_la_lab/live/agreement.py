@@ -55,8 +55,10 @@ def run_live(setup: Setup, policy: str, workload, time_scale: float, poll_s: flo
         urls = [stack.enter_context(serve_in_thread(make_engine_app(f"engine-{i}", setup.replica, setup.latency,
                                                                     time_scale)))
                 for i in range(setup.instances)]
-        proxy = Proxy(urls, make_policy(policy, setup.seed, setup.policy_options.get(policy)),
-                      make_predictor(setup.predictor, setup.seed, setup.sigma), refresh_s=poll_s)
+        predictor = make_predictor(setup.predictor, setup.seed, setup.sigma)
+        predictor.fit(workload.prompt, workload.output)
+        proxy = Proxy(urls, make_policy(policy, setup.seed, setup.policy_options.get(policy)), predictor,
+                      refresh_s=poll_s)
         proxy_url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
         outcomes = asyncio.run(replay(proxy_url, workload, time_scale))
         return summarize_outcomes(outcomes, setup.slo), {"stats": vars(proxy.stats).copy(),

@@ -47,6 +47,9 @@ class Policy(ABC):
     def choose(self, request: Request, loads: Sequence[LoadSignal]) -> int | None:
         """The `replica` id of one of `loads`, or None to hold the request in the central queue."""
 
+    def completed(self, request: Request, replica: int) -> None:
+        """`request`, routed to `replica`, finished or was rejected there (the router sees every reply)."""
+
 
 POLICIES: Registry[type[Policy]] = Registry("routing policy", package="llm_la_lab.policies")
 

@@ -1,24 +1,43 @@
 """The length-predictor extension point: a guess of a request's output tokens at arrival.
 
 Load-aware routing and short-first ordering need to know how long a request will run before it
-runs. Real systems use a small learned model (e.g. a BERT-size classifier over the prompt) or the
-client's ``max_tokens``; here predictors range from perfect (``oracle``) through a tunable
-multiplicative error (``noisy``) to no information at all (``none``).
+runs. Real systems use a small learned model (e.g. a BERT-size classifier over the prompt, or a
+regression on features the router sees) or the client's ``max_tokens``; here predictors range from
+perfect (``oracle``, an upper bound nobody has) through a tunable multiplicative error (``noisy``),
+a model fitted on the trace's first requests (``learned``) and the prompt length as a coarse
+proxy (``prompt_length``) to no information at all (``none``).
+
+A predictor may be *fitted*: :meth:`Predictor.fit` gets the (prompt, output) pairs of a training
+prefix of the workload (the requests a deployed router would have seen finish before) — the
+experiments call it before predicting. Tuning knobs sit in a ``Config`` dataclass, like policies.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Mapping
 
+import numpy as np
+
+from sysai.config import from_mapping
+from sysai.errors import UserError
 from sysai.registry import Registry
 
 from llm_la_lab.request import Request
 
+#: The predictor every experiment uses unless told otherwise: a realistic one, not the oracle.
+DEFAULT_PREDICTOR = "learned"
+
 
 class Predictor(ABC):
-    def __init__(self, seed: int = 0, sigma: float = 0.5):
+    Config: ClassVar[type | None] = None
+
+    def __init__(self, seed: int = 0, config: Any = None):
         self.seed = seed
-        self.sigma = sigma
+        self.config = config if config is not None or self.Config is None else self.Config()
+
+    def fit(self, prompt: np.ndarray, output: np.ndarray) -> None:
+        """Learn from (prompt, output) token counts of requests seen before (no-op unless learned)."""
 
     @abstractmethod
     def predict(self, request: Request) -> int:
@@ -28,9 +47,18 @@ class Predictor(ABC):
 PREDICTORS: Registry[type[Predictor]] = Registry("length predictor", package="llm_la_lab.predictors")
 
 
-def make_predictor(name: str, seed: int = 0, sigma: float = 0.5) -> Predictor:
-    if sigma < 0:
-        from sysai.errors import UserError
-
-        raise UserError(f"predictor sigma must be ≥ 0, got {sigma}")
-    return PREDICTORS.get(name)(seed, sigma)
+def make_predictor(name: str, seed: int = 0, sigma: float | None = None,
+                   options: Mapping[str, Any] | None = None) -> Predictor:
+    """The predictor registered as `name`; `sigma` (the ``--sigma`` option) goes to predictors that have one."""
+    cls = PREDICTORS.get(name)
+    options = dict(options or {})
+    if sigma is not None:
+        if not sigma >= 0:
+            raise UserError(f"predictor sigma must be ≥ 0, got {sigma}")
+        if cls.Config is not None and "sigma" in cls.Config.__dataclass_fields__:
+            options.setdefault("sigma", sigma)
+    if cls.Config is None:
+        if options:
+            raise UserError(f"predictor {name!r} has no options (got {', '.join(map(repr, options))})")
+        return cls(seed=seed)
+    return cls(seed=seed, config=from_mapping(cls.Config, options, where=f"options of predictor {name!r}"))
