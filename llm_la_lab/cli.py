@@ -37,7 +37,7 @@ Refresh = Annotated[float, typer.Option("--refresh", help="Load-signal refresh i
 Arrival = Annotated[str, typer.Option("--arrival", help="Synthetic arrivals: poisson or gamma (bursty).")]
 Cv = Annotated[float, typer.Option("--cv", help="Coefficient of variation of gamma inter-arrival times.")]
 Lengths = Annotated[str, typer.Option("--lengths", help="Synthetic lengths: conv, code (resampled) or lognormal:P,O.")]
-ReplicaYaml = Annotated[Optional[str], typer.Option("--replica-config", help="Replica preset (a100-80gb, constrained) or a YAML file of ReplicaConfig fields.")]
+ReplicaYaml = Annotated[Optional[str], typer.Option("--replica-config", help="Replica preset (see `sysai llm-la policies`), NAME*N,NAME*M for one entry per replica (heterogeneous), or a YAML file.")]
 LatencyYaml = Annotated[Optional[Path], typer.Option("--latency", help="YAML overriding LatencyModel coefficients.")]
 SloTtft = Annotated[float, typer.Option("--slo-ttft", help="TTFT SLO in seconds.")]
 SloTpot = Annotated[float, typer.Option("--slo-tpot", help="TPOT SLO in seconds per token.")]
@@ -60,8 +60,6 @@ def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances,
     from llm_la_lab.experiments import Setup
     from llm_la_lab.latency import load_latency
     from llm_la_lab.metrics import Slo
-    from llm_la_lab.replica import load_replica_config
-
     options = _options(plugin, assignments, policy_config)
     if load is not None and rate is not None:
         raise UserError("give --load or --rate, not both")
@@ -74,8 +72,8 @@ def _setup(trace, columns, time_unit, arrival, cv, lengths, requests, instances,
         cv=cv, lengths=lengths, requests=requests, instances=instances,
         load=None if rate is not None or load == 0 else load,
         rate=rate, predictor=predictor or DEFAULT_PREDICTOR, sigma=sigma, refresh_s=refresh,
-        replica=load_replica_config(replica_config),
-        latency=load_latency(latency), slo=Slo(slo_ttft, slo_tpot), seed=seed, policy_options=options)
+        replica_spec=replica_config,
+        latency=None if latency is None else load_latency(latency), slo=Slo(slo_ttft, slo_tpot), seed=seed, policy_options=options)
 
 
 def _names(spec: str) -> list[str]:
@@ -168,18 +166,18 @@ def serve_engines(
     replica_config: ReplicaYaml = None, latency: LatencyYaml = None,
 ) -> None:
     """Start N mock OpenAI-compatible engines, each on its own port, until Ctrl-C."""
+    from llm_la_lab.cluster import load_cluster
     from llm_la_lab.latency import load_latency
     from llm_la_lab.live.engine import make_engine_app
-    from llm_la_lab.replica import load_replica_config
     from sysai.http import run_all_until_interrupted
 
     if instances < 1 or not time_scale > 0:
         raise UserError("--instances must be ≥ 1 and --time-scale > 0")
     if port and not 0 < port + instances - 1 <= 65535:
         raise UserError(f"--port {port}: ports {port}..{port + instances - 1} are not all valid TCP ports")
-    config = load_replica_config(replica_config)
-    model = load_latency(latency)
-    apps = [make_engine_app(f"engine-{i}", config, model, time_scale) for i in range(instances)]
+    cluster = load_cluster(replica_config, instances, None if latency is None else load_latency(latency))
+    apps = [make_engine_app(f"engine-{i}", config, model, time_scale)
+            for i, (config, model) in enumerate(zip(cluster.configs, cluster.latencies))]
 
     def ready(urls: list[str]) -> None:
         backends = " ".join(f"--backend {url}" for url in urls)
@@ -270,11 +268,9 @@ def live_compare(
 
     from llm_la_lab.experiments import Setup
     from llm_la_lab.live.agreement import agreement
-    from llm_la_lab.replica import load_replica_config
 
-    config = load_replica_config(replica_config)
     setup = Setup(trace=None if trace in (None, "none") else trace, requests=requests or (150 if quick else 300),
-                  instances=instances, load=load, predictor=predictor or DEFAULT_PREDICTOR, sigma=sigma, replica=config, seed=seed,
+                  instances=instances, load=load, predictor=predictor or DEFAULT_PREDICTOR, sigma=sigma, replica_spec=replica_config, seed=seed,
                   policy_options=_options(plugin, set_, policy_config))
     folder = prepare_out(LAB, "live-compare", out)
     results = agreement(setup, _names(policies), time_scale, poll, tolerance)

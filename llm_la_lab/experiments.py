@@ -16,6 +16,7 @@ from sysai.errors import UserError
 from sysai.timing import Timer
 
 from llm_la_lab.capacity import saturation_rate
+from llm_la_lab.cluster import Cluster, load_cluster
 from llm_la_lab.latency import LatencyModel
 from llm_la_lab.metrics import Slo, summarize
 from llm_la_lab.policies.base import POLICIES, make_policy
@@ -44,8 +45,9 @@ class Setup:
     predictor: str = DEFAULT_PREDICTOR
     sigma: float = 0.5
     refresh_s: float = 0.0
-    replica: ReplicaConfig = field(default_factory=ReplicaConfig)
-    latency: LatencyModel = field(default_factory=LatencyModel)
+    replica_spec: str | None = None  # --replica-config: preset, NAME*N list or YAML (see llm_la_lab.cluster)
+    replica: ReplicaConfig | None = None  # or one config for every replica (wins over replica_spec)
+    latency: LatencyModel | None = None  # latency model for every replica (default: the presets' own)
     slo: Slo = field(default_factory=Slo)
     seed: int = 42
     policy_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # policy -> its Config keys
@@ -60,6 +62,12 @@ class Setup:
         if not 0 <= self.refresh_s < math.inf:
             raise UserError(f"--refresh must be ≥ 0 seconds, got {self.refresh_s}")
 
+    def cluster(self) -> Cluster:
+        if self.replica is not None:
+            return Cluster((self.replica,) * self.instances, (self.latency or LatencyModel(),) * self.instances,
+                           ("custom",) * self.instances)
+        return load_cluster(self.replica_spec, self.instances, self.latency)
+
 
 def build_workload(setup: Setup) -> tuple[Workload, float, float]:
     """(workload at the requested rate, its rate in req/s, the cluster's saturation rate)."""
@@ -68,7 +76,8 @@ def build_workload(setup: Setup) -> tuple[Workload, float, float]:
         base = load_trace(setup.trace, setup.columns, setup.time_unit).head(setup.requests)
     else:
         base = synthetic(setup.requests or 5000, 1.0, setup.seed, setup.arrival, setup.cv, setup.lengths)
-    capacity = saturation_rate(base.prompt, base.output, setup.instances, setup.replica, setup.latency)
+    cluster = setup.cluster()
+    capacity = sum(saturation_rate(base.prompt, base.output, 1, c, m) for c, m in zip(cluster.configs, cluster.latencies))
     if setup.rate is not None:
         workload = base.at_rate(setup.rate)
     elif setup.load is not None:
@@ -84,8 +93,9 @@ def run_policy(setup: Setup, workload: Workload, policy: str) -> tuple[dict[str,
     requests = workload.requests()
     predictor = make_predictor(setup.predictor, setup.seed, setup.sigma)
     predictor.fit(workload.prompt, workload.output)
+    cluster = setup.cluster()
     run = simulate(requests, make_policy(policy, setup.seed, setup.policy_options.get(policy)), predictor,
-                   setup.instances, setup.replica, setup.latency, setup.refresh_s)
+                   setup.instances, list(cluster.configs), list(cluster.latencies), setup.refresh_s)
     summary = summarize(requests, setup.slo, run.preemptions, run.outstanding, run.kv_util,
                         (run.prefix_queries, run.prefix_hits))
     summary["requests_per_replica"] = run.per_replica_requests

@@ -11,11 +11,10 @@ from llm_la_lab.cli import app
 def tour(ctx: TourContext) -> TourSection:
     """Every policy on the Azure conv trace at ρ = 0.85 on 8 memory-constrained replicas, against round-robin."""
     from llm_la_lab.experiments import Setup, compare
-    from llm_la_lab.replica import REPLICA_PRESETS
     from llm_la_lab.report import COLUMNS, compare_rows
 
     policies = ["round_robin", "random", "least_requests", "power_of_two", "least_outstanding_tokens", "llm_la"]
-    setup = Setup(requests=3000 if ctx.quick else 6000, load=0.85, replica=REPLICA_PRESETS["constrained"], seed=ctx.seed)
+    setup = Setup(requests=3000 if ctx.quick else 6000, load=0.85, replica_spec="constrained", seed=ctx.seed)
     high = compare(setup, policies, ctx.out)
     rows = compare_rows(high.policies)
     rr, la = high.policies["round_robin"], high.policies["llm_la"]

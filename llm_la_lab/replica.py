@@ -76,22 +76,6 @@ class ReplicaConfig:
         return min(self.max_model_len, usable) if self.max_model_len else usable
 
 
-#: Named replica configurations for ``--replica-config``. "constrained" has a KV cache of 16k tokens
-#: (about what a 24 GB GPU leaves for Llama-2-7b) and 32 sequences: KV memory, not compute, limits it.
-REPLICA_PRESETS = {"a100-80gb": ReplicaConfig(), "constrained": ReplicaConfig(kv_blocks=1000, max_num_seqs=32)}
-
-
-def load_replica_config(spec: str | None) -> ReplicaConfig:
-    """A preset name, a YAML file of ReplicaConfig fields, or None for the default."""
-    from sysai.config import load_yaml
-
-    if spec is None:
-        return ReplicaConfig()
-    if spec in REPLICA_PRESETS:
-        return REPLICA_PRESETS[spec]
-    return load_yaml(ReplicaConfig, spec)
-
-
 class ReplicaCore:
     """One replica's scheduler and KV cache (see the module docstring)."""
 

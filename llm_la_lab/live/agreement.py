@@ -62,10 +62,10 @@ class AgreementResults:
 
 def run_live(setup: Setup, policy: str, workload, time_scale: float, poll_s: float) -> tuple[dict[str, Any], dict]:
     """Replay `workload` through a proxy (routing with `policy`) and fresh mock engines."""
+    cluster = setup.cluster()
     with ExitStack() as stack:
-        urls = [stack.enter_context(serve_in_thread(make_engine_app(f"engine-{i}", setup.replica, setup.latency,
-                                                                    time_scale)))
-                for i in range(setup.instances)]
+        urls = [stack.enter_context(serve_in_thread(make_engine_app(f"engine-{i}", config, latency, time_scale)))
+                for i, (config, latency) in enumerate(zip(cluster.configs, cluster.latencies))]
         predictor = make_predictor(setup.predictor, setup.seed, setup.sigma)
         predictor.fit(workload.prompt, workload.output)
         proxy = Proxy(urls, make_policy(policy, setup.seed, setup.policy_options.get(policy)), predictor,

@@ -60,3 +60,46 @@ def test_bad_rows_name_file_and_line_and_exit_2(tmp_path, capsys, row, message):
     assert main(["llm-la", "compare", "--trace", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert f"{path}:2:" in err and message in err and len(err.splitlines()) == 1
+
+
+def test_presets_and_heterogeneous_clusters(tmp_path):
+    from llm_la_lab.cluster import PRESETS, load_cluster
+    from llm_la_lab.latency import profile_latency
+
+    mixed = load_cluster("a100-80gb*2,h100-80gb*2", 4)
+    assert mixed.label == "a100-80gb×2 + h100-80gb×2"
+    a100, h100 = mixed.latencies[0], mixed.latencies[3]
+    assert h100.iteration_s(4096, 0, 0) < a100.iteration_s(4096, 0, 0) / 2  # Vidur: H100 ≈ 3× at 4k tokens
+    llama3 = PRESETS["llama3-8b-a100"].config
+    trace = load_trace("mooncake")
+    lengths = trace.prompt + trace.output
+    assert llama3.context_limit == 131072 and (lengths > 131072).sum() == 10  # 10 of 3,993 exceed even 128k
+    # GQA: a quarter of Llama-2-7b's KV bytes per token, so decode attention reads 4× less
+    assert profile_latency("llama3-8b-a100").decode_attn_per_kv_token_s == pytest.approx(
+        profile_latency("llama2-7b-a100").decode_attn_per_kv_token_s / 4, rel=0.01)
+    assert len(load_cluster("constrained", 3)) == 3
+    listed = tmp_path / "cluster.yaml"
+    listed.write_text("- a100-80gb\n- {preset: h100-80gb, kv_blocks: 500}\n")
+    two = load_cluster(str(listed), 2)
+    assert two.configs[1].kv_blocks == 500 and two.latencies[1] == h100
+
+
+@pytest.mark.parametrize("spec,instances,message", [
+    ("a100-80gb*2,h100-80gb*2", 3, "--replica-config lists 4 replica configs but --instances is 3"),
+    ("tpu-v9", 2, "unknown replica preset 'tpu-v9'"),
+    ("a100-80gb*x", 2, "is not NAME or NAME*COUNT"),
+])
+def test_bad_cluster_specs_are_one_line(tmp_path, capsys, spec, instances, message):
+    assert main(["llm-la", "compare", "--requests", "50", "--instances", str(instances), "--replica-config", spec,
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_a_cluster_yaml_list_of_the_wrong_length_names_the_file(tmp_path, capsys):
+    listed = tmp_path / "cluster.yaml"
+    listed.write_text("- a100-80gb\n- {preset: h100-80gb, kv_blockz: 5}\n")
+    assert main(["llm-la", "compare", "--requests", "50", "--instances", "2", "--replica-config", str(listed),
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{listed}: entry 2" in err and "kv_blockz" in err and len(err.strip().splitlines()) == 1
