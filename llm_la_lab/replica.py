@@ -216,12 +216,12 @@ class ReplicaCore:
         """Prompt tokens of `r` this replica holds in its prefix cache right now (contiguous from the start)."""
         if not r.keys or not self.config.prefix_caching:
             return 0
-        return self.cache.contains(r.keys[:r.prompt // r.key_tokens]) * r.key_tokens
+        return self.cache.contains(r.full_keys) * r.key_tokens
 
     def signal(self, replica: int, now: float) -> LoadSignal:
         return LoadSignal(replica, self.version, now, self.requests, len(self.waiting), self.outstanding_tokens,
                           self.kv_util, self.config.kv_blocks * self.bs, self.config.max_num_seqs,
-                          self.cached_prefix)
+                          self.cache.size if self.config.prefix_caching else None)
 
     def blocks_in_use(self) -> int:
         """Blocks held by requests or by the prefix cache, recounted from scratch (for invariant checks)."""
@@ -288,7 +288,7 @@ class ReplicaCore:
         """
         n = r.prompt + r.gen
         unit = r.key_tokens
-        keys = r.keys[:r.prompt // unit] if r.keys and self.config.prefix_caching else ()
+        keys = r.full_keys if self.config.prefix_caching else ()
         hit, reclaim = self.cache.match(keys)
         if hit * unit >= n:  # at least the last token is computed, to produce the next one
             hit, reclaim = self.cache.match(keys[:(n - 1) // unit])

@@ -66,6 +66,11 @@ class Request:
         self.done = 0  # prefill tokens computed so far in this admission (chunked prefill)
 
     @property
+    def full_keys(self) -> tuple[int, ...]:
+        """Keys of the prompt's *full* blocks: the only ones a prefix cache holds."""
+        return self.keys[:self.prompt // self.key_tokens] if self.keys else ()
+
+    @property
     def rejected(self) -> bool:
         return self.state == REJECTED
 
