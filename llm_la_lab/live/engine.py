@@ -126,7 +126,8 @@ class Engine:
 
 
 def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None, latency: LatencyModel | None = None,
-                    time_scale: float = 0.1) -> web.Application:
+                    time_scale: float = 0.1, fast_path: bool = True) -> web.Application:
+    """The engine's HTTP app; ``fast_path=False`` leaves out ``/load``, so it looks like a real vLLM."""
     app = web.Application(middlewares=[json_errors])
     holder: dict[str, Engine] = {}
 
@@ -218,7 +219,8 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
 
     app.router.add_post(COMPLETIONS, complete)
     app.router.add_post(CHAT, complete)
-    app.router.add_get("/load", load)
+    if fast_path:
+        app.router.add_get("/load", load)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/health", health)
     app.router.add_get("/v1/models", models)
