@@ -143,6 +143,7 @@ def simulate(
     latency: LatencyModel | list[LatencyModel] | None = None,
     refresh_s: float = 0.0,
     sample_s: float | None = None,
+    skip_ahead: bool = True,
 ) -> SimRun:
     """Run `requests` (fresh, unstarted objects) through `instances` replicas routed by `policy`.
 

@@ -36,6 +36,8 @@ from llm_la_lab.policies.base import make_policy
 from llm_la_lab.predictors.base import make_predictor
 
 COMPARED = ("e2e_mean_s", "ttft_mean_s", "tpot_mean_s")
+#: What `live-compare` runs when no policy is named: the baseline and the talk's policy.
+LIVE_POLICIES = ("round_robin", "llm_la")
 
 
 @dataclass
@@ -66,7 +68,7 @@ def run_live(setup: Setup, policy: str, workload, time_scale: float, poll_s: flo
     with ExitStack() as stack:
         urls = [stack.enter_context(serve_in_thread(make_engine_app(f"engine-{i}", config, latency, time_scale)))
                 for i, (config, latency) in enumerate(zip(cluster.configs, cluster.latencies))]
-        predictor = make_predictor(setup.predictor, setup.seed, setup.sigma)
+        predictor = make_predictor(setup.predictor_name, setup.seed, setup.sigma)
         predictor.fit(workload.prompt, workload.output)
         proxy = Proxy(urls, make_policy(policy, setup.seed, setup.policy_options.get(policy)), predictor,
                       refresh_s=poll_s)

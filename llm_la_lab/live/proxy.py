@@ -413,3 +413,25 @@ def make_proxy_app(proxy: Proxy) -> web.Application:
     app.on_startup.append(proxy.start)
     app.on_cleanup.append(proxy.stop)
     return app
+
+
+#: The proxy's policy when none is named: the talk's.
+DEFAULT_POLICY = "llm_la"
+
+
+def build_proxy(backends: list[str], policy: str | None, predictor: str | None, sigma: float, refresh_s: float,
+                seed: int, assignments: list[str], policy_config=None) -> Proxy:
+    """A proxy from command-line options (checked: bad URLs, names and options are one-line errors)."""
+    from sysai.errors import UserError
+
+    from llm_la_lab.live.replay import check_url
+    from llm_la_lab.policies.base import make_policy, policy_options
+    from llm_la_lab.predictors.base import make_predictor
+
+    options = policy_options(assignments, policy_config)
+    if not refresh_s > 0:
+        raise UserError("--refresh must be positive")
+    urls = [check_url(b, allow_remote=True, option="--backend") for b in backends]
+    name = policy or DEFAULT_POLICY
+    return Proxy(urls, make_policy(name, seed, options.get(name)), make_predictor(predictor, seed, sigma),
+                 refresh_s=refresh_s)

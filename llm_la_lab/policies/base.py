@@ -20,7 +20,6 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import yaml
 
-from sysai.config import from_mapping
 from sysai.errors import UserError
 from sysai.registry import Registry
 from sysai.seeding import py_random
@@ -56,12 +55,7 @@ POLICIES: Registry[type[Policy]] = Registry("routing policy", package="llm_la_la
 
 def make_policy(name: str, seed: int = 0, options: Mapping[str, Any] | None = None) -> Policy:
     """The policy registered as `name`, its ``Config`` built from `options` (checked, with messages)."""
-    cls = POLICIES.get(name)
-    if cls.Config is None:
-        if options:
-            raise UserError(f"policy {name!r} has no options (got {', '.join(map(repr, options))})")
-        return cls(seed)
-    return cls(seed, from_mapping(cls.Config, options or {}, where=f"options of policy {name!r}"))
+    return POLICIES.create(name, seed=seed, options=options)
 
 
 def policy_options(assignments: Sequence[str] = (), path: str | Path | None = None) -> dict[str, dict[str, Any]]:

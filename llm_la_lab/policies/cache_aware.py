@@ -34,7 +34,7 @@ class CacheAwareConfig:
             raise ValueError("balance_abs must be ≥ 0, balance_rel ≥ 1 and cache_threshold in [0, 1]")
 
 
-@POLICIES.register("cache_aware")
+@POLICIES.register("cache_aware", default=True)
 class CacheAware(Policy):
     Config = CacheAwareConfig
 

@@ -51,7 +51,7 @@ class LlmLaConfig:
             raise ValueError("pull_depth and prefetch must be ≥ 0 and tiers ≥ 1")
 
 
-@POLICIES.register("llm_la")
+@POLICIES.register("llm_la", default=True)
 class LlmLa(Policy):
     Config = LlmLaConfig
 

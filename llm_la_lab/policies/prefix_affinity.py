@@ -23,7 +23,7 @@ class PrefixAffinityConfig:
     precise: bool = option(True, "read the replicas' prefix caches (else the router's approximate index)")
 
 
-@POLICIES.register("prefix_affinity")
+@POLICIES.register("prefix_affinity", default=True)
 class PrefixAffinity(Policy):
     Config = PrefixAffinityConfig
 

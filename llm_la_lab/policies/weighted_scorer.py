@@ -42,7 +42,7 @@ class WeightedScorerConfig:
             raise ValueError(f"kv_filter must be in (0, 1], got {self.kv_filter}")
 
 
-@POLICIES.register("weighted_scorer")
+@POLICIES.register("weighted_scorer", default=True)
 class WeightedScorer(Policy):
     Config = WeightedScorerConfig
     precise = True

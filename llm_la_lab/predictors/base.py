@@ -19,15 +19,10 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from sysai.config import from_mapping
 from sysai.errors import UserError
 from sysai.registry import Registry
 
 from llm_la_lab.request import Request
-
-#: The predictor every experiment uses unless told otherwise: a realistic one, not the oracle.
-DEFAULT_PREDICTOR = "learned"
-
 
 class Predictor(ABC):
     Config: ClassVar[type | None] = None
@@ -47,18 +42,20 @@ class Predictor(ABC):
 PREDICTORS: Registry[type[Predictor]] = Registry("length predictor", package="llm_la_lab.predictors")
 
 
-def make_predictor(name: str, seed: int = 0, sigma: float | None = None,
+def default_predictor() -> str:
+    """The registry's default predictor (``register(..., default=True)``): a realistic one, not the oracle."""
+    defaults = PREDICTORS.defaults()
+    return defaults[0] if defaults else PREDICTORS.names()[0]
+
+
+def make_predictor(name: str | None, seed: int = 0, sigma: float | None = None,
                    options: Mapping[str, Any] | None = None) -> Predictor:
     """The predictor registered as `name`; `sigma` (the ``--sigma`` option) goes to predictors that have one."""
-    cls = PREDICTORS.get(name)
+    cls = PREDICTORS.get(name or default_predictor())
     options = dict(options or {})
     if sigma is not None:
         if not sigma >= 0:
             raise UserError(f"predictor sigma must be ≥ 0, got {sigma}")
         if cls.Config is not None and "sigma" in cls.Config.__dataclass_fields__:
             options.setdefault("sigma", sigma)
-    if cls.Config is None:
-        if options:
-            raise UserError(f"predictor {name!r} has no options (got {', '.join(map(repr, options))})")
-        return cls(seed=seed)
-    return cls(seed=seed, config=from_mapping(cls.Config, options, where=f"options of predictor {name!r}"))
+    return PREDICTORS.create(name or default_predictor(), seed=seed, options=options)

@@ -31,7 +31,7 @@ class LearnedConfig:
             raise ValueError("train_fraction must be in (0, 1], bins ≥ 1 and quantile in (0, 1)")
 
 
-@PREDICTORS.register("learned")
+@PREDICTORS.register("learned", default=True)
 class Learned(Predictor):
     Config = LearnedConfig
 
