@@ -71,6 +71,22 @@ class LatencyModel:
                 + self.decode_attn_per_kv_token_s * kv_tokens + self.prefill_attn_per_token2_s * prefill_sq)
 
 
+    def decode_ends(self, start: float, batch: int, kv_tokens: int, steps: int) -> list[float]:
+        """End times of `steps` decode-only iterations of `batch` requests from `start`, the first reading
+        `kv_tokens` cached tokens and each next one `batch` more — the very float operations that
+        :meth:`iteration_s` and a step-by-step clock perform, so the times are identical."""
+        linear = self.base_s + self.per_token_s * batch
+        head = self.overhead_s + (linear if linear > self.floor_s else self.floor_s)
+        per_kv = self.decode_attn_per_kv_token_s
+        tail = self.prefill_attn_per_token2_s * 0
+        times = [start]
+        t = start
+        for j in range(steps):
+            t = t + (head + per_kv * (kv_tokens + batch * j) + tail)
+            times.append(t)
+        return times
+
+
 def load_latency(path: str | Path | None) -> LatencyModel:
     return LatencyModel() if path is None else load_yaml(LatencyModel, path)
 

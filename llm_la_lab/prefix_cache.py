@@ -32,6 +32,7 @@ class PrefixCache:
         self.evictable_blocks = 0
         self.queries = 0  # prompt tokens looked up (vLLM's prefix_cache_queries counter)
         self.hits = 0  # of which found cached (prefix_cache_hits)
+        self.evicted = 0  # entries evicted
 
     def __len__(self) -> int:
         return len(self.size)
@@ -81,6 +82,7 @@ class PrefixCache:
             key, _ = self.lru.popitem(last=False)
             freed += self.size.pop(key)
             del self.refs[key]
+            self.evicted += 1
         self.evictable_blocks -= freed
         return freed
 

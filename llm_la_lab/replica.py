@@ -29,11 +29,19 @@ iteration and returns its duration, ``complete(now)`` applies it.
 Speed: decode steps cost O(1), not O(batch). Every running request gains one token per step, so a
 request's progress is ``step - joined``; finishes and "reached the predicted length" moments sit in
 heaps keyed by step, and new-block demand is counted per phase of ``kv % block_size``.
+
+**Skip-ahead** (:meth:`begin_stretch`): when nothing waits and nothing is being prefilled, the
+next steps up to the next finish are all decode steps of the same batch, and their durations are
+known in advance. A driver can then wait once for the whole stretch instead of once per step;
+:meth:`sync` brings the state to any moment inside it (for a load signal, a sampler or a new
+request, which cuts the stretch at the step in flight). Step end times are accumulated with the
+same floating-point additions as step by step, so both modes give the same numbers, bit for bit.
 """
 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 
@@ -103,6 +111,10 @@ class ReplicaCore:
         self.preemptions = 0
         self.rejected = 0
         self.version = 0  # bumps on every state change, for load-signal snapshots
+        self.stretch: list[float] = []  # skip-ahead: start time, then the end time of each step of the stretch
+        self.planned = 0  # steps of the stretch whose plan (block allocation) is applied
+        self.completed = 0  # steps of the stretch applied in full
+        self.stretches = 0  # stretches begun (how much skip-ahead saved: steps − stretches events)
 
     # --- the two calls a driver makes ---------------------------------------------------------------
     def add(self, r: Request) -> bool:
@@ -228,6 +240,100 @@ class ReplicaCore:
         held = sum(-(-(r.kv0 + self.step - r.joined) // self.bs) - len(r.held) * (r.key_tokens // self.bs)
                    for r in self.running)
         return held + sum(r.blocks for r in self.partial) + sum(self.cache.size.values())
+
+    # --- skip-ahead ---------------------------------------------------------------------------
+    def begin_stretch(self, now: float, most: int = 256) -> bool:
+        """Start a stretch of ≥ 2 decode-only steps at `now` if nothing can change the batch before it ends.
+
+        It ends at the step that finishes the next request, or before a step whose blocks might
+        not be there (a preemption is decided step by step), or after `most` steps (a new request
+        cuts most stretches short, and the steps planned past the cut are wasted work). On True, the driver waits until
+        ``stretch[-1]``, calls :meth:`sync` and then :meth:`complete` for the last step.
+        """
+        if self.waiting or self.partial or not self.running:
+            return False
+        heap = self.finish_heap
+        while heap and heap[0][3].epoch != heap[0][2]:
+            heapq.heappop(heap)  # stale entries are skipped step by step too; dropping them early changes nothing
+        step, bs, n = self.step, self.bs, len(self.running)
+        limit = min(most, heap[0][0] - step if heap else most)
+        if limit < 2:
+            return False
+        available = self.free_blocks + self.cache.evictable_blocks
+        phase = self.phase
+        k = 0
+        while k < limit:
+            available -= phase[-(step + k) % bs]
+            if available < 0:
+                break
+            k += 1
+        if k < 2:
+            return False
+        times = self.latency.decode_ends(now, n, self.kv_offset + n * step, k)
+        t = times[-1]
+        if now + (t - now) != t:  # the driver's single wait must land on the exact step-by-step time
+            return False
+        self.stretch = times
+        self.stretches += 1
+        self.planned = self.completed = 0
+        self._bulk_plan(1)
+        return True
+
+    def sync(self, now: float) -> None:
+        """Apply the steps of the stretch that ended by `now`, and plan the one in flight."""
+        times = self.stretch
+        if not times:
+            return
+        done = min(bisect_right(times, now) - 1, len(times) - 2)  # the last step is the driver's complete()
+        if done > self.completed:
+            self._bulk_plan(done + 1 - self.planned)
+            self._bulk_complete(done - self.completed)
+
+    def cut(self, now: float) -> bool:
+        """End the stretch with the step in flight at `now` (a new request arrived); True if it got shorter."""
+        if not self.stretch:
+            return False
+        self.sync(now)
+        end = self.planned
+        if end >= len(self.stretch) - 1:
+            return False
+        del self.stretch[end + 1:]
+        return True
+
+    def end_stretch(self) -> None:
+        self.stretch = []
+
+    def _bulk_plan(self, steps: int) -> None:
+        """The plans of the next `steps` decode steps: version bumps and their new blocks, at once."""
+        if steps <= 0:
+            return
+        bs, phase = self.bs, self.phase
+        first = self.step + self.planned - self.completed
+        full, rest = divmod(steps, bs)
+        need = full * sum(phase) + sum(phase[-(first + j) % bs] for j in range(rest))
+        self._alloc(need)  # the same blocks (and the same LRU evictions) as one step at a time
+        self.planned += steps
+        self.version += steps
+        self.batch = []
+        self.decoding = True
+
+    def _bulk_complete(self, steps: int) -> None:
+        """The completions of `steps` planned decode steps in which no request finishes."""
+        if steps <= 0:
+            return
+        target = self.step + steps
+        heap = self.pred_heap
+        cur = self.step
+        while heap and heap[0][0] <= target:
+            at, _, epoch, r = heapq.heappop(heap)
+            self.pred_left -= self.under_pred * (at - cur)
+            cur = at
+            if r.epoch == epoch:
+                self.under_pred -= 1
+        self.pred_left -= self.under_pred * (target - cur)
+        self.step = target
+        self.completed += steps
+        self.version += steps
 
     # --- internals ------------------------------------------------------------------------------
     def _plan_chunked(self, now: float) -> float | None:
