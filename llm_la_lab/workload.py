@@ -172,7 +172,11 @@ def synthetic(
 
     `arrival`: ``poisson`` (exponential gaps) or ``gamma`` (bursty: gamma gaps with coefficient of
     variation `cv`). `lengths`: ``conv``/``code`` resample (prompt, output) pairs of that bundled
-    trace; ``lognormal:P,O`` draws log-normal lengths with medians P and O and σ = 1.
+    trace; ``lognormal:P,O`` draws log-normal lengths with medians P and O and σ = 1;
+    ``prefix:G,S,Q,O`` is a shared-prefix workload like llm-d's benchmark: G system prompts of S
+    tokens, each request one of them (uniformly) followed by its own Q-token question, O output
+    tokens — prefix caching can skip S of every S + Q prompt tokens, if the request meets its
+    group's blocks on its replica.
     """
     if n < 1 or not rate > 0:
         raise UserError(f"a synthetic workload needs n ≥ 1 and rate > 0 (got n={n}, rate={rate})")
@@ -192,6 +196,8 @@ def synthetic(
         trace = load_trace(lengths)
         pick = len_rng.integers(0, len(trace), n)
         prompt, output = trace.prompt[pick], trace.output[pick]
+    elif lengths.startswith("prefix:"):
+        return _shared_prefix(lengths, times, len_rng, f"{arrival}/{lengths}")
     elif lengths.startswith("lognormal:"):
         try:
             p_med, o_med = (float(x) for x in lengths.split(":", 1)[1].split(","))
@@ -204,6 +210,27 @@ def synthetic(
     else:
         raise UserError(f"--lengths must be conv, code or lognormal:P,O, got {lengths!r}")
     return Workload(f"{arrival}/{lengths}", times, prompt, output)
+
+
+PREFIX_BLOCK_TOKENS = 64  # tokens per hashed block of the synthetic shared-prefix workload
+
+
+def _shared_prefix(spec: str, times: np.ndarray, len_rng, name: str) -> Workload:
+    try:
+        groups, system, question, output = (int(x) for x in spec.split(":", 1)[1].split(","))
+    except ValueError:
+        raise UserError(f"--lengths prefix:G,S,Q,O needs four whole numbers, got {spec!r}") from None
+    if min(groups, system, question, output) < 1:
+        raise UserError(f"--lengths prefix:G,S,Q,O needs positive numbers, got {spec!r}")
+    n = len(times)
+    group = len_rng.integers(0, groups, n)
+    unit = PREFIX_BLOCK_TOKENS
+    prompt = system + question
+    keys = []
+    for i, g in enumerate(group.tolist()):
+        ids = [("system", g, b) if (b + 1) * unit <= system else ("own", i, b) for b in range(prompt // unit)]
+        keys.append(chain(ids))
+    return Workload(name, times, np.full(n, prompt), np.full(n, output), keys, unit)
 
 
 def _csv_rows(fh: io.TextIOBase, path: Path, mapping: dict[str, str]):
