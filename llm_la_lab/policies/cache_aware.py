@@ -50,7 +50,8 @@ class CacheAware(Policy):
         if high - low > cfg.balance_abs and high > cfg.balance_rel * low:
             choice = loads[counts.index(low)]
         else:
-            rates = prefix_scores(request, [self.index.cache(s.replica) for s in loads])
+            rates = (prefix_scores(request, [self.index.cache(s.replica) for s in loads]) if request.full_keys
+                     else [0.0] * len(loads))
             best = max(rates)
             if best > cfg.cache_threshold:
                 choice = loads[rates.index(best)]

@@ -33,8 +33,11 @@ class PrefixAffinity(Policy):
         self.next = 0
 
     def choose(self, request, loads):
-        caches = [s.prefix_cache if self.config.precise else self.index.cache(s.replica) for s in loads]
-        scores = prefix_scores(request, caches)
+        if request.full_keys:
+            caches = [s.prefix_cache if self.config.precise else self.index.cache(s.replica) for s in loads]
+            scores = prefix_scores(request, caches)
+        else:
+            scores = [0.0] * len(loads)
         best = max(scores)
         tied = [s for s, score in zip(loads, scores) if score == best]
         choice = tied[self.next % len(tied)]

@@ -57,10 +57,14 @@ class WeightedScorer(Policy):
         kept = [s for s in loads if s.kv_util < cfg.kv_filter] or list(loads)
         weights = cfg.weights
         extra = [self.sent.extra(s)[0] for s in kept]
-        caches = [s.prefix_cache if self.precise else self.index.cache(s.replica) for s in kept]
+        if request.full_keys:
+            caches = [s.prefix_cache if self.precise else self.index.cache(s.replica) for s in kept]
+            prefix = prefix_scores(request, caches)
+        else:  # nothing a cache could hold
+            prefix = [0.0] * len(kept)
         totals = [0.0] * len(kept)
         for name, scores in (("queue", queue_scores(kept, extra)), ("kv_cache", kv_scores(kept)),
-                             ("prefix", prefix_scores(request, caches))):
+                             ("prefix", prefix)):
             weight = weights.get(name, 0.0)
             if weight:
                 totals = [t + weight * x for t, x in zip(totals, scores)]
