@@ -10,8 +10,10 @@ from typing import Any
 
 from sysai.tables import print_table
 
-COLUMNS = ["policy", "E2E mean s", "E2E p99 s", "TTFT p99 s", "TPOT ms", "SLO att.", "preempt", "prefix hit",
-           "rejected", "imbal. CV", "Δ mean vs RR", "Δ p99 vs RR"]
+COLUMNS = ["policy", "E2E mean", "E2E p99", "TTFT p99", "TPOT ms", "SLO", "preempt", "hit", "rej.", "CV", "Δ mean",
+           "Δ p99"]
+COLUMNS_NOTE = ("latencies in s; SLO = attainment; hit = prefix-cache hit rate; rej. = rejected (too long); "
+                "CV = load imbalance; Δ vs round_robin")
 
 
 def compare_rows(policies: dict[str, dict[str, Any]]) -> list[list[Any]]:
@@ -19,7 +21,7 @@ def compare_rows(policies: dict[str, dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for name, s in policies.items():
         rows.append([name, s["e2e_mean_s"], s["e2e_p99_s"], s["ttft_p99_s"], s["tpot_mean_s"] * 1e3,
-                     s["slo_attainment"], s["preemptions"], f"{100 * s.get('prefix_hit_rate', 0):.0f} %",
+                     s["slo_attainment"], s["preemptions"], f"{100 * s.get('prefix_hit_rate', 0):.0f}%",
                      s.get("rejected", 0), s.get("imbalance_cv"),
                      _delta(s["e2e_mean_s"], base and base["e2e_mean_s"]),
                      _delta(s["e2e_p99_s"], base and base["e2e_p99_s"])])
@@ -27,14 +29,14 @@ def compare_rows(policies: dict[str, dict[str, Any]]) -> list[list[Any]]:
 
 
 def _delta(value: float, base: float | None) -> str:
-    return f"{100 * (value / base - 1):+.1f} %" if base else "—"
+    return f"{100 * (value / base - 1):+.1f}%" if base else "—"
 
 
 def compare_note(results) -> str:
     return (f"{results.requests:,} requests of {results.workload} at {results.rate_rps:.1f} req/s = load "
             f"{results.load:.2f} of {results.capacity_rps:.1f} req/s capacity, {results.instances} replicas "
             f"({results.cluster}), predictor {results.predictor}, refresh {results.refresh_s:g} s; "
-            f"simulated in {results.sim_wall_s:.1f} s")
+            f"simulated in {results.sim_wall_s:.1f} s. {COLUMNS_NOTE}")
 
 
 def compare_table(results) -> None:
@@ -51,14 +53,14 @@ def sweep_table(results) -> None:
                 note=f"{len(results.points)} points on Ray in {results.wall_s:.1f} s; predictor {', '.join(predictors)}")
 
 
-BENCH_COLUMNS = ["policy", "TTFT p50 s", "TTFT p90 s", "TTFT p99 s", "E2E mean s", "E2E p99 s", "prefix hit",
-                 "imbal. CV", "rejected", "Δ TTFT p90 vs RR"]
+BENCH_COLUMNS = ["policy", "TTFT p50", "TTFT p90", "TTFT p99", "E2E mean", "E2E p99", "hit", "CV", "rej.",
+                 "Δ TTFT p90"]
 
 
 def bench_rows(policies: dict[str, dict[str, Any]]) -> list[list[Any]]:
     base = policies.get("round_robin")
     return [[name, s["ttft_p50_s"], s["ttft_p90_s"], s["ttft_p99_s"], s["e2e_mean_s"], s["e2e_p99_s"],
-             f"{100 * s['prefix_hit_rate']:.1f} %", s.get("imbalance_cv"), s["rejected"],
+             f"{100 * s['prefix_hit_rate']:.1f}%", s.get("imbalance_cv"), s["rejected"],
              _delta(s["ttft_p90_s"], base and base["ttft_p90_s"])] for name, s in policies.items()]
 
 
