@@ -27,27 +27,59 @@ def _defaults_text() -> str:
     return ",".join(POLICIES.defaults())
 
 
-Trace = Annotated[Optional[str], typer.Option("--trace", help="Trace: 'conv', 'code' (bundled Azure 2023), 'mooncake' (bundled Mooncake synthetic, with prefix hashes) or a CSV/JSONL file; 'none' for synthetic.")]
-Columns = Annotated[Optional[str], typer.Option("--columns", help="Column mapping, e.g. arrival=TIMESTAMP,input=ContextTokens,output=GeneratedTokens.")]
-TimeUnit = Annotated[Optional[str], typer.Option("--time-unit", help="Unit of numeric arrival times: s or ms \\[default: ms for JSONL (Mooncake) traces, else s].")]
-Policies = Annotated[Optional[str], typer.Option("--policies", help=f"Comma-separated policy names \\[default: {_defaults_text()}].", show_default=False)]
+Trace = Annotated[Optional[str], typer.Option("--trace", help=(
+    "Trace: 'conv', 'code' (bundled Azure 2023), 'mooncake' (bundled Mooncake synthetic, "
+    "with prefix hashes) or a CSV/JSONL file; 'none' for synthetic."
+))]
+Columns = Annotated[Optional[str], typer.Option("--columns", help=(
+    "Column mapping, e.g. arrival=TIMESTAMP,input=ContextTokens,output=GeneratedTokens."
+))]
+TimeUnit = Annotated[Optional[str], typer.Option("--time-unit", help=(
+    "Unit of numeric arrival times: s or ms \\[default: ms for JSONL (Mooncake) traces, "
+    "else s]."
+))]
+Policies = Annotated[Optional[str], typer.Option("--policies", help=(
+    f"Comma-separated policy names \\[default: {_defaults_text()}]."
+), show_default=False)]
 Instances = Annotated[int, typer.Option("--instances", help="Number of replicas.")]
-Load = Annotated[Optional[float], typer.Option("--load", help="Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace at its own pace) \\[default: 0.85 unless --rate].", show_default=False)]
+Load = Annotated[Optional[float], typer.Option("--load", help=(
+    "Offered load ρ: fraction of the cluster's saturation throughput (0 = replay a trace "
+    "at its own pace) \\[default: 0.85 unless --rate]."
+), show_default=False)]
 Rate = Annotated[Optional[float], typer.Option("--rate", help="Arrival rate in requests/s (instead of --load).")]
-Requests = Annotated[Optional[int], typer.Option("--requests", help="Use the first N requests \\[default: 5000; --quick: 1500].", show_default=False)]
-Predictor = Annotated[Optional[str], typer.Option("--predictor", help=f"Output-length predictor: {', '.join(PREDICTORS.names())} \\[default: {default_predictor()}].", show_default=False)]
+Requests = Annotated[Optional[int], typer.Option("--requests", help=(
+    "Use the first N requests \\[default: 5000; --quick: 1500]."
+), show_default=False)]
+Predictor = Annotated[Optional[str], typer.Option("--predictor", help=(
+    f"Output-length predictor: {', '.join(PREDICTORS.names())} \\[default: "
+    f"{default_predictor()}]."
+), show_default=False)]
 Sigma = Annotated[float, typer.Option("--sigma", help="Log-normal error σ of the noisy predictor.")]
-Refresh = Annotated[float, typer.Option("--refresh", help="Load-signal refresh interval in seconds (0 = always fresh).")]
+Refresh = Annotated[float, typer.Option("--refresh", help=(
+    "Load-signal refresh interval in seconds (0 = always fresh)."
+))]
 Arrival = Annotated[str, typer.Option("--arrival", help="Synthetic arrivals: poisson or gamma (bursty).")]
 Cv = Annotated[float, typer.Option("--cv", help="Coefficient of variation of gamma inter-arrival times.")]
 Lengths = Annotated[str, typer.Option("--lengths", help="Synthetic lengths: conv, code (resampled) or lognormal:P,O.")]
-ReplicaSpec = Annotated[Optional[str], typer.Option("--replica-config", help="Replica preset (see `sysai llm-la policies`), NAME*N,NAME*M for one entry per replica (heterogeneous), or a YAML file \\[default: a100-80gb].", show_default=False)]
-LatencyYaml = Annotated[Optional[Path], typer.Option("--latency", help="YAML overriding every replica's LatencyModel coefficients.")]
+ReplicaSpec = Annotated[Optional[str], typer.Option("--replica-config", help=(
+    "Replica preset (see `sysai llm-la policies`), NAME*N,NAME*M for one entry per replica "
+    "(heterogeneous), or a YAML file \\[default: a100-80gb]."
+), show_default=False)]
+LatencyYaml = Annotated[Optional[Path], typer.Option("--latency", help=(
+    "YAML overriding every replica's LatencyModel coefficients."
+))]
 SloTtft = Annotated[float, typer.Option("--slo-ttft", help="TTFT SLO in seconds.")]
 SloTpot = Annotated[float, typer.Option("--slo-tpot", help="TPOT SLO in seconds per token.")]
-Set = Annotated[Optional[list[str]], typer.Option("--set", help="A policy option POLICY.KEY=VALUE (repeatable), e.g. llm_la.pull_depth=48; see `sysai llm-la policies`.")]
-PolicyConfig = Annotated[Optional[Path], typer.Option("--policy-config", help="YAML file of policy options: {policy: {key: value}} (--set wins).")]
-TimeScale = Annotated[float, typer.Option("--time-scale", help="Wall seconds per modelled second (0.1 = 10× faster than the A100 model).")]
+Set = Annotated[Optional[list[str]], typer.Option("--set", help=(
+    "A policy option POLICY.KEY=VALUE (repeatable), e.g. llm_la.pull_depth=48; see `sysai "
+    "llm-la policies`."
+))]
+PolicyConfig = Annotated[Optional[Path], typer.Option("--policy-config", help=(
+    "YAML file of policy options: {policy: {key: value}} (--set wins)."
+))]
+TimeScale = Annotated[float, typer.Option("--time-scale", help=(
+    "Wall seconds per modelled second (0.1 = 10× faster than the A100 model)."
+))]
 
 
 def _names(spec: str | None) -> list[str] | None:
@@ -82,14 +114,20 @@ def compare(
 
 @app.command()
 def sweep(
-    vary: Annotated[str, typer.Option("--vary", help="What to sweep: load, refresh (staleness, s) or sigma (predictor error).")] = "load",
-    values: Annotated[Optional[str], typer.Option("--values", help="Comma-separated values \\[default depends on --vary].")] = None,
+    vary: Annotated[str, typer.Option("--vary", help=(
+        "What to sweep: load, refresh (staleness, s) or sigma (predictor error)."
+    ))] = "load",
+    values: Annotated[Optional[str], typer.Option("--values", help=(
+        "Comma-separated values \\[default depends on --vary]."
+    ))] = None,
     trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = None, policies: Policies = None,
     instances: Instances = 8, load: Load = None, requests: Requests = None,
     predictor: Predictor = None, sigma: Sigma = 0.5, refresh: Refresh = 0.0,
     arrival: Arrival = "poisson", cv: Cv = 2.0, lengths: Lengths = "conv",
     replica_config: ReplicaSpec = None, latency: LatencyYaml = None, slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,
-    address: Annotated[Optional[str], typer.Option("--address", help="Existing Ray cluster address (default: a private local one).")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help=(
+        "Existing Ray cluster address (default: a private local one)."
+    ))] = None,
     cpus: Cpus = None, plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
@@ -141,9 +179,13 @@ def policies(plugin: Plugin = None) -> None:
 def serve_engines(
     instances: Instances = 2,
     time_scale: TimeScale = 0.1,
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port of engine 0; engine i listens on PORT+i (0 = any free ports).")] = 8100,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help=(
+        "Port of engine 0; engine i listens on PORT+i (0 = any free ports)."
+    ))] = 8100,
     replica_config: ReplicaSpec = None, latency: LatencyYaml = None,
-    no_load: Annotated[bool, typer.Option("--no-load", help="Leave out the mock-only /load endpoint: only vLLM's /metrics, as a real vLLM.")] = False,
+    no_load: Annotated[bool, typer.Option("--no-load", help=(
+        "Leave out the mock-only /load endpoint: only vLLM's /metrics, as a real vLLM."
+    ))] = False,
 ) -> None:
     """Start N mock OpenAI-compatible engines, each on its own port, until Ctrl-C."""
     from sysai.http import run_all_until_interrupted
@@ -169,10 +211,17 @@ def serve_engines(
 
 @app.command()
 def proxy(
-    backend: Annotated[list[str], typer.Option("--backend", help="Backend base URL (repeatable): a mock engine, e.g. http://127.0.0.1:8100, or any OpenAI-compatible server such as vLLM.")],
-    policy: Annotated[Optional[str], typer.Option("--policy", help=f"Routing policy: one of {', '.join(POLICIES.names())} \\[default: llm_la].", show_default=False)] = None,
+    backend: Annotated[list[str], typer.Option("--backend", help=(
+        "Backend base URL (repeatable): a mock engine, e.g. http://127.0.0.1:8100, or any "
+        "OpenAI-compatible server such as vLLM."
+    ))],
+    policy: Annotated[Optional[str], typer.Option("--policy", help=(
+        f"Routing policy: one of {', '.join(POLICIES.names())} \\[default: llm_la]."
+    ), show_default=False)] = None,
     predictor: Predictor = None, sigma: Sigma = 0.5,
-    refresh: Annotated[float, typer.Option("--refresh", help="Seconds between load polls (/load or vLLM's /metrics) of the backends.")] = 0.05,
+    refresh: Annotated[float, typer.Option("--refresh", help=(
+        "Seconds between load polls (/load or vLLM's /metrics) of the backends."
+    ))] = 0.05,
     port: Port = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
     plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None, seed: Seed = DEFAULT_SEED,
@@ -192,7 +241,9 @@ def replay(
     url: Url,
     trace: Trace = "conv", columns: Columns = None, time_unit: TimeUnit = None,
     requests: Annotated[int, typer.Option("--requests", help="Replay the first N requests (at most 5000).")] = 200,
-    rate: Annotated[Optional[float], typer.Option("--rate", help="Rescale to this many requests per modelled second.")] = None,
+    rate: Annotated[Optional[float], typer.Option("--rate", help=(
+        "Rescale to this many requests per modelled second."
+    ))] = None,
     time_scale: TimeScale = 0.1,
     allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Allow a non-loopback URL.")] = False,
     slo_ttft: SloTtft = 2.0, slo_tpot: SloTpot = 0.1,
@@ -212,12 +263,18 @@ def replay(
 
 @app.command("live-compare")
 def live_compare(
-    policies: Annotated[Optional[str], typer.Option("--policies", help="Comma-separated policy names \\[default: round_robin,llm_la].", show_default=False)] = None,
-    instances: Instances = 2, load: Load = None, requests: Annotated[Optional[int], typer.Option("--requests", help="Requests per policy \\[default: 300; --quick: 150].", show_default=False)] = None,
+    policies: Annotated[Optional[str], typer.Option("--policies", help=(
+        "Comma-separated policy names \\[default: round_robin,llm_la]."
+    ), show_default=False)] = None,
+    instances: Instances = 2, load: Load = None, requests: Annotated[Optional[int], typer.Option("--requests", help=(
+        "Requests per policy \\[default: 300; --quick: 150]."
+    ), show_default=False)] = None,
     trace: Trace = "conv", predictor: Predictor = None, sigma: Sigma = 0.5,
     time_scale: TimeScale = 0.2,
     poll: Annotated[float, typer.Option("--poll", help="Proxy load-poll interval, wall seconds.")] = 0.01,
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Allowed relative sim-vs-live difference of mean E2E/TPOT.")] = 0.25,
+    tolerance: Annotated[float, typer.Option("--tolerance", help=(
+        "Allowed relative sim-vs-live difference of mean E2E/TPOT."
+    ))] = 0.25,
     replica_config: ReplicaSpec = "constrained",
     plugin: Plugin = None, set_: Set = None, policy_config: PolicyConfig = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,

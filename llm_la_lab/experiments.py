@@ -115,7 +115,8 @@ def build_workload(setup: Setup) -> tuple[Workload, float, float]:
     else:
         base = synthetic(setup.requests or 5000, 1.0, setup.seed, setup.arrival, setup.cv, setup.lengths)
     cluster = setup.cluster()
-    capacity = sum(saturation_rate(base.prompt, base.output, 1, c, m) for c, m in zip(cluster.configs, cluster.latencies))
+    capacity = sum(saturation_rate(base.prompt, base.output, 1, c, m)
+                   for c, m in zip(cluster.configs, cluster.latencies))
     if setup.rate is not None:
         workload = base.at_rate(setup.rate)
     elif setup.load is not None:

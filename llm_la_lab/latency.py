@@ -151,4 +151,5 @@ def fit_vidur(path: str | Path | None = None, layers: int = LLAMA2_7B_LAYERS, **
     per_token, base = np.polyfit(tokens[big], model_s[big], 1)
     decode, prefill = roofline_attention(layers=layers, **roofline)
     return LatencyModel(floor_s=round(floor, 5), base_s=round(float(base), 5), per_token_s=float(f"{per_token:.4g}"),
-                        decode_attn_per_kv_token_s=float(f"{decode:.4g}"), prefill_attn_per_token2_s=float(f"{prefill:.3g}"))
+                        decode_attn_per_kv_token_s=float(f"{decode:.4g}"),
+                        prefill_attn_per_token2_s=float(f"{prefill:.3g}"))

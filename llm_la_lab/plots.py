@@ -20,7 +20,8 @@ def write_request_csv(path: Path, runs: dict[str, SimRun]) -> Path:
         lat = latencies(run.requests)
         for i, r in enumerate(run.requests):
             rows.append({"policy": policy, "id": r.id, "arrival_s": r.arrival, "prompt": r.prompt, "output": r.output,
-                         "predicted": r.predicted, "replica": r.replica, "ttft_s": lat["ttft"][i], "e2e_s": lat["e2e"][i],
+                         "predicted": r.predicted, "replica": r.replica, "ttft_s": lat["ttft"][i],
+                         "e2e_s": lat["e2e"][i],
                          "queue_s": lat["queue"][i], "preemptions": r.preemptions, "cached": r.cached,
                          "rejected": r.rejected})
     return write_csv(path, rows)

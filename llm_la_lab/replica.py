@@ -63,10 +63,13 @@ class ReplicaConfig:
     max_batched_tokens: int = option(8192, "token budget of one iteration (vLLM --max-num-batched-tokens); "
                                            "without chunked prefill a longer prompt runs alone")
     block_size: int = option(16, "tokens per KV-cache block")
-    kv_blocks: int = option(A100_80GB_LLAMA2_7B_BLOCKS, "KV-cache blocks (default: Llama-2-7b fp16 on an A100-80GB at 0.9 memory use)")
+    kv_blocks: int = option(A100_80GB_LLAMA2_7B_BLOCKS,
+                            "KV-cache blocks (default: Llama-2-7b fp16 on an A100-80GB at 0.9 memory use)")
     watermark: float = option(0.01, "fraction of blocks admission leaves free (vLLM default 0.01)")
-    max_model_len: int = option(0, "longest prompt + output accepted (vLLM --max-model-len); 0 = what the KV cache holds")
-    chunked_prefill: bool = option(True, "vLLM's default scheduler: decodes first, then prefill chunks up to the budget")
+    max_model_len: int = option(0, "longest prompt + output accepted (vLLM --max-model-len); "
+                                   "0 = what the KV cache holds")
+    chunked_prefill: bool = option(True, "vLLM's default scheduler: decodes first, then prefill chunks "
+                                         "up to the budget")
     prefix_caching: bool = option(True, "automatic prefix caching of full prompt blocks (vLLM --enable-prefix-caching)")
 
     def __post_init__(self) -> None:

@@ -50,7 +50,8 @@ def sweep_table(results) -> None:
     predictors = sorted({p["predictor"] for p in results.points})
     print_table(f"LLM-LA sweep over {results.vary}", ["policy", results.vary, "E2E mean s", "E2E p99 s", "TTFT p99 s",
                                                       "SLO att."], rows,
-                note=f"{len(results.points)} points on Ray in {results.wall_s:.1f} s; predictor {', '.join(predictors)}")
+                note=f"{len(results.points)} points on Ray in {results.wall_s:.1f} s; "
+                     f"predictor {', '.join(predictors)}")
 
 
 BENCH_COLUMNS = ["policy", "TTFT p50", "TTFT p90", "TTFT p99", "E2E mean", "E2E p99", "hit", "CV", "rej.",

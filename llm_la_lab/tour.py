@@ -6,7 +6,7 @@ from sysai.tour import TourContext, TourSection
 
 
 def tour(ctx: TourContext) -> TourSection:
-    """Every default policy on the Azure conv trace at ρ = 0.85 on 8 memory-constrained replicas, against round-robin."""
+    """Every default policy on the Azure conv trace at ρ = 0.85 on 8 memory-constrained replicas, vs round-robin."""
     from llm_la_lab.experiments import Setup, compare
     from llm_la_lab.report import COLUMNS, compare_rows
 

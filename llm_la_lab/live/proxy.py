@@ -273,7 +273,8 @@ class Proxy:
         try:
             key = self.policy.order(r)
         except Exception as exc:
-            raise PolicyFailed(f"policy {type(self.policy).__name__}.order raised {type(exc).__name__}: {exc}") from None
+            raise PolicyFailed(f"policy {type(self.policy).__name__}.order raised "
+                               f"{type(exc).__name__}: {exc}") from None
         heapq.heappush(self.queue, (key, r.arrival, next(self.ids), (r, exclude, future)))
         self.dispatch()
         return await asyncio.wait_for(future, self.queue_timeout_s)

@@ -34,7 +34,8 @@ class WeightedScorerConfig:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.weights) - set(SCORERS))
         if unknown:
-            raise ValueError(f"weights: unknown scorer(s) {', '.join(map(repr, unknown))} (scorers: {', '.join(SCORERS)})")
+            raise ValueError(f"weights: unknown scorer(s) {', '.join(map(repr, unknown))} "
+                             f"(scorers: {', '.join(SCORERS)})")
         for name, weight in self.weights.items():
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
                 raise ValueError(f"weights: {name} must be a number ≥ 0, got {weight!r}")

@@ -50,7 +50,8 @@ def test_the_bundled_trace_keeps_its_block_hashes_and_is_small():
 @pytest.mark.parametrize("row,message", [
     ({"timestamp": 0, "input_length": -3, "output_length": 5, "hash_ids": [1]}, "input_length: -3 is not a positive"),
     ({"timestamp": 0, "output_length": 5, "hash_ids": [1]}, "column input_length is missing"),
-    ({"timestamp": 0, "input_length": 30, "output_length": 5, "hash_ids": [1, "x"]}, "hash_ids must be a list of integers"),
+    ({"timestamp": 0, "input_length": 30, "output_length": 5, "hash_ids": [1, "x"]},
+     "hash_ids must be a list of integers"),
     ({"timestamp": 0, "input_length": 30, "output_length": 5, "hash_ids": 7}, "hash_ids must be a list of integers"),
 ])
 def test_bad_rows_name_file_and_line_and_exit_2(tmp_path, capsys, row, message):

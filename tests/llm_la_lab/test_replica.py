@@ -44,7 +44,8 @@ def make_requests(n, seed, max_prompt=300, max_output=200, rate=50.0):
     for i in range(n):
         t += rng.expovariate(rate)
         output = rng.randint(1, max_output)
-        out.append(Request(i, t, rng.randint(1, max_prompt), output, predicted=max(1, int(output * rng.uniform(0.3, 3)))))
+        predicted = max(1, int(output * rng.uniform(0.3, 3)))
+        out.append(Request(i, t, rng.randint(1, max_prompt), output, predicted=predicted))
     return out
 
 

@@ -83,8 +83,8 @@ def test_compare_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, args, messag
 
 
 def test_rate_instead_of_the_default_load(tmp_path, capsys):
-    assert main(["llm-la", "compare", "--rate", "5", "--requests", "200", "--instances", "2", "--policies", "round_robin",
-                 "--out", str(tmp_path), "--json"]) == 0
+    assert main(["llm-la", "compare", "--rate", "5", "--requests", "200", "--instances", "2",
+                 "--policies", "round_robin", "--out", str(tmp_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rate_rps"] == pytest.approx(5.0)
 
 
@@ -102,7 +102,8 @@ def test_student_policy_from_a_file_and_a_bad_choice(tmp_path, capsys):
                       "    def choose(self, request, loads):\n        return loads[0].replica\n\n"
                       "@POLICIES.register('off_by_one')\nclass OffByOne(Policy):\n"
                       "    def choose(self, request, loads):\n        return len(loads)\n")
-    args = ["llm-la", "compare", "--requests", "200", "--instances", "2", "--plugin", str(plugin), "--out", str(tmp_path)]
+    args = ["llm-la", "compare", "--requests", "200", "--instances", "2", "--plugin", str(plugin),
+            "--out", str(tmp_path)]
     assert main([*args, "--policies", "always_first", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["policies"]["always_first"]["requests_per_replica"] == [200, 0]
     assert main([*args, "--policies", "off_by_one"]) == 2
