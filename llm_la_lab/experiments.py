@@ -188,7 +188,8 @@ def compare(setup: Setup, policies: list[str] | None = None, out: Path | None = 
     if out is not None:
         from llm_la_lab.plots import compare_figures, write_request_csv
 
-        results.files = [write_request_csv(out / "requests.csv", runs), *compare_figures(out, runs)]
+        results.files = [write_request_csv(out / "requests.csv", runs),
+                         *compare_figures(out, runs, setup.predictor_name)]
     return results
 
 

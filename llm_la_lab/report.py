@@ -85,7 +85,8 @@ def agreement_table(results) -> None:
                 note=f"ranking sim {results.sim_ranking} / live {results.live_ranking} "
                      f"({'agree' if results.ranking_agrees else 'DIFFER'} beyond ±{results.rank_margin:.0%}); "
                      f"means within ±{results.tolerance:.0%}: {'yes' if results.within_tolerance else 'NO'}; "
-                     f"{results.wall_s:.1f} s wall. The simulator uses the poll interval the proxy achieved ("
+                     f"{results.wall_s:.1f} s wall; predictor {results.predictor}. "
+                     "The simulator uses the poll interval the proxy achieved ("
                      + ", ".join(f"{p} {1e3 * v:.1f} ms" for p, v in results.achieved_poll_s.items())
                      + f" wall, configured {1e3 * results.poll_s:.0f} ms); with the configured one it predicts E2E "
                      + ", ".join(f"{p} {results.nominal_sim[p]['e2e_mean_s']:.2f} s" for p in results.nominal_sim))

@@ -59,6 +59,7 @@ class AgreementResults:
     within_tolerance: bool
     achieved_poll_s: dict[str, float] = field(default_factory=dict)
     nominal_sim: dict[str, dict[str, Any]] = field(default_factory=dict)
+    predictor: str = ""
     files: list[Path] = field(default_factory=list)
 
 
@@ -118,4 +119,4 @@ def agreement(setup: Setup, policies: list[str], time_scale: float = 0.2, poll_s
                         rank_margin)
     return AgreementResults(len(workload), setup.instances, rate / capacity, time_scale, poll_s, tolerance,
                             rank_margin, timer.elapsed, sim, live, errors, sim_rank, live_rank, agrees, within,
-                            achieved, nominal)
+                            achieved, nominal, setup.predictor_name)
