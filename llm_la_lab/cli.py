@@ -16,6 +16,7 @@ import typer
 from sysai.errors import UserError
 from sysai.options import DEFAULT_SEED, Cpus, Json, Out, Plugin, Port, Quick, Seed, Url, load_plugins
 
+from llm_la_lab.live import DEFAULT_PROXY_POLICY, LIVE_POLICIES
 from llm_la_lab.policies.base import POLICIES
 from llm_la_lab.predictors.base import PREDICTORS, default_predictor
 
@@ -216,7 +217,7 @@ def proxy(
         "OpenAI-compatible server such as vLLM."
     ))],
     policy: Annotated[Optional[str], typer.Option("--policy", help=(
-        f"Routing policy: one of {', '.join(POLICIES.names())} \\[default: llm_la]."
+        f"Routing policy: one of {', '.join(POLICIES.names())} \\[default: {DEFAULT_PROXY_POLICY}]."
     ), show_default=False)] = None,
     predictor: Predictor = None, sigma: Sigma = 0.5,
     refresh: Annotated[float, typer.Option("--refresh", help=(
@@ -264,7 +265,7 @@ def replay(
 @app.command("live-compare")
 def live_compare(
     policies: Annotated[Optional[str], typer.Option("--policies", help=(
-        "Comma-separated policy names \\[default: round_robin,llm_la]."
+        f"Comma-separated policy names \\[default: {','.join(LIVE_POLICIES)}]."
     ), show_default=False)] = None,
     instances: Instances = 2, load: Load = None, requests: Annotated[Optional[int], typer.Option("--requests", help=(
         "Requests per policy \\[default: 300; --quick: 150]."
@@ -283,7 +284,7 @@ def live_compare(
     from sysai.results import finish, prepare_out
 
     from llm_la_lab.experiments import make_setup
-    from llm_la_lab.live.agreement import LIVE_POLICIES, agreement
+    from llm_la_lab.live.agreement import agreement
     from llm_la_lab.report import agreement_table
 
     load_plugins(plugin)

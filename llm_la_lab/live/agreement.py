@@ -36,8 +36,7 @@ from llm_la_lab.policies.base import make_policy
 from llm_la_lab.predictors.base import make_predictor
 
 COMPARED = ("e2e_mean_s", "ttft_mean_s", "tpot_mean_s")
-#: What `live-compare` runs when no policy is named: the baseline and the talk's policy.
-LIVE_POLICIES = ("round_robin", "llm_la")
+
 
 
 @dataclass

@@ -41,6 +41,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from llm_la_lab.live import DEFAULT_PROXY_POLICY
 from llm_la_lab.live.openai_api import (CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body,
                                         prompt_words, sse, text_keys)
 from llm_la_lab.load import LoadSignal
@@ -416,8 +417,6 @@ def make_proxy_app(proxy: Proxy) -> web.Application:
     return app
 
 
-#: The proxy's policy when none is named: the talk's.
-DEFAULT_POLICY = "llm_la"
 
 
 def build_proxy(backends: list[str], policy: str | None, predictor: str | None, sigma: float, refresh_s: float,
@@ -433,6 +432,6 @@ def build_proxy(backends: list[str], policy: str | None, predictor: str | None, 
     if not refresh_s > 0:
         raise UserError("--refresh must be positive")
     urls = [check_url(b, allow_remote=True, option="--backend") for b in backends]
-    name = policy or DEFAULT_POLICY
+    name = policy or DEFAULT_PROXY_POLICY
     return Proxy(urls, make_policy(name, seed, options.get(name)), make_predictor(predictor, seed, sigma),
                  refresh_s=refresh_s)
