@@ -339,6 +339,8 @@ class Proxy:
                     raise BackendFailed(f"answered {up.status}")
                 if up.status != 200 or not stream:
                     data = await up.read()
+                    if up.status == 200:
+                        self._learn(r)
                     return web.Response(body=data, status=up.status, content_type=up.content_type)
                 async for chunk in up.content.iter_any():
                     if response is None:
@@ -349,6 +351,7 @@ class Proxy:
                     await _to_client(response.write(chunk))
                 if response is None:
                     raise BackendFailed("closed the stream before any data")
+                self._learn(r)
                 await _to_client(response.write_eof())
                 return response
         except ClientGone:
@@ -377,6 +380,13 @@ class Proxy:
                 self.stats.policy_errors += 1
                 log.warning("policy %s.completed raised %s: %s", type(self.policy).__name__, type(exc).__name__, exc)
             self.dispatch()
+
+    def _learn(self, r: Request) -> None:
+        """A reply came back in full: tell the predictor (the mock engines generate exactly max_tokens)."""
+        try:
+            self.predictor.observe(r.prompt, r.output)
+        except Exception as exc:  # a broken predictor must not break the proxy
+            log.warning("predictor %s.observe raised %s: %s", type(self.predictor).__name__, type(exc).__name__, exc)
 
     async def status(self, request: web.Request) -> web.Response:
         return web.json_response({

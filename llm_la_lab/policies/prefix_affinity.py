@@ -5,7 +5,8 @@ request goes where its longest cached prefix is, ties (e.g. nothing cached anywh
 On a trace with popular shared prefixes it shows the **hot-spot failure**: the replica that
 first served a popular system prompt attracts every later request that shares it, queues grow
 there while other replicas idle, and the prefill saved is lost many times over in waiting.
-``precise`` reads the replicas' caches (llm-d's KV events); otherwise the router's own index.
+``precise`` reads the replicas' caches (llm-d's KV events) where they report them; otherwise
+(and always in the live proxy, whose backends do not) the router's own index.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from llm_la_lab.scorers import ApproxIndex, prefix_scores
 
 @dataclass
 class PrefixAffinityConfig:
-    precise: bool = option(True, "read the replicas' prefix caches (else the router's approximate index)")
+    precise: bool = option(True, "read the replicas' prefix caches where reported (else the router's own index)")
 
 
 @POLICIES.register("prefix_affinity", default=True)
@@ -34,7 +35,8 @@ class PrefixAffinity(Policy):
 
     def choose(self, request, loads):
         if request.full_keys:
-            caches = [s.prefix_cache if self.config.precise else self.index.cache(s.replica) for s in loads]
+            caches = [s.prefix_cache if self.config.precise and s.prefix_cache is not None
+                      else self.index.cache(s.replica) for s in loads]
             scores = prefix_scores(request, caches)
         else:
             scores = [0.0] * len(loads)

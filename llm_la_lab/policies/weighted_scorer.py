@@ -9,8 +9,9 @@
 Two registered variants, one mechanism: ``weighted_scorer`` scores prefixes **precisely** from the
 replicas' own caches (llm-d's precise prefix-cache scorer, fed by vLLM KV events);
 ``weighted_scorer_approx`` from the router's own record of what it sent where (llm-d's
-approximate scorer). Weights: ``--set weighted_scorer.weights='{queue: 1, kv_cache: 1, prefix: 2}'``
-or a ``--policy-config`` YAML section.
+approximate scorer); the precise one falls back to the approximate index for a replica that
+does not report its cache (the live proxy's backends). Weights:
+``--set weighted_scorer.weights='{queue: 1, kv_cache: 1, prefix: 2}'`` or a ``--policy-config`` YAML section.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class WeightedScorer(Policy):
         weights = cfg.weights
         extra = [self.sent.extra(s)[0] for s in kept]
         if request.full_keys:
-            caches = [s.prefix_cache if self.precise else self.index.cache(s.replica) for s in kept]
+            caches = [s.prefix_cache if self.precise and s.prefix_cache is not None else self.index.cache(s.replica)
+                      for s in kept]  # a replica that does not report its cache: the router's own index
             prefix = prefix_scores(request, caches)
         else:  # nothing a cache could hold
             prefix = [0.0] * len(kept)

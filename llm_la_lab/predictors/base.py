@@ -9,7 +9,9 @@ proxy (``prompt_length``) to no information at all (``none``).
 
 A predictor may be *fitted*: :meth:`Predictor.fit` gets the (prompt, output) pairs of a training
 prefix of the workload (the requests a deployed router would have seen finish before) — the
-experiments call it before predicting. Tuning knobs sit in a ``Config`` dataclass, like policies.
+experiments call it before predicting; the live proxy instead reports every reply to
+:meth:`Predictor.observe`, so a learned predictor keeps learning while it serves. Tuning knobs
+sit in a ``Config`` dataclass, like policies.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class Predictor(ABC):
 
     def fit(self, prompt: np.ndarray, output: np.ndarray) -> None:
         """Learn from (prompt, output) token counts of requests seen before (no-op unless learned)."""
+
+    def observe(self, prompt: int, output: int) -> None:
+        """One more request finished with `output` tokens (online learning, as the live proxy sees replies)."""
 
     @abstractmethod
     def predict(self, request: Request) -> int:

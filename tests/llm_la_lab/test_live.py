@@ -27,6 +27,7 @@ from llm_la_lab.live.replay import check_url, replay
 from llm_la_lab.policies.base import Policy, make_policy
 from llm_la_lab.predictors.base import make_predictor
 from llm_la_lab.replica import ReplicaConfig
+from llm_la_lab.request import Request
 from llm_la_lab.workload import load_trace
 
 SMALL = ReplicaConfig(kv_blocks=1000, max_num_seqs=32)
@@ -257,7 +258,8 @@ def test_proxy_routes_on_vllm_metrics_in_front_of_engines_without_load():
         for name in ("vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
                      "vllm:gpu_cache_usage_perc", "vllm:prefix_cache_queries_total", "vllm:prefix_cache_hits_total"):
             assert f"\n{name}{{" in text, name
-        proxy = Proxy(engines, make_policy("least_requests"), make_predictor("oracle"), refresh_s=0.02)
+        learned = make_predictor("learned", options={"refit_every": 2})
+        proxy = Proxy(engines, make_policy("least_requests"), learned, refresh_s=0.02)
         url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
         prompt = " ".join(f"w{i}" for i in range(64))  # 4 full blocks of 16 words
         for _ in range(4):
@@ -269,6 +271,7 @@ def test_proxy_routes_on_vllm_metrics_in_front_of_engines_without_load():
         for engine in engines:
             for family in text_string_to_metric_families(urllib.request.urlopen(f"{engine}/metrics").read().decode()):
                 hits += sum(s.value for s in family.samples if s.name == "vllm:prefix_cache_hits_total")
+        assert len(learned.seen) == 4 and learned.predict(Request(9, 0.0, 64, 1)) == 3, "it learned from replies"
         repeats = sum(b.routed - 1 for b in proxy.backends if b.routed)
         assert hits == repeats * 48, "each repeat reuses 3 of its 4 blocks (the last token is recomputed)"
 
@@ -340,3 +343,19 @@ def test_a_broken_policy_fails_its_request_not_the_proxy():
         time.sleep(0.2)
         assert not proxy.poller.done(), "the load poller survives a broken policy"
         assert proxy.stats.policy_errors == 1 and proxy.stats.rejected_503 == 1
+
+
+@pytest.mark.timeout(60)
+def test_prefix_aware_proxy_hashes_prompts_and_sends_repeats_where_their_blocks_are():
+    """The proxy's backends report no cache: prefix_affinity routes on its own index of hashed prompt blocks."""
+    with ExitStack() as stack:
+        engines = [stack.enter_context(serve_in_thread(make_engine_app(f"p{i}", SMALL, time_scale=0.05)))
+                   for i in range(3)]
+        proxy = Proxy(engines, make_policy("prefix_affinity"), make_predictor("oracle"), refresh_s=0.02)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        prompts = {name: " ".join(f"{name}{i}" for i in range(64)) for name in ("a", "b", "c")}
+        for name in ("a", "b", "c", "a", "b", "c", "a"):
+            assert post(f"{url}/v1/completions", {"prompt": prompts[name], "max_tokens": 2})[0] == 200
+        assert [b.routed for b in proxy.backends] == [3, 2, 2], "each prompt's repeats follow its first request"
+        loads = [json.loads(urllib.request.urlopen(f"{e}/load").read()) for e in engines]
+        assert all(load["prefix_hit_rate"] > 0 for load in loads), "and hit the engines' prefix caches"

@@ -259,3 +259,20 @@ def test_a_weights_file_with_an_unknown_scorer_is_one_line(tmp_path, capsys):
     assert main(["llm-la", "compare", "--policy-config", str(path), "--requests", "50", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "'prefixx'" in err and "weighted_scorer" in err and len(err.splitlines()) == 1
+
+
+def test_learned_predictor_fits_a_training_prefix_and_learns_online():
+    import numpy as np
+
+    learned = make_predictor("learned")
+    assert learned.predict(Request(0, 0.0, 100, 5)) == 128, "its prior before any data"
+    prompt = np.array([10] * 50 + [1000] * 50 + [10] * 400)  # only the first 20 % are training data
+    output = np.array([5] * 50 + [500] * 50 + [9999] * 400)
+    learned.fit(prompt, output)
+    assert learned.predict(Request(0, 0.0, 12, 1)) == 5 and learned.predict(Request(0, 0.0, 1000, 1)) == 500
+    online = make_predictor("learned", options={"refit_every": 10})
+    for _ in range(10):
+        online.observe(2000, 300)
+    assert online.predict(Request(0, 0.0, 2000, 1)) == 300
+    assert make_predictor("prompt_length").predict(Request(0, 0.0, 400, 1)) == 100
+    assert make_predictor("prompt_length").predict(Request(0, 0.0, 10**6, 1)) == 2048
