@@ -135,12 +135,21 @@ def bench(
 @app.command()
 def serve(
     address: Address = None, num_cpus: NumCpus = None,
-    port: Annotated[int, typer.Option("--port", help="Gateway port on 127.0.0.1 (0: any free port).")] = 8000,
+    port: Annotated[int, typer.Option("--port", help="Gateway port (0: any free port).")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but loopback needs --token.")] = "127.0.0.1",
+    token: Annotated[Optional[str], typer.Option("--token", envvar="SYSAI_YUANRONG_TOKEN", show_default=False,
+                                                 help="Bearer token every request must carry (env SYSAI_YUANRONG_TOKEN).")] = None,
+    functions_dir: Annotated[Optional[list[Path]], typer.Option("--functions", help="A folder whose modules may be registered "
+                                                               "as functions (repeatable); nothing else outside the demos is.")] = None,
     demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Register the demo functions (echo, sleep, fail, classify).")] = True,
     max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes (413 above).")] = 1 << 20,
 ) -> None:
     """Start Ray and the HTTP gateway; print the URL; Ctrl-C stops both."""
+    import ipaddress
+    import sys
+
     from sysai.http import run_until_interrupted
+    from yuanrong_lab.allowlist import Allowlist
     from yuanrong_lab.gateway import make_app, register_demo
     from yuanrong_lab.runtime import session
 
@@ -148,10 +157,23 @@ def serve(
         raise UserError(f"--max-body must be positive, got {max_body}")
     if not 0 <= port <= 65535:
         raise UserError(f"--port must be 0..65535, got {port}")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        raise UserError(f"--host must be an IP address or localhost, got {host!r}") from None
+    if not loopback and not token:
+        raise UserError(f"--host {host} would let anyone on the network run functions: give --token too")
+    if token is not None and len(token) < 16:
+        raise UserError("--token must be at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
+    allowlist = Allowlist.with_dirs(functions_dir or [])
+    if not loopback:
+        print(f"WARNING: the gateway listens on {host}:{port}, reachable from other machines; every request must "
+              "carry 'Authorization: Bearer <token>'. Anyone with the token can run the allow-listed functions.",
+              file=sys.stderr, flush=True)
     with session(address=address, num_cpus=num_cpus) as runtime:
         if demo:
             register_demo(runtime)
-        run_until_interrupted(make_app(runtime, max_body), port=port)
+        run_until_interrupted(make_app(runtime, max_body, allowlist, token), host=host, port=port)
 
 
 @app.command()
@@ -160,42 +182,22 @@ def invoke(
     data: Annotated[str, typer.Option("--data", help="JSON payload.")] = "null",
     url: Annotated[str, typer.Option("--url", help="Gateway URL (from `sysai yuanrong serve`).")] = "http://127.0.0.1:8000",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.")] = 120.0,
+    token: Annotated[Optional[str], typer.Option("--token", envvar="SYSAI_YUANRONG_TOKEN", show_default=False,
+                                                 help="Bearer token of a gateway started with --token.")] = None,
     json: Json = False,
 ) -> None:
     """Invoke a function through a running gateway and print its result."""
-    import http.client
-    import urllib.error
-    import urllib.request
+    from yuanrong_lab.client import invoke as call
 
     try:
-        body = jsonlib.dumps(jsonlib.loads(data)).encode()
+        payload = jsonlib.loads(data)
     except ValueError as exc:
         raise UserError(f"--data is not valid JSON: {exc}") from None
     if timeout <= 0:
         raise UserError(f"--timeout must be positive, got {timeout}")
     if not url.startswith(("http://", "https://")):
         raise UserError(f"--url must start with http:// or https://, got {url!r}")
-    request = urllib.request.Request(f"{url.rstrip('/')}/functions/{name}/invocations", data=body,
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            answer = jsonlib.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            message = jsonlib.loads(exc.read()).get("error", exc.reason)
-        except (ValueError, AttributeError):
-            message = exc.reason
-        raise UserError(f"{name}: HTTP {exc.code}: {message}") from None
-    except urllib.error.URLError as exc:
-        raise UserError(f"cannot reach the gateway at {url}: {exc.reason} (start it with `sysai yuanrong serve`)") from None
-    except TimeoutError:
-        raise UserError(f"{name}: no answer from {url} within {timeout:g} s (--timeout)") from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise UserError(f"{name}: the connection to {url} failed: {type(exc).__name__}: {exc}") from None
-    except ValueError:
-        raise UserError(f"{name}: {url} answered something that is not JSON: is it a yuanrong gateway?") from None
-    if not isinstance(answer, dict) or "result" not in answer:
-        raise UserError(f"{name}: {url} answered {str(answer)[:80]!r}, not an invocation result: is it a yuanrong gateway?")
+    answer = call(url, name, payload, timeout, token)
     if json:
         print(jsonlib.dumps(answer))
     else:

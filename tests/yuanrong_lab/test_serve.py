@@ -18,9 +18,9 @@ from tests.yuanrong_lab.promtext import parse
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(150)]
 
 
-def _http(url, method="GET", body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+def _http(url, method="GET", body=None, raw=None, **headers):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **headers})
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             payload = resp.read().decode()
@@ -63,8 +63,13 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def server(tmp_path):
     out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    fns = tmp_path / "fns"
+    fns.mkdir()
+    (fns / "mine.py").write_text("from helper import K\n\ndef scale(x):\n    return K * x\n")
+    (fns / "helper.py").write_text("K = 3\n")
     with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--num-cpus", "2"],
+        proc = subprocess.Popen([sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--num-cpus", "2",
+                                 "--functions", str(fns)],
                                 stdout=stdout, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.time() + 90
@@ -88,8 +93,24 @@ def test_serve_answers_over_http_and_ctrl_c_stops_ray_and_the_gateway(server, ca
 
     proc, url, out, err = server
     assert url.startswith("http://127.0.0.1:")
+    # issue 11's attack, as a web page sends it: refused, nothing registered, nothing run
+    attack = json.dumps({"name": "pwn2", "target": "subprocess:getoutput"}).encode()
+    status, body = _http(f"{url}/functions", "POST", raw=attack, **{"Content-Type": "text/plain",
+                                                                  "Origin": "http://evil.example"})
+    assert status == 403 and "cross-origin" in body["error"]
+    assert _http(f"{url}/functions", "POST", raw=attack, **{"Content-Type": "text/plain"})[0] == 415
+    assert _http(f"{url}/functions", "POST", raw=attack)[0] == 403  # JSON, same origin: not allow-listed
+    status, body = _http(f"{url}/functions/pwn2/invocations", "POST", raw=b'"id"',
+                         **{"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 415
+    assert _http(f"{url}/functions/pwn2/invocations", "POST", raw=b'"id"')[0] == 404
+    # a module of the user's own --functions folder runs on a real instance, importing its sibling
+    assert _http(f"{url}/functions", "POST", {"name": "scale", "target": "mine:scale"})[0] == 201
+    status, body = _http(f"{url}/functions/scale/invocations", "POST", 7)
+    assert status == 200 and body["result"] == 21
     status, body = _http(f"{url}/functions")
     assert status == 200 and {"echo", "sleep", "fail", "classify"} <= {f["name"] for f in body["functions"]}
+    assert "pwn2" not in {f["name"] for f in body["functions"]}
     status, body = _http(f"{url}/functions", "POST", {"name": "sq", "target": "yuanrong_lab.functions:echo"})
     assert status == 201
     status, body = _http(f"{url}/functions/sq/invocations", "POST", {"n": 3})

@@ -34,7 +34,7 @@ from yuanrong_lab.config import FunctionConfig
 from yuanrong_lab.keepalive.base import make_policy
 from yuanrong_lab.metrics import Metrics
 from yuanrong_lab.pool import WarmPool
-from yuanrong_lab.runtime.worker import FunctionWorker, InstanceWorker, Packed
+from yuanrong_lab.runtime.worker import FileTarget, FunctionWorker, InstanceWorker, Packed
 
 
 class FunctionError(RuntimeError):
@@ -374,7 +374,7 @@ class Runtime:
         import dataclasses
 
         with self.lock:
-            return [{"name": f.name, "target": f.target if isinstance(f.target, str) else repr(f.target),
+            return [{"name": f.name, "target": str(f.target) if isinstance(f.target, (str, FileTarget)) else repr(f.target),
                      "config": dataclasses.asdict(f.config), "instances": len(f.pool.instances),
                      "invocations": f.pool.invocations, "cold_starts": f.pool.cold_starts,
                      "last_cold_start_ms": next((dict(r) for r in reversed(f.cold_starts.values()) if "total_ms" in r), None)}
