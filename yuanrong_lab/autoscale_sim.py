@@ -1,8 +1,8 @@
 """A burst against one function, in SimPy, through the runtime's own WarmPool and Autoscaler.
 
 The call path is the live runtime's (`Runtime.submit`): a free warm slot serves the call; else the
-autoscaler is asked, and a new instance is cold-started when the function is at zero or the
-autoscaler wants more; otherwise the call queues behind the least-loaded instance. A ticker
+function at zero cold-starts an instance, and so does burst mode when demand jumps; otherwise the
+call queues behind the least-loaded instance until the ticker's windowed decision scales up. A ticker
 applies keep-alive expiries and the autoscaler's windowed decisions every 100 ms, like the
 runtime's thread. We compare autoscaler settings on latency, cold starts and idle instance time.
 """
@@ -98,8 +98,8 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
             pool.arrive(now)
             inst = pool.acquire(now)
             if inst is None:
-                wanted = scaler.decide(now, pool.in_flight + 1, len(pool.instances))
-                if not pool.instances or wanted > len(pool.instances):
+                if not pool.instances or (config.burst and scaler.decide(now, pool.in_flight + 1, len(pool.instances))
+                                          > len(pool.instances)):
                     inst = pool.start(now)
                     if inst is not None:
                         load(inst.id, now)

@@ -40,7 +40,7 @@ from sysai.config import from_mapping
 from sysai.errors import UserError
 from yuanrong_lab.allowlist import Allowlist, Malformed, Refused
 from yuanrong_lab.config import FunctionConfig
-from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, InstanceLost, Runtime, UnknownFunction
+from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, InstanceLost, QueueTimeout, Runtime, UnknownFunction
 
 DEFAULT_MAX_BODY = 1 << 20  # 1 MiB, like many FaaS gateways' synchronous payload limits (AWS: 6 MB)
 
@@ -174,6 +174,8 @@ async def invoke(request: web.Request) -> web.Response:
         result, call = await runtime.call_async(name, payload)
     except UnknownFunction:
         return _error(404, f"unknown function {name!r}")
+    except QueueTimeout as exc:
+        return web.json_response({"error": str(exc)}, status=503, headers={"Retry-After": "1"})
     except FunctionTimeout as exc:
         return _error(504, str(exc))
     except FunctionError as exc:
@@ -231,6 +233,11 @@ DEMO_FUNCTIONS = {
 }
 
 
+# echo carries no state and does no work: 4 calls at once per instance (openYuanrong's
+# concurrentNum) means fewer worker processes on a small machine; the others keep the default 1
+DEMO_CONFIG = {"echo": {"concurrency": 4, "max_instances": 4}}
+
+
 def register_demo(runtime: Runtime) -> None:
     for name, target in DEMO_FUNCTIONS.items():
-        runtime.register(name, target, FunctionConfig(timeout_s=5.0))
+        runtime.register(name, target, FunctionConfig(timeout_s=5.0, **DEMO_CONFIG.get(name, {})))

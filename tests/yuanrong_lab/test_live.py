@@ -253,3 +253,56 @@ def test_invoke_command_against_the_gateway(gateway, capsys):
     assert answer["result"] == {"a": 1} and answer["cold_start"] is True
     assert main(["yuanrong", "invoke", "cli-missing", "--url", gateway]) == 2
     assert "HTTP 404: unknown function 'cli-missing'" in capsys.readouterr().err
+
+
+def _concurrently(calls):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(lambda c: c(), calls))
+
+
+def test_a_queued_call_gets_its_own_execution_timeout_and_kills_nothing(gateway, rt):
+    # one slot; each call sleeps 1.5 s of a 2.5 s timeout: the second waits ~1.5 s in the queue first,
+    # which must not count against its execution time (the old single clock made it 504 and killed
+    # the instance under the first call)
+    cfg = {"timeout_s": 2.5, "queue_timeout_s": 60, "max_instances": 1, "scale_up_window_s": 30}
+    assert _http(f"{gateway}/functions", "POST", {"name": "q-exec", "target": "yuanrong_lab.functions:sleep",
+                                                   "config": cfg})[0] == 201
+    assert _http(f"{gateway}/functions/q-exec/invocations", "POST", {"seconds": 0.01})[0] == 200  # warm
+    call = lambda: _http(f"{gateway}/functions/q-exec/invocations", "POST", {"seconds": 1.5})  # noqa: E731
+    answers = _concurrently([call, call])
+    assert [a[0] for a in answers] == [200, 200]
+    assert rt.functions["q-exec"].pool.cold_starts == 1  # nobody was killed and restarted
+
+
+def test_a_call_past_its_queue_deadline_is_503_and_the_running_call_survives(gateway, rt):
+    cfg = {"timeout_s": 30, "queue_timeout_s": 0.5, "max_instances": 1, "scale_up_window_s": 30}
+    assert _http(f"{gateway}/functions", "POST", {"name": "q-dead", "target": "yuanrong_lab.functions:sleep",
+                                                   "config": cfg})[0] == 201
+    assert _http(f"{gateway}/functions/q-dead/invocations", "POST", {"seconds": 0.01})[0] == 200
+    long = lambda: _http(f"{gateway}/functions/q-dead/invocations", "POST", {"seconds": 4.0})  # noqa: E731
+
+    def late():
+        time.sleep(0.5)  # after the long call took the only slot
+        return _http(f"{gateway}/functions/q-dead/invocations", "POST", {"seconds": 0.01})
+
+    (s_long, b_long), (s_late, b_late) = _concurrently([long, late])
+    assert s_long == 200 and b_long["result"] == {"slept": 4.0}
+    assert s_late == 503 and "queue_timeout_s" in b_late["error"] and "did not run" in b_late["error"]
+    assert rt.functions["q-dead"].pool.cold_starts == 1 and not rt.functions["q-dead"].waiters
+    text = _http(f"{gateway}/metrics")[1]
+    assert 'yuanrong_queue_timeouts_total{function="q-dead"} 1' in text
+
+
+def test_the_autoscaler_scales_a_queue_out_and_every_call_succeeds(gateway, rt):
+    cfg = {"timeout_s": 30, "max_instances": 3, "scale_up_window_s": 0.5}
+    assert _http(f"{gateway}/functions", "POST", {"name": "q-scale", "target": "yuanrong_lab.functions:sleep",
+                                                   "config": cfg})[0] == 201
+    call = lambda: _http(f"{gateway}/functions/q-scale/invocations", "POST", {"seconds": 1.0})  # noqa: E731
+    answers = _concurrently([call] * 6)
+    assert [a[0] for a in answers] == [200] * 6
+    pool = rt.functions["q-scale"].pool
+    assert pool.cold_starts == 1 and len(pool.instances) > 1  # one cold start; the rest scaled out by the ticker
+    text = _http(f"{gateway}/metrics")[1]
+    assert f'yuanrong_instances{{function="q-scale"}} {len(pool.instances)}' in text
