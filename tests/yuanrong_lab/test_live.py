@@ -64,9 +64,9 @@ def test_keepalive_none_makes_every_call_cold(rt):
 def test_decorator_api_put_wait_and_by_value_chain(rt):
     import yuanrong_lab.runtime as yr
 
-    transform = yr.function(functions.transform, max_instances=2)
+    transform = yr.invoke(functions.transform, max_instances=2)
 
-    @yr.function
+    @yr.invoke
     def total(data):  # defined here: shipped to the actor by value (cloudpickle), not imported
         return int(np.asarray(data, dtype=np.uint64).sum())
 
@@ -77,7 +77,7 @@ def test_decorator_api_put_wait_and_by_value_chain(rt):
     value = data
     for _ in range(3):
         value = yr.get(transform.invoke(value, by_value=True))  # through the caller each hop
-    ready, _ = yr.wait([ref], num_returns=1, timeout=30)
+    ready, _ = yr.wait([ref], wait_num=1, timeout=30)
     assert ready == [ref]
     assert yr.get(total.invoke(ref)) == yr.get(total.invoke(value)) == functions.checksum(data ^ 0x5A)
     assert total(np.ones(4)) == 4  # still callable locally
@@ -92,7 +92,7 @@ def test_stateful_instance_runs_calls_in_order_until_terminated(rt):
     refs = [counter.add.invoke(k) for k in range(1, 21)]
     assert yr.get(refs) == [100 + k * (k + 1) // 2 for k in range(1, 21)]
     assert yr.get(counter.seen.invoke()) == list(range(1, 21))
-    yr.terminate(counter)
+    counter.terminate()
     with pytest.raises(ray.exceptions.RayActorError):  # at-most-once: never replayed
         yr.get(counter.get.invoke(), timeout=30)
 

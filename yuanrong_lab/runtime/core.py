@@ -35,7 +35,7 @@ from yuanrong_lab.config import FunctionConfig
 from yuanrong_lab.keepalive.base import make_policy
 from yuanrong_lab.metrics import Metrics
 from yuanrong_lab.pool import WarmPool
-from yuanrong_lab.runtime.worker import FileTarget, FunctionWorker, InstanceWorker, Packed
+from yuanrong_lab.runtime.worker import FileTarget, FunctionWorker, InstanceWorker, KVStore, Packed
 
 
 class FunctionError(RuntimeError):
@@ -111,6 +111,8 @@ class Runtime:
         self._calls: dict[Any, Call] = {}
         self._lost: dict[Any, Call] = {}  # calls whose instance died, until a `get` retries them or lost_ttl_s passes
         self._doomed: list[Any] = []  # actors to kill, found dead in Ray's callbacks (no Ray calls there)
+        self._instances: list[Any] = []  # stateful instances this runtime created
+        self._kv_store: Any = None
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, args=(tick_s,), name="yuanrong-ticker", daemon=True)
         self._ticker.start()
@@ -463,11 +465,59 @@ class Runtime:
             except Exception:  # already dead (node lost): nothing left to stop
                 pass
 
-    # --- stateful instances ----------------------------------------------------------------------
-    def create_instance(self, target: Any, args: tuple, kwargs: dict, num_cpus: float = 0.1,
-                        resources: dict | None = None) -> Any:
-        return _remote(InstanceWorker).options(num_cpus=num_cpus, resources=resources or None, max_concurrency=1,
-                                               max_restarts=1, max_task_retries=0).remote(target, args, kwargs)
+    # --- stateful instances and the KV store ----------------------------------------------------
+    def create_instance(self, target: Any, args: tuple, kwargs: dict, ray_options: dict[str, Any]) -> Any:
+        """One stateful instance (an actor, calls in submission order); stopped at :meth:`shutdown`."""
+        import ray
+
+        name = ray_options.get("name")
+        if name is not None:
+            try:
+                ray.get_actor(name)
+            except ValueError:
+                pass
+            else:
+                raise UserError(f"an instance named {name!r} already exists (yr.get_instance({name!r}) finds it)")
+        actor = _remote(InstanceWorker).options(max_concurrency=1, max_restarts=1, max_task_retries=0,
+                                                **ray_options).remote(target, args, kwargs)
+        with self.lock:
+            self._instances.append(actor)
+        return actor
+
+    @staticmethod
+    def named_instance(name: str) -> Any:
+        import ray
+
+        try:
+            return ray.get_actor(name)
+        except ValueError:
+            raise UserError(f"no instance named {name!r}") from None
+
+    def _kv(self) -> Any:
+        with self.lock:
+            if self._kv_store is None:
+                self._kv_store = _remote(KVStore).options(num_cpus=0).remote()
+            return self._kv_store
+
+    def kv_write(self, key: str, value: bytes) -> None:
+        import ray
+
+        if not isinstance(key, str) or not isinstance(value, (bytes, bytearray, memoryview)):
+            raise UserError(f"kv_write(key: str, value: bytes), got {type(key).__name__}, {type(value).__name__}")
+        ray.get(self._kv().write.remote(key, bytes(value)))
+
+    def kv_read(self, key: str, timeout: float = 30.0) -> bytes:
+        import ray
+
+        value = ray.get(self._kv().read.remote(key), timeout=timeout)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def kv_del(self, key: str) -> None:
+        import ray
+
+        ray.get(self._kv().delete.remote(key))
 
     # --- state -----------------------------------------------------------------------------------
     def gauges(self) -> dict[str, dict[str, float]]:
@@ -494,9 +544,11 @@ class Runtime:
         self._stop.set()
         self._ticker.join(timeout=5)
         with self.lock:
-            actors = [a for f in self.functions.values() for a in f.actors.values()] + self._doomed
+            actors = [a for f in self.functions.values() for a in f.actors.values()] + self._doomed + self._instances
+            if self._kv_store is not None:
+                actors.append(self._kv_store)
             self.functions.clear()
-            self._doomed, self._calls, self._lost = [], {}, {}
+            self._doomed, self._calls, self._lost, self._instances, self._kv_store = [], {}, {}, [], None
         self._kill(actors)
 
 

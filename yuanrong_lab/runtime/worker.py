@@ -101,3 +101,19 @@ class InstanceWorker:
 
     def ping(self) -> None:
         """A no-op: `terminate` probes with it until the instance is dead."""
+
+
+class KVStore:
+    """The runtime's key-value store (openYuanrong's data system KV): bytes by key, in one actor."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def write(self, key: str, value: bytes) -> None:
+        self.data[key] = value
+
+    def read(self, key: str) -> bytes | None:
+        return self.data.get(key)
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
