@@ -52,7 +52,7 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
     import simpy
 
     env = simpy.Environment()
-    pool = WarmPool(make_policy(KeepAliveConfig(policy="fixed", ttl_s=s.keepalive_s)),
+    pool = WarmPool(make_policy(KeepAliveConfig(policy="fixed", options={"ttl_s": s.keepalive_s})),
                     concurrency=int(config.target_concurrency), min_instances=config.min_instances,
                     max_instances=config.max_instances, memory_gb=1.0)
     scaler = Autoscaler(config)

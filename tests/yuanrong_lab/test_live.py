@@ -28,7 +28,7 @@ def rt():
 
 
 def _cfg(policy="fixed", **kw):
-    return FunctionConfig(keepalive=KeepAliveConfig(policy=policy, ttl_s=60.0), **kw)
+    return FunctionConfig(keepalive=KeepAliveConfig(policy=policy, options={"ttl_s": 60.0} if policy == "fixed" else {}), **kw)
 
 
 def test_cold_then_warm_with_a_measured_breakdown(rt):

@@ -7,7 +7,8 @@ from yuanrong_lab.pool import WarmPool
 
 
 def _pool(policy="fixed", **kw):
-    cfg = KeepAliveConfig(policy=policy, ttl_s=kw.pop("ttl_s", 10.0))
+    ttl = kw.pop("ttl_s", 10.0)
+    cfg = KeepAliveConfig(policy=policy, options={"ttl_s": ttl} if policy == "fixed" else {})
     return WarmPool(make_policy(cfg), memory_gb=1.0, **kw)
 
 

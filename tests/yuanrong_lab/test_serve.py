@@ -68,7 +68,7 @@ def server(tmp_path):
     (fns / "mine.py").write_text("from helper import K\n\ndef scale(x):\n    return K * x\n")
     (fns / "helper.py").write_text("K = 3\n")
     with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--num-cpus", "2",
+        proc = subprocess.Popen([sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--cpus", "2",
                                  "--functions", str(fns)],
                                 stdout=stdout, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
@@ -147,3 +147,24 @@ def test_serve_answers_over_http_and_ctrl_c_stops_ray_and_the_gateway(server, ca
     assert stopped_in < 20
     # stdout carries only the server's own two lines: Ray's notices went to stderr
     assert out.read_text().splitlines() == [f"serving on {url} (Ctrl-C to stop)", "stopped"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_bench_quick_measures_every_comparison(tmp_path, capsys):
+    """`sysai yuanrong bench --quick`: every comparison present, side by side from one run."""
+    from sysai.cli import main
+
+    assert main(["yuanrong", "bench", "--quick", "--json", "--out", str(tmp_path)]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["warm_invoke_ms_p50"] > 0 and r["raw_ray_actor_call_ms_p50"] > 0
+    assert {"yuanrong_warm_p50", "yuanrong_cold_p50", "classic_warm_p50", "classic_cold_p50"} == set(r["http_calls_ms"])
+    assert {c["payload_mb"] for c in r["chain_sizes"]} == {0.001, 1.0, 10.0}
+    assert all(c["classic_faas_s"] > 0 and c["by_reference_s"] > 0 for c in r["chain_sizes"])
+    for run in ("from zero", "warm"):
+        assert r["gateway"][run]["non_2xx"] == 0 and r["gateway"][run]["rps"] > 0
+    assert r["gateway"]["from zero"]["instances"] > 1  # the autoscaler scaled out under the load
+    p = r["placement"]
+    assert p["two-level local_choices"] + p["two-level global_choices"] == 12  # 3 chains x 4 stages
+    assert p["two-level cross_node_mb"] <= p["node-blind cross_node_mb"]
+    assert (tmp_path / "chain.csv").exists()
