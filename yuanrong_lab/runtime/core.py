@@ -112,6 +112,7 @@ class Runtime:
         self._lost: dict[Any, Call] = {}  # calls whose instance died, until a `get` retries them or lost_ttl_s passes
         self._doomed: list[Any] = []  # actors to kill, found dead in Ray's callbacks (no Ray calls there)
         self._instances: list[Any] = []  # stateful instances this runtime created
+        self._warned: set[str] = set()
         self._kv_store: Any = None
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, args=(tick_s,), name="yuanrong-ticker", daemon=True)
@@ -307,6 +308,13 @@ class Runtime:
             raise InstanceLost(f"instance lost and its retry too: {type(exc).__name__}") from None
         return value, call
 
+    def _hand_over_guarded(self, fn: LiveFunction) -> None:
+        """From Ray's callback threads, which must never raise (a stub in a handout would)."""
+        try:
+            self._hand_over(fn)
+        except Exception as exc:  # noqa: BLE001
+            self._warn_once(f"handover:{fn.name}", f"yuanrong: queued calls of {fn.name!r} wait: {exc}")
+
     def _hand_over(self, fn: LiveFunction) -> None:
         """Under the lock: give free slots on ready instances to the queued calls, oldest first."""
         while fn.waiters:
@@ -381,7 +389,7 @@ class Runtime:
                     if actor is not None:
                         self._doomed.append(actor)
             if fn is not None:
-                self._hand_over(fn)
+                self._hand_over_guarded(fn)
         if call.cold:
             self.metrics.cold_start(call.function, {"total_ms": seconds * 1e3})
         self.metrics.observe(call.function, seconds)
@@ -424,7 +432,7 @@ class Runtime:
             inst = fn.pool.instances.get(instance)
             if inst is not None:
                 inst.ready = True
-                self._hand_over(fn)
+                self._hand_over_guarded(fn)
 
     def _apply(self, fn: LiveFunction, tick: Any) -> None:
         for iid in tick.loaded:
@@ -434,6 +442,11 @@ class Runtime:
             self._kill(doomed)
 
     def _tick_loop(self, tick_s: float) -> None:
+        """Every tick: forget stale lost calls, stop doomed actors, apply keep-alive and autoscaling.
+
+        This thread must outlive anything a tick meets — a graded task not done yet in a handout
+        (the autoscaler's ``decide`` is Task 3.3), a bug in a student's policy — so each function's
+        tick is guarded: one line on stderr the first time, then the ticker carries on."""
         while not self._stop.wait(tick_s):
             now = time.monotonic()
             with self.lock:
@@ -443,17 +456,31 @@ class Runtime:
             self._kill(doomed)
             with self.lock:
                 for fn in list(self.functions.values()):
-                    self._apply(fn, fn.pool.tick(now))
-                    n = len(fn.pool.instances)
-                    wanted = fn.autoscaler.decide(now, fn.pool.in_flight + len(fn.waiters), n)
-                    for _ in range(max(0, wanted - n)):
-                        inst = fn.pool.add_idle(now)
-                        if inst is not None:
-                            self._start_actor(fn, inst.id)
-                    if wanted < n:
-                        # the autoscaler trims the surplus; the last instance is the keep-alive policy's
-                        gone = fn.pool.trim(max(wanted, 1), now)
-                        self._kill([fn.actors.pop(i) for i in gone if i in fn.actors])
+                    try:
+                        self._tick_function(fn, now)
+                    except Exception as exc:  # noqa: BLE001 - see the docstring: never a traceback here
+                        self._warn_once(f"tick:{fn.name}:{type(exc).__name__}",
+                                        f"yuanrong: autoscaling of {fn.name!r} is off: {exc}")
+
+    def _tick_function(self, fn: LiveFunction, now: float) -> None:
+        self._apply(fn, fn.pool.tick(now))
+        n = len(fn.pool.instances)
+        wanted = fn.autoscaler.decide(now, fn.pool.in_flight + len(fn.waiters), n)
+        for _ in range(max(0, wanted - n)):
+            inst = fn.pool.add_idle(now)
+            if inst is not None:
+                self._start_actor(fn, inst.id)
+        if wanted < n:
+            # the autoscaler trims the surplus; the last instance is the keep-alive policy's
+            gone = fn.pool.trim(max(wanted, 1), now)
+            self._kill([fn.actors.pop(i) for i in gone if i in fn.actors])
+
+    def _warn_once(self, key: str, message: str) -> None:
+        import sys
+
+        if key not in self._warned:
+            self._warned.add(key)
+            print(message, file=sys.stderr, flush=True)
 
     @staticmethod
     def _kill(actors: list[Any]) -> None:
