@@ -114,7 +114,7 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
     pool.close(env.now)
     lat = np.asarray(latencies)
     return {"calls": int(lat.size), "p50_ms": float(np.percentile(lat, 50) * 1e3), "p99_ms": float(np.percentile(lat, 99) * 1e3),
-            "max_ms": float(lat.max() * 1e3), "cold_starts": pool.cold_starts, "peak_instances": peak[0],
+            "max_ms": float(lat.max() * 1e3), "cold_starts": pool.cold_starts, "instances_started": pool.started, "peak_instances": peak[0],
             "idle_instance_s": pool.idle_gb_s}
 
 

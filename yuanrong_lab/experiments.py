@@ -15,7 +15,7 @@ from pathlib import Path
 from sysai.errors import UserError
 from yuanrong_lab.keepalive_sim import KeepAliveResults, run_keepalive
 
-QUICK_FUNCTIONS, QUICK_HOURS = 80, 48.0
+QUICK_FUNCTIONS, QUICK_HOURS = 60, 24.0
 
 
 def keepalive(functions: int = 300, hours: float = 72.0, trace: Path | None = None, policies: list[str] | None = None,

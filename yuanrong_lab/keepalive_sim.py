@@ -11,6 +11,7 @@ functions) against the wasted idle memory-time (GB·s), as a Pareto plot.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -112,7 +113,10 @@ class KeepAliveResults:
     pareto_overall: list[str] = field(default_factory=list)  # labels on the front (idle memory, cold %)
     pareto_per_function: list[str] = field(default_factory=list)  # ... (idle memory, p75 cold %)
     figures: list[str] = field(default_factory=list)
-    outcomes: list[PolicyOutcome] = field(default_factory=list, repr=False)  # per-function rows (CSV)
+
+    # per-variant outcomes with their per-function rows, for the CSVs: an attribute, not a field,
+    # so that results.json and --json stay small
+    outcomes: ClassVar[list[PolicyOutcome]] = []
 
 
 def run_keepalive(workload: Workload, seed: int, policies: list[str] | None = None,
@@ -127,12 +131,14 @@ def run_keepalive(workload: Workload, seed: int, policies: list[str] | None = No
                         "idle_memory_gb_s": o.idle_memory_gb_s,
                         "invocations": o.invocations, "cold_starts": o.cold_starts,
                         "cold_start_pct_by_kind": o.by_kind_cold_pct} for o, v in zip(outcomes, variants)}
-    return KeepAliveResults(
+    results = KeepAliveResults(
         workload=workload.source, functions=len(workload.functions), hours=workload.horizon_s / 3600.0,
         invocations=workload.invocations, seed=seed, policies=table, headline=headline(table),
         pareto_overall=pareto_front(table, "cold_start_pct"),
-        pareto_per_function=pareto_front(table, "p75_function_cold_start_pct"), outcomes=outcomes,
+        pareto_per_function=pareto_front(table, "p75_function_cold_start_pct"),
     )
+    results.outcomes = outcomes
+    return results
 
 
 def pareto_front(table: dict[str, dict], metric: str) -> list[str]:

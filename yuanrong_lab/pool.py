@@ -188,6 +188,11 @@ class WarmPool:
 
     # --- state ---------------------------------------------------------------------------------
     @property
+    def started(self) -> int:
+        """Instances ever loaded: cold starts, pre-warms and autoscaler scale-ups."""
+        return self._next_id
+
+    @property
     def in_flight(self) -> int:
         return sum(i.in_flight for i in self.instances.values())
 
