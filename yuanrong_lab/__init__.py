@@ -11,5 +11,6 @@ The lab rebuilds the engine's user-visible mechanisms on Ray:
   and its aiohttp HTTP gateway (:mod:`yuanrong_lab.gateway`).
 
 ``import yuanrong_lab.runtime as yr`` gives openYuanrong's names: ``yr.init``, ``yr.invoke``, ``yr.instance``,
-``yr.get``, ``yr.put``, ``yr.wait``, ``yr.cancel``, ``yr.kv_*``, ``yr.finalize`` (the module stays light so ``sysai --help`` is fast).
+``yr.get``, ``yr.put``, ``yr.wait``, ``yr.cancel``, ``yr.kv_*``, ``yr.finalize`` (the module stays
+light so ``sysai --help`` is fast).
 """

@@ -44,9 +44,13 @@ def demo_functions() -> list[str]:
     """Import paths of the demo functions: what ``yuanrong_lab.functions`` itself defines."""
     import yuanrong_lab.functions as module
 
-    return [f"{DEMO_MODULE}:{name}" for name, obj in vars(module).items()
-            if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
-            and obj.__module__ == DEMO_MODULE]
+    return [
+        f"{DEMO_MODULE}:{name}"
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and obj.__module__ == DEMO_MODULE
+    ]
 
 
 def entry_point_targets() -> set[str]:
@@ -76,8 +80,10 @@ class Allowlist:
         if module == DEMO_MODULE:
             if target in demo_functions():
                 return target
-            raise Refused(f"{target!r} is not a demo function (demo functions: "
-                          f"{', '.join(t.split(':')[1] for t in demo_functions())})")
+            raise Refused(
+                f"{target!r} is not a demo function (demo functions: "
+                f"{', '.join(t.split(':')[1] for t in demo_functions())})"
+            )
         for folder in self.dirs:
             found = _module_file(folder, module)
             if found is not None:
@@ -87,8 +93,10 @@ class Allowlist:
         if target in entry_point_targets():
             return target
         where = f"a module under {', '.join(map(str, self.dirs))}" if self.dirs else "a module under a --functions DIR"
-        raise Refused(f"target {target!r} is not allow-listed: register a demo function ({DEMO_MODULE}:echo, ...), "
-                      f"{where}, or an installed {ENTRY_POINT_GROUP!r} entry point")
+        raise Refused(
+            f"target {target!r} is not allow-listed: register a demo function ({DEMO_MODULE}:echo, ...), "
+            f"{where}, or an installed {ENTRY_POINT_GROUP!r} entry point"
+        )
 
 
 def _module_file(folder: Path, module: str) -> Path | None:
@@ -107,5 +115,4 @@ def _top_level_names(path: Path) -> set[str]:
         tree = ast.parse(path.read_text(), filename=str(path))
     except (SyntaxError, UnicodeDecodeError, OSError) as exc:
         raise Refused(f"{path}: cannot be read as Python ({type(exc).__name__}: {exc})") from None
-    return {node.name for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}

@@ -52,9 +52,13 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
     import simpy
 
     env = simpy.Environment()
-    pool = WarmPool(make_policy(KeepAliveConfig(policy="fixed", options={"ttl_s": s.keepalive_s})),
-                    concurrency=int(config.target_concurrency), min_instances=config.min_instances,
-                    max_instances=config.max_instances, memory_gb=1.0)
+    pool = WarmPool(
+        make_policy(KeepAliveConfig(policy="fixed", options={"ttl_s": s.keepalive_s})),
+        concurrency=int(config.target_concurrency),
+        min_instances=config.min_instances,
+        max_instances=config.max_instances,
+        memory_gb=1.0,
+    )
     scaler = Autoscaler(config)
     slots: dict[int, simpy.Resource] = {}
     ready_at: dict[int, float] = {}
@@ -98,8 +102,9 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
             pool.arrive(now)
             inst = pool.acquire(now)
             if inst is None:
-                if not pool.instances or (config.burst and scaler.decide(now, pool.in_flight + 1, len(pool.instances))
-                                          > len(pool.instances)):
+                if not pool.instances or (
+                    config.burst and scaler.decide(now, pool.in_flight + 1, len(pool.instances)) > len(pool.instances)
+                ):
                     inst = pool.start(now)
                     if inst is not None:
                         load(inst.id, now)
@@ -113,9 +118,16 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
     env.run(until=s.horizon_s + 30.0)  # let the queue drain
     pool.close(env.now)
     lat = np.asarray(latencies)
-    return {"calls": int(lat.size), "p50_ms": float(np.percentile(lat, 50) * 1e3), "p99_ms": float(np.percentile(lat, 99) * 1e3),
-            "max_ms": float(lat.max() * 1e3), "cold_starts": pool.cold_starts, "instances_started": pool.started, "peak_instances": peak[0],
-            "idle_instance_s": pool.idle_gb_s}
+    return {
+        "calls": int(lat.size),
+        "p50_ms": float(np.percentile(lat, 50) * 1e3),
+        "p99_ms": float(np.percentile(lat, 99) * 1e3),
+        "max_ms": float(lat.max() * 1e3),
+        "cold_starts": pool.cold_starts,
+        "instances_started": pool.started,
+        "peak_instances": peak[0],
+        "idle_instance_s": pool.idle_gb_s,
+    }
 
 
 def variants(max_instances: int) -> dict[str, AutoscalerConfig]:

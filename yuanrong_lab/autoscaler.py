@@ -35,11 +35,15 @@ class AutoscalerConfig:
         if self.target_concurrency <= 0:
             raise UserError(f"autoscaler target_concurrency must be positive, got {self.target_concurrency}")
         if self.scale_up_window_s < 0.5:
-            raise UserError(f"autoscaler scale_up_window_s must be >= 0.5 s (openYuanrong's floor), got {self.scale_up_window_s}")
+            raise UserError(
+                f"autoscaler scale_up_window_s must be >= 0.5 s (openYuanrong's floor), got {self.scale_up_window_s}"
+            )
         if self.scale_down_window_s < 0 or self.burst_factor <= 1:
             raise UserError("autoscaler scale_down_window_s must be >= 0 and burst_factor > 1")
         if not 0 <= self.min_instances <= self.max_instances:
-            raise UserError(f"autoscaler needs 0 <= min_instances <= max_instances, got {self.min_instances}, {self.max_instances}")
+            raise UserError(
+                f"autoscaler needs 0 <= min_instances <= max_instances, got {self.min_instances}, {self.max_instances}"
+            )
 
 
 class Autoscaler:

@@ -21,14 +21,12 @@ when measured for the docs; every figure is the median of the repeats shown in `
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import statistics
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,8 +62,11 @@ def warm_vs_raw(runtime: Any, calls: int) -> tuple[list[float], list[float]]:
 
     from yuanrong_lab.runtime.worker import FunctionWorker
 
-    runtime.register("bench-echo", "yuanrong_lab.functions:echo",
-                     FunctionConfig(keepalive=KeepAliveConfig(policy="fixed", options={"ttl_s": 3600.0})))
+    runtime.register(
+        "bench-echo",
+        "yuanrong_lab.functions:echo",
+        FunctionConfig(keepalive=KeepAliveConfig(policy="fixed", options={"ttl_s": 3600.0})),
+    )
     raw_actor = ray.remote(FunctionWorker).options(num_cpus=0.1).remote("yuanrong_lab.functions:echo", time.time())
     ray.get(raw_actor.ready.remote())
     runtime.get(runtime.invoke("bench-echo", 0))  # the cold start is not part of this measurement
@@ -87,7 +88,9 @@ def warm_vs_raw(runtime: Any, calls: int) -> tuple[list[float], list[float]]:
 def cold_starts(runtime: Any, count: int) -> list[dict[str, float]]:
     """`count` cold starts of a function with a real init (keep-alive none: every call is cold)."""
     name = "bench-classify"
-    runtime.register(name, "yuanrong_lab.functions:Classifier", FunctionConfig(keepalive=KeepAliveConfig(policy="none")))
+    runtime.register(
+        name, "yuanrong_lab.functions:Classifier", FunctionConfig(keepalive=KeepAliveConfig(policy="none"))
+    )
     for _ in range(count):
         runtime.get(runtime.invoke(name, {"x": [1.0, 2.0]}))
         time.sleep(0.05)  # let the instance go before the next call
@@ -110,8 +113,11 @@ def chain(runtime: Any, size_bytes: int, stages: int, repeats: int) -> dict[str,
 
     name = "bench-transform"
     if name not in runtime.functions:
-        runtime.register(name, "yuanrong_lab.functions:transform",
-                         FunctionConfig(max_instances=stages, keepalive=KeepAliveConfig(policy="fixed", options={"ttl_s": 3600.0})))
+        runtime.register(
+            name,
+            "yuanrong_lab.functions:transform",
+            FunctionConfig(max_instances=stages, keepalive=KeepAliveConfig(policy="fixed", options={"ttl_s": 3600.0})),
+        )
         runtime.get(runtime.invoke(name, np.zeros(8, dtype=np.uint8)))
     payload = source(size_bytes)
     times: dict[str, list[float]] = {"by_reference": [], "by_value": []}
@@ -135,8 +141,13 @@ def chain(runtime: Any, size_bytes: int, stages: int, repeats: int) -> dict[str,
     if len(sums) != 1:
         raise RuntimeError("by-value and by-reference chains disagree on the result")
     by_ref, by_val = statistics.median(times["by_reference"]), statistics.median(times["by_value"])
-    return {"payload_mb": size_bytes / 1e6, "stages": stages, "by_value_s": by_val, "by_reference_s": by_ref,
-            "speedup": by_val / by_ref if by_ref > 0 else None}
+    return {
+        "payload_mb": size_bytes / 1e6,
+        "stages": stages,
+        "by_value_s": by_val,
+        "by_reference_s": by_ref,
+        "speedup": by_val / by_ref if by_ref > 0 else None,
+    }
 
 
 def gateway_load(runtime: Any, seconds: float, connections: int = 16) -> dict[str, dict[str, Any]]:
@@ -154,14 +165,21 @@ def gateway_load(runtime: Any, seconds: float, connections: int = 16) -> dict[st
     runs: dict[str, dict[str, Any]] = {}
     with serve_in_thread(make_app(runtime)) as url:
         for run in ("from zero", "warm"):
-            done = subprocess.run([hey, "-z", f"{seconds:g}s", "-c", str(connections), *post,
-                                   f"{url}/functions/echo/invocations"], capture_output=True, text=True,
-                                  timeout=seconds + 60)
+            done = subprocess.run(
+                [hey, "-z", f"{seconds:g}s", "-c", str(connections), *post, f"{url}/functions/echo/invocations"],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"hey failed: {done.stderr.strip()[-300:]}")
             rps, p99, errors = parse_hey(done.stdout)
-            runs[run] = {"rps": rps, "p99_ms": p99, "non_2xx": sum(int(n) for n in re.findall(r"(\d+) x", errors)),
-                         "instances": len(runtime.functions["echo"].pool.instances)}
+            runs[run] = {
+                "rps": rps,
+                "p99_ms": p99,
+                "non_2xx": sum(int(n) for n in re.findall(r"(\d+) x", errors)),
+                "instances": len(runtime.functions["echo"].pool.instances),
+            }
     return runs
 
 
@@ -173,7 +191,9 @@ def http_calls(runtime: Any, platform_urls: tuple[str, Any], calls: int) -> dict
 
     classic_url, platform = platform_urls
     runtime.register("http-warm", "yuanrong_lab.functions:echo", FunctionConfig())
-    runtime.register("http-cold", "yuanrong_lab.functions:echo", FunctionConfig(keepalive=KeepAliveConfig(policy="none")))
+    runtime.register(
+        "http-cold", "yuanrong_lab.functions:echo", FunctionConfig(keepalive=KeepAliveConfig(policy="none"))
+    )
     times: dict[str, list[float]] = {"yuanrong_warm": [], "yuanrong_cold": [], "classic_warm": [], "classic_cold": []}
 
     def timed(key: str, url: str) -> dict:
@@ -207,7 +227,9 @@ def classic_chain(urls: tuple[str, str], payload: np.ndarray, stages: int) -> tu
     t = time.perf_counter()
     put_object(store, "chain-0", payload.tobytes())
     for i in range(stages):
-        post_json(f"{gateway}/functions/transform/invocations", {"store": store, "in": f"chain-{i}", "out": f"chain-{i + 1}"})
+        post_json(
+            f"{gateway}/functions/transform/invocations", {"store": store, "in": f"chain-{i}", "out": f"chain-{i + 1}"}
+        )
     out = np.frombuffer(get_object(store, f"chain-{stages}"), dtype=np.uint8)
     return time.perf_counter() - t, checksum(out)
 
@@ -223,8 +245,9 @@ def parse_hey(text: str) -> tuple[float, float, str]:
     return float(rps.group(1)), float(p99.group(1)) * 1e3, errors
 
 
-def run_bench(address: str | None, cpus: int | None, quick: bool, gateway: bool = True, cluster: bool = True,
-              seed: int = 42) -> BenchResults:
+def run_bench(
+    address: str | None, cpus: int | None, quick: bool, gateway: bool = True, cluster: bool = True, seed: int = 42
+) -> BenchResults:
     from yuanrong_lab.classic import classic_platform
     from yuanrong_lab.functions import checksum, source
     from yuanrong_lab.runtime import session
@@ -257,14 +280,29 @@ def run_bench(address: str | None, cpus: int | None, quick: bool, gateway: bool 
         pl = run_placement(size, stages=4, chains=3, repeats=1 if quick else 3, seed=seed)
         placement = {f"{policy} {k}": v for policy, row in pl.policies.items() for k, v in row.items()}
         placement["payload_mb"] = pl.payload_mb
-    breakdown = {k: statistics.median(r[k] for r in records)
-                 for k in ("actor_start_ms", "import_ms", "init_ms", "other_ms", "total_ms")} if records else {}
+    breakdown = (
+        {
+            k: statistics.median(r[k] for r in records)
+            for k in ("actor_start_ms", "import_ms", "init_ms", "other_ms", "total_ms")
+        }
+        if records
+        else {}
+    )
     return BenchResults(
-        raw_ray_actor_call_ms_p50=percentile(raw, 50), warm_invoke_ms_p50=percentile(warm, 50),
-        warm_invoke_ms_p99=percentile(warm, 99), warm_overhead_ms_p50=percentile(warm, 50) - percentile(raw, 50),
-        cold_start_ms_p50=breakdown.get("total_ms", float("nan")), cold_start_breakdown_ms=breakdown,
-        http_calls_ms=http, gateway=load, chain_sizes=chains, placement=placement,
+        raw_ray_actor_call_ms_p50=percentile(raw, 50),
+        warm_invoke_ms_p50=percentile(warm, 50),
+        warm_invoke_ms_p99=percentile(warm, 99),
+        warm_overhead_ms_p50=percentile(warm, 50) - percentile(raw, 50),
+        cold_start_ms_p50=breakdown.get("total_ms", float("nan")),
+        cold_start_breakdown_ms=breakdown,
+        http_calls_ms=http,
+        gateway=load,
+        chain_sizes=chains,
+        placement=placement,
         samples={"warm_calls": len(warm), "raw_calls": len(raw), "cold_starts": len(records), "chain_repeats": repeats},
         note="gateway: hey -z {}s -c 16 against serve's demo echo, from zero instances then warm".format(
-            3 if quick else 8) if gateway else "gateway load skipped",
+            3 if quick else 8
+        )
+        if gateway
+        else "gateway load skipped",
     )

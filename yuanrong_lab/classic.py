@@ -43,8 +43,12 @@ def transform_via_store(payload: dict) -> dict:
     with urllib.request.urlopen(f"{payload['store']}/objects/{payload['in']}", timeout=120) as resp:
         data = np.frombuffer(resp.read(), dtype=np.uint8)
     out = np.bitwise_xor(data, 0x5A).tobytes()
-    request = urllib.request.Request(f"{payload['store']}/objects/{payload['out']}", data=out, method="PUT",
-                                     headers={"Content-Type": "application/octet-stream"})
+    request = urllib.request.Request(
+        f"{payload['store']}/objects/{payload['out']}",
+        data=out,
+        method="PUT",
+        headers={"Content-Type": "application/octet-stream"},
+    )
     urllib.request.urlopen(request, timeout=120).close()
     return {"out": payload["out"], "bytes": len(out)}
 
@@ -82,8 +86,13 @@ class Process:
 
     def __init__(self, target: str):
         started = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "yuanrong_lab.classic", target], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "yuanrong_lab.classic", target],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         ready = self.proc.stdout.readline()  # the module is imported: the cold start is over
         if ready.strip() != "ready":
             self.proc.kill()
@@ -185,15 +194,17 @@ def classic_platform(ttl_s: float = 600.0) -> Iterator[tuple[str, str, ClassicPl
 
 
 def post_json(url: str, body: Any, timeout: float = 300.0) -> Any:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
 def put_object(store: str, key: str, data: bytes) -> None:
-    request = urllib.request.Request(f"{store}/objects/{key}", data=data, method="PUT",
-                                     headers={"Content-Type": "application/octet-stream"})
+    request = urllib.request.Request(
+        f"{store}/objects/{key}", data=data, method="PUT", headers={"Content-Type": "application/octet-stream"}
+    )
     urllib.request.urlopen(request, timeout=300).close()
 
 

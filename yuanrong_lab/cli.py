@@ -14,24 +14,41 @@ from sysai.errors import UserError
 from sysai.options import DEFAULT_SEED, Cpus, Json, Out, Plugin, Port, Quick, Seed, Url, load_plugins
 
 LAB = "yuanrong"
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="openYuanrong-style serverless functions on Ray.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="openYuanrong-style serverless functions on Ray.",
+)
 
-Address = Annotated[Optional[str], typer.Option("--address", help="An existing Ray cluster (default: start a local one).")]
-PolicyNames = Annotated[Optional[list[str]], typer.Option(
-    "--policy", help="Only these keep-alive policies (repeatable; default: every policy registered as a default, "
-                     "see `sysai plugins yuanrong`), each with its sweep of variants.", show_default=False)]
+Address = Annotated[
+    Optional[str], typer.Option("--address", help="An existing Ray cluster (default: start a local one).")
+]
+PolicyNames = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--policy",
+        help="Only these keep-alive policies (repeatable; default: every policy registered as a default, "
+        "see `sysai plugins yuanrong`), each with its sweep of variants.",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
 def keepalive(
     functions: Annotated[int, typer.Option("--functions", help="Functions in the synthetic workload.")] = 300,
     hours: Annotated[float, typer.Option("--hours", help="Simulated hours.")] = 72.0,
-    trace: Annotated[Optional[Path], typer.Option("--trace", help="Azure Functions 2019 invocations CSV instead of the generator.")] = None,
+    trace: Annotated[
+        Optional[Path], typer.Option("--trace", help="Azure Functions 2019 invocations CSV instead of the generator.")
+    ] = None,
     policy: PolicyNames = None,
     cold_start_s: Annotated[float, typer.Option("--cold-start-s", help="Simulated cold-start delay (s).")] = 0.5,
     plugin: Plugin = None,
-    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+    seed: Seed = DEFAULT_SEED,
+    out: Out = None,
+    quick: Quick = False,
+    json: Json = False,
 ) -> None:
     """Simulate keep-alive policies at trace scale (SimPy): cold starts vs idle memory, Pareto plot."""
     from sysai.results import finish, prepare_out
@@ -48,7 +65,10 @@ def keepalive(
 def autoscale(
     burst_rps: Annotated[float, typer.Option("--burst-rps", help="Arrival rate during the burst (calls/s).")] = 40.0,
     max_instances: Annotated[int, typer.Option("--max-instances", help="Instance cap.")] = 20,
-    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+    seed: Seed = DEFAULT_SEED,
+    out: Out = None,
+    quick: Quick = False,
+    json: Json = False,
 ) -> None:
     """Simulate a burst against one function under autoscaler settings (windows, burst mode)."""
     from sysai.results import finish, prepare_out
@@ -62,10 +82,18 @@ def autoscale(
 
 @app.command()
 def bench(
-    address: Address = None, cpus: Cpus = None,
-    gateway: Annotated[bool, typer.Option("--gateway/--no-gateway", help="Include the HTTP load (needs `hey`).")] = True,
-    cluster: Annotated[bool, typer.Option("--cluster/--no-cluster", help="Include the 3-node placement comparison.")] = True,
-    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+    address: Address = None,
+    cpus: Cpus = None,
+    gateway: Annotated[
+        bool, typer.Option("--gateway/--no-gateway", help="Include the HTTP load (needs `hey`).")
+    ] = True,
+    cluster: Annotated[
+        bool, typer.Option("--cluster/--no-cluster", help="Include the 3-node placement comparison.")
+    ] = True,
+    seed: Seed = DEFAULT_SEED,
+    out: Out = None,
+    quick: Quick = False,
+    json: Json = False,
 ) -> None:
     """Live benchmark on Ray: warm vs raw actor call, cold starts, gateway under hey, chain by
     reference vs classic FaaS, two-level vs default placement on a 3-node cluster."""
@@ -81,13 +109,32 @@ def bench(
 
 @app.command()
 def serve(
-    address: Address = None, cpus: Cpus = None, port: Port = 8000,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but loopback needs --token.")] = "127.0.0.1",
-    token: Annotated[Optional[str], typer.Option("--token", envvar="SYSAI_YUANRONG_TOKEN", show_default=False,
-                                                 help="Bearer token every request must carry (env SYSAI_YUANRONG_TOKEN).")] = None,
-    functions_dir: Annotated[Optional[list[Path]], typer.Option("--functions", help="A folder whose modules may be registered "
-                                                               "as functions (repeatable); nothing else outside the demos is.")] = None,
-    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Register the demo functions (echo, sleep, fail, classify).")] = True,
+    address: Address = None,
+    cpus: Cpus = None,
+    port: Port = 8000,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; anything but loopback needs --token.")
+    ] = "127.0.0.1",
+    token: Annotated[
+        Optional[str],
+        typer.Option(
+            "--token",
+            envvar="SYSAI_YUANRONG_TOKEN",
+            show_default=False,
+            help="Bearer token every request must carry (env SYSAI_YUANRONG_TOKEN).",
+        ),
+    ] = None,
+    functions_dir: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--functions",
+            help="A folder whose modules may be registered "
+            "as functions (repeatable); nothing else outside the demos is.",
+        ),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Register the demo functions (echo, sleep, fail, classify).")
+    ] = True,
     max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes (413 above).")] = 1 << 20,
     plugin: Plugin = None,
 ) -> None:
@@ -110,12 +157,17 @@ def serve(
     if not loopback and not token:
         raise UserError(f"--host {host} would let anyone on the network run functions: give --token too")
     if token is not None and len(token) < 16:
-        raise UserError("--token must be at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
+        raise UserError(
+            "--token must be at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+        )
     allowlist = Allowlist.with_dirs(functions_dir or [])
     if not loopback:
-        print(f"WARNING: the gateway listens on {host}:{port}, reachable from other machines; every request must "
-              "carry 'Authorization: Bearer <token>'. Anyone with the token can run the allow-listed functions.",
-              file=sys.stderr, flush=True)
+        print(
+            f"WARNING: the gateway listens on {host}:{port}, reachable from other machines; every request must "
+            "carry 'Authorization: Bearer <token>'. Anyone with the token can run the allow-listed functions.",
+            file=sys.stderr,
+            flush=True,
+        )
     with session(address=address, num_cpus=cpus) as runtime:
         if demo:
             register_demo(runtime)
@@ -128,8 +180,15 @@ def invoke(
     data: Annotated[str, typer.Option("--data", help="JSON payload.")] = "null",
     url: Url = "http://127.0.0.1:8000",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.")] = 120.0,
-    token: Annotated[Optional[str], typer.Option("--token", envvar="SYSAI_YUANRONG_TOKEN", show_default=False,
-                                                 help="Bearer token of a gateway started with --token.")] = None,
+    token: Annotated[
+        Optional[str],
+        typer.Option(
+            "--token",
+            envvar="SYSAI_YUANRONG_TOKEN",
+            show_default=False,
+            help="Bearer token of a gateway started with --token.",
+        ),
+    ] = None,
     json: Json = False,
 ) -> None:
     """Invoke a function through a running gateway and print its result."""

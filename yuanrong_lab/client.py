@@ -17,8 +17,12 @@ def invoke(url: str, name: str, payload: Any, timeout: float = 120.0, token: str
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(f"{url.rstrip('/')}/functions/{name}/invocations", data=json.dumps(payload).encode(),
-                                     headers=headers, method="POST")
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/functions/{name}/invocations",
+        data=json.dumps(payload).encode(),
+        headers=headers,
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             answer = json.loads(resp.read())
@@ -29,7 +33,9 @@ def invoke(url: str, name: str, payload: Any, timeout: float = 120.0, token: str
             message = exc.reason
         raise UserError(f"{name}: HTTP {exc.code}: {message}") from None
     except urllib.error.URLError as exc:
-        raise UserError(f"cannot reach the gateway at {url}: {exc.reason} (start it with `sysai yuanrong serve`)") from None
+        raise UserError(
+            f"cannot reach the gateway at {url}: {exc.reason} (start it with `sysai yuanrong serve`)"
+        ) from None
     except TimeoutError:
         raise UserError(f"{name}: no answer from {url} within {timeout:g} s (--timeout)") from None
     except (OSError, http.client.HTTPException) as exc:
@@ -37,5 +43,7 @@ def invoke(url: str, name: str, payload: Any, timeout: float = 120.0, token: str
     except ValueError:
         raise UserError(f"{name}: {url} answered something that is not JSON: is it a yuanrong gateway?") from None
     if not isinstance(answer, dict) or "result" not in answer:
-        raise UserError(f"{name}: {url} answered {str(answer)[:80]!r}, not an invocation result: is it a yuanrong gateway?")
+        raise UserError(
+            f"{name}: {url} answered {str(answer)[:80]!r}, not an invocation result: is it a yuanrong gateway?"
+        )
     return answer

@@ -18,8 +18,15 @@ from yuanrong_lab.keepalive_sim import KeepAliveResults, run_keepalive
 QUICK_FUNCTIONS, QUICK_HOURS = 60, 24.0
 
 
-def keepalive(functions: int = 300, hours: float = 72.0, trace: Path | None = None, policies: list[str] | None = None,
-              cold_start_s: float = 0.5, seed: int = 42, quick: bool = False) -> KeepAliveResults:
+def keepalive(
+    functions: int = 300,
+    hours: float = 72.0,
+    trace: Path | None = None,
+    policies: list[str] | None = None,
+    cold_start_s: float = 0.5,
+    seed: int = 42,
+    quick: bool = False,
+) -> KeepAliveResults:
     """Every sweep variant of the named keep-alive policies (default: the registry's defaults)."""
     from yuanrong_lab.workload import generate, load_azure_csv
 
@@ -29,8 +36,11 @@ def keepalive(functions: int = 300, hours: float = 72.0, trace: Path | None = No
         raise UserError(f"--cold-start-s must be >= 0, got {cold_start_s}")
     if quick:
         functions, hours = min(functions, QUICK_FUNCTIONS), min(hours, QUICK_HOURS)
-    workload = (load_azure_csv(trace, seed, hours=hours, limit=functions) if trace is not None
-                else generate(functions, hours, seed))
+    workload = (
+        load_azure_csv(trace, seed, hours=hours, limit=functions)
+        if trace is not None
+        else generate(functions, hours, seed)
+    )
     return run_keepalive(workload, seed, policies, cold_start_s)
 
 
@@ -42,7 +52,9 @@ class AutoscaleResults:
     figures: list[str] = field(default_factory=list)
 
 
-def autoscale(burst_rps: float = 40.0, max_instances: int = 20, seed: int = 42, quick: bool = False) -> AutoscaleResults:
+def autoscale(
+    burst_rps: float = 40.0, max_instances: int = 20, seed: int = 42, quick: bool = False
+) -> AutoscaleResults:
     """A burst against one function under each autoscaler setting of :func:`autoscale_sim.variants`."""
     from yuanrong_lab.autoscale_sim import BurstScenario, arrivals, simulate_burst, variants
 

@@ -40,7 +40,14 @@ from sysai.config import from_mapping
 from sysai.errors import TaskNotDone, UserError
 from yuanrong_lab.allowlist import Allowlist, Malformed, Refused
 from yuanrong_lab.config import FunctionConfig
-from yuanrong_lab.runtime.core import FunctionError, FunctionTimeout, InstanceLost, QueueTimeout, Runtime, UnknownFunction
+from yuanrong_lab.runtime.core import (
+    FunctionError,
+    FunctionTimeout,
+    InstanceLost,
+    QueueTimeout,
+    Runtime,
+    UnknownFunction,
+)
 
 DEFAULT_MAX_BODY = 1 << 20  # 1 MiB, like many FaaS gateways' synchronous payload limits (AWS: 6 MB)
 
@@ -84,8 +91,11 @@ async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
     if token:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return web.json_response({"error": "this gateway needs 'Authorization: Bearer <token>'"}, status=401,
-                                     headers={"WWW-Authenticate": "Bearer"})
+            return web.json_response(
+                {"error": "this gateway needs 'Authorization: Bearer <token>'"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     elif _host_name(request.host) not in LOOPBACK_HOSTS:
         return _error(403, f"Host {request.host!r} is not loopback: this gateway serves 127.0.0.1 only")
     if request.method not in ("GET", "HEAD"):
@@ -187,8 +197,9 @@ async def invoke(request: web.Request) -> web.Response:
     except Exception as exc:  # the instance died, Ray lost it, ...
         return _error(500, f"function {name!r} failed: {type(exc).__name__}: {exc}")
     try:
-        return web.json_response({"result": result, "cold_start": call.cold,
-                                  "latency_ms": (time.perf_counter() - started) * 1e3})
+        return web.json_response(
+            {"result": result, "cold_start": call.cold, "latency_ms": (time.perf_counter() - started) * 1e3}
+        )
     except (TypeError, ValueError) as exc:
         return _error(500, f"function {name!r} returned a value that is not JSON: {exc}")
 
@@ -204,16 +215,20 @@ async def delete(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    return web.Response(text=runtime.metrics.render(runtime.gauges()), content_type="text/plain",
-                        headers={"X-Prometheus-Format": "0.0.4"})
+    return web.Response(
+        text=runtime.metrics.render(runtime.gauges()),
+        content_type="text/plain",
+        headers={"X-Prometheus-Format": "0.0.4"},
+    )
 
 
 def _describe(runtime: Runtime, name: str) -> dict[str, Any]:
     return next(f for f in runtime.describe() if f["name"] == name)
 
 
-def make_app(runtime: Runtime, max_body: int = DEFAULT_MAX_BODY, allowlist: Allowlist | None = None,
-             token: str | None = None) -> web.Application:
+def make_app(
+    runtime: Runtime, max_body: int = DEFAULT_MAX_BODY, allowlist: Allowlist | None = None, token: str | None = None
+) -> web.Application:
     app = web.Application(middlewares=[_never_crash, _guard], client_max_size=max_body)
     app[RUNTIME] = runtime
     app[MAX_BODY] = max_body

@@ -35,7 +35,9 @@ def default_variants(policies: list[str] | None = None) -> list[Variant]:
     for name in names:
         cls = POLICIES.get(name)  # an unknown name is a UserError listing the known ones
         for label, options in cls.sweep():
-            variants.append(Variant(f"{name}-{label}" if label else name, KeepAliveConfig(policy=name, options=options)))
+            variants.append(
+                Variant(f"{name}-{label}" if label else name, KeepAliveConfig(policy=name, options=options))
+            )
     return variants
 
 
@@ -70,7 +72,9 @@ def simulate(workload: Workload, variant: Variant, cold_start_s: float = 0.5) ->
     active = invocations > 0
     per_fn = 100.0 * colds[active] / invocations[active]
     kinds = np.array([fn.kind for fn in workload.functions])
-    by_kind = {str(k): 100.0 * colds[kinds == k].sum() / max(1, invocations[kinds == k].sum()) for k in sorted(set(kinds))}
+    by_kind = {
+        str(k): 100.0 * colds[kinds == k].sum() / max(1, invocations[kinds == k].sum()) for k in sorted(set(kinds))
+    }
     return PolicyOutcome(
         policy=variant.label,
         invocations=int(invocations.sum()),
@@ -79,8 +83,16 @@ def simulate(workload: Workload, variant: Variant, cold_start_s: float = 0.5) ->
         p75_function_cold_start_pct=float(np.percentile(per_fn, 75)) if per_fn.size else 0.0,
         idle_memory_gb_s=float(sum(p.idle_gb_s for p in pools)),
         per_function_cold_pct=per_fn.tolist(),
-        per_function=[{"function": fn.name, "kind": fn.kind, "invocations": p.invocations, "cold_starts": p.cold_starts,
-                       "idle_memory_gb_s": p.idle_gb_s} for fn, p in zip(workload.functions, pools)],
+        per_function=[
+            {
+                "function": fn.name,
+                "kind": fn.kind,
+                "invocations": p.invocations,
+                "cold_starts": p.cold_starts,
+                "idle_memory_gb_s": p.idle_gb_s,
+            }
+            for fn, p in zip(workload.functions, pools)
+        ],
         by_kind_cold_pct=by_kind,
     )
 
@@ -119,21 +131,35 @@ class KeepAliveResults:
     outcomes: ClassVar[list[PolicyOutcome]] = []
 
 
-def run_keepalive(workload: Workload, seed: int, policies: list[str] | None = None,
-                  cold_start_s: float = 0.5) -> KeepAliveResults:
+def run_keepalive(
+    workload: Workload, seed: int, policies: list[str] | None = None, cold_start_s: float = 0.5
+) -> KeepAliveResults:
     """Simulate every keep-alive variant of the sweep on `workload` (no files: see report.py)."""
     from sysai.progress import track
 
     variants = default_variants(policies)
     outcomes = [simulate(workload, v, cold_start_s) for v in track(variants, "keep-alive policies")]
-    table = {o.policy: {"policy": v.config.policy, "options": v.config.options, "cold_start_pct": o.cold_start_pct,
-                        "p75_function_cold_start_pct": o.p75_function_cold_start_pct,
-                        "idle_memory_gb_s": o.idle_memory_gb_s,
-                        "invocations": o.invocations, "cold_starts": o.cold_starts,
-                        "cold_start_pct_by_kind": o.by_kind_cold_pct} for o, v in zip(outcomes, variants)}
+    table = {
+        o.policy: {
+            "policy": v.config.policy,
+            "options": v.config.options,
+            "cold_start_pct": o.cold_start_pct,
+            "p75_function_cold_start_pct": o.p75_function_cold_start_pct,
+            "idle_memory_gb_s": o.idle_memory_gb_s,
+            "invocations": o.invocations,
+            "cold_starts": o.cold_starts,
+            "cold_start_pct_by_kind": o.by_kind_cold_pct,
+        }
+        for o, v in zip(outcomes, variants)
+    }
     results = KeepAliveResults(
-        workload=workload.source, functions=len(workload.functions), hours=workload.horizon_s / 3600.0,
-        invocations=workload.invocations, seed=seed, policies=table, headline=headline(table),
+        workload=workload.source,
+        functions=len(workload.functions),
+        hours=workload.horizon_s / 3600.0,
+        invocations=workload.invocations,
+        seed=seed,
+        policies=table,
+        headline=headline(table),
         pareto_overall=pareto_front(table, "cold_start_pct"),
         pareto_per_function=pareto_front(table, "p75_function_cold_start_pct"),
     )
@@ -145,9 +171,13 @@ def pareto_front(table: dict[str, dict], metric: str) -> list[str]:
     """Variants no other variant beats on both idle memory-time and `metric` (lower is better)."""
     front = []
     for name, row in table.items():
-        dominated = any(o["idle_memory_gb_s"] <= row["idle_memory_gb_s"] and o[metric] <= row[metric]
-                        and (o["idle_memory_gb_s"] < row["idle_memory_gb_s"] or o[metric] < row[metric])
-                        for other, o in table.items() if other != name)
+        dominated = any(
+            o["idle_memory_gb_s"] <= row["idle_memory_gb_s"]
+            and o[metric] <= row[metric]
+            and (o["idle_memory_gb_s"] < row["idle_memory_gb_s"] or o[metric] < row[metric])
+            for other, o in table.items()
+            if other != name
+        )
         if not dominated:
             front.append(name)
     return sorted(front, key=lambda n: table[n]["idle_memory_gb_s"])
@@ -177,8 +207,11 @@ def headline(table: dict[str, dict]) -> dict:
     w = 0.0 if span <= 0 else (memory - lo["idle_memory_gb_s"]) / span
     at = lambda key: lo[key] + w * (hi[key] - lo[key])  # noqa: E731
     return {
-        "hybrid": h_name, "hybrid_idle_memory_gb_s": memory, "fixed_between": [below[-1], above[0]],
-        "hybrid_cold_pct": h["cold_start_pct"], "fixed_cold_pct_same_memory": at("cold_start_pct"),
+        "hybrid": h_name,
+        "hybrid_idle_memory_gb_s": memory,
+        "fixed_between": [below[-1], above[0]],
+        "hybrid_cold_pct": h["cold_start_pct"],
+        "fixed_cold_pct_same_memory": at("cold_start_pct"),
         "hybrid_p75_cold_pct": h["p75_function_cold_start_pct"],
         "fixed_p75_cold_pct_same_memory": at("p75_function_cold_start_pct"),
     }

@@ -56,8 +56,9 @@ class Metrics:
         lines: list[str] = []
 
         def family(name: str, kind: str) -> None:
-            lines.extend((f"# HELP yuanrong_{name} {HELP.get(name, name.replace('_', ' '))}",
-                          f"# TYPE yuanrong_{name} {kind}"))
+            lines.extend(
+                (f"# HELP yuanrong_{name} {HELP.get(name, name.replace('_', ' '))}", f"# TYPE yuanrong_{name} {kind}")
+            )
 
         with self.lock:
             for name, values in sorted(self.counters.items()):

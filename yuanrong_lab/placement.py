@@ -64,7 +64,9 @@ class _Stage:
         return ray.get_runtime_context().get_node_id()
 
 
-def run_placement(size_bytes: int, stages: int = 4, chains: int = 3, repeats: int = 2, seed: int = 42) -> PlacementResults:
+def run_placement(
+    size_bytes: int, stages: int = 4, chains: int = 3, repeats: int = 2, seed: int = 42
+) -> PlacementResults:
     """Start the 3-node cluster, run every policy `repeats` times (median), always shut it down."""
     import ray
     from ray.cluster_utils import Cluster
@@ -74,9 +76,16 @@ def run_placement(size_bytes: int, stages: int = 4, chains: int = 3, repeats: in
     if ray.is_initialized():
         raise RuntimeError("the placement benchmark starts its own 3-node cluster: run it with Ray stopped")
     keep_ray_on_loopback()
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "resources": {NODES[0]: 1}, "include_dashboard": False, "_system_config": FAST_FAILURE,
-        "object_store_memory": max(300 << 20, 8 * size_bytes)})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 1,
+            "resources": {NODES[0]: 1},
+            "include_dashboard": False,
+            "_system_config": FAST_FAILURE,
+            "object_store_memory": max(300 << 20, 8 * size_bytes),
+        },
+    )
     try:
         for label in NODES[1:]:
             cluster.add_node(num_cpus=1, resources={label: 1}, object_store_memory=max(300 << 20, 8 * size_bytes))
@@ -147,13 +156,18 @@ def _measure(size_bytes: int, stages: int, chains: int, repeats: int, seed: int)
             refs = outs
         ray.get(refs)
         wall = time.perf_counter() - started
-        return {"wall_s": wall, "cross_node_mb": crossed / 1e6, "local_choices": levels["local"],
-                "global_choices": levels["global"]}
+        return {
+            "wall_s": wall,
+            "cross_node_mb": crossed / 1e6,
+            "local_choices": levels["local"],
+            "global_choices": levels["global"],
+        }
 
     out = PlacementResults(size_bytes / 1e6, stages, chains, repeats)
     # where each chain's data starts (an upstream function ran there): seeded, the same for every policy
-    sources = [[int(x) for x in rng(seed, "yuanrong-placement", rep).integers(0, len(NODES), chains)]
-               for rep in range(repeats)]
+    sources = [
+        [int(x) for x in rng(seed, "yuanrong-placement", rep).integers(0, len(NODES), chains)] for rep in range(repeats)
+    ]
     runs: dict[str, list[dict[str, float]]] = {p: [] for p in ("node-blind", "two-level", "ray-tasks")}
     for rep in range(repeats):
         for policy in runs:  # interleaved, so that every policy sees the same machine

@@ -38,8 +38,15 @@ class TickResult:
 
 
 class WarmPool:
-    def __init__(self, policy: KeepAlivePolicy, *, concurrency: int = 1, min_instances: int = 0,
-                 max_instances: float = math.inf, memory_gb: float = 0.125):
+    def __init__(
+        self,
+        policy: KeepAlivePolicy,
+        *,
+        concurrency: int = 1,
+        min_instances: int = 0,
+        max_instances: float = math.inf,
+        memory_gb: float = 0.125,
+    ):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.policy = policy
@@ -100,8 +107,11 @@ class WarmPool:
 
     def free_slots(self) -> int:
         """Free call slots on ready instances."""
-        return sum(self.concurrency - i.in_flight for i in self.instances.values()
-                   if i.ready and i.in_flight < self.concurrency)
+        return sum(
+            self.concurrency - i.in_flight
+            for i in self.instances.values()
+            if i.ready and i.in_flight < self.concurrency
+        )
 
     def overflow(self, now: float) -> Instance | None:
         """Queue the call behind the least-loaded instance (no slot free, no new instance now)."""
@@ -126,7 +136,10 @@ class WarmPool:
         if self.windows.prewarm_s > 0:
             # unload now, load again just before the next call is expected
             inst.expires_at = now
-            self.pending_prewarm = (now + self.windows.prewarm_s, now + self.windows.prewarm_s + self.windows.keepalive_s)
+            self.pending_prewarm = (
+                now + self.windows.prewarm_s,
+                now + self.windows.prewarm_s + self.windows.keepalive_s,
+            )
         else:
             inst.expires_at = now + self.windows.keepalive_s
 
@@ -198,8 +211,11 @@ class WarmPool:
 
     def idle_gb_s_at(self, now: float) -> float:
         """Idle memory-time so far, counting the instances idle right now up to `now`."""
-        open_ = sum(max(0.0, min(now, i.expires_at) - i.idle_since) for i in self.instances.values()
-                    if i.idle and i.idle_since is not None)
+        open_ = sum(
+            max(0.0, min(now, i.expires_at) - i.idle_since)
+            for i in self.instances.values()
+            if i.idle and i.idle_since is not None
+        )
         return self.idle_gb_s + open_ * self.memory_gb
 
     def _new(self, now: float) -> Instance:

@@ -34,8 +34,10 @@ def local_choice(arg_bytes: dict[str, int], caller_node: str, slots: list[Slot])
     bytes is never a data candidate (a call without arguments is placed on the caller's node).
     """
     # BEGIN SOLUTION task3_5
-    holders = sorted((node for node, size in arg_bytes.items() if size > 0),
-                     key=lambda node: (-arg_bytes[node], node != caller_node, node))
+    holders = sorted(
+        (node for node, size in arg_bytes.items() if size > 0),
+        key=lambda node: (-arg_bytes[node], node != caller_node, node),
+    )
     candidates = holders[:1] + [caller_node]
     for node in candidates:
         free = [s.instance for s in slots if s.node == node and s.free]

@@ -36,18 +36,37 @@ def tour(ctx: TourContext) -> TourSection:
     if h:
         rows += [
             [f"{h['hybrid']}: cold starts overall (simulated)", round(float(h["hybrid_cold_pct"]), 2), "%"],
-            ["fixed TTL at the same idle memory: overall (simulated)", round(float(h["fixed_cold_pct_same_memory"]), 2), "%"],
+            [
+                "fixed TTL at the same idle memory: overall (simulated)",
+                round(float(h["fixed_cold_pct_same_memory"]), 2),
+                "%",
+            ],
             [f"{h['hybrid']}: p75 function cold starts (simulated)", round(float(h["hybrid_p75_cold_pct"]), 1), "%"],
-            ["fixed TTL at the same idle memory: p75 (simulated)", round(float(h["fixed_p75_cold_pct_same_memory"]), 1), "%"],
+            [
+                "fixed TTL at the same idle memory: p75 (simulated)",
+                round(float(h["fixed_p75_cold_pct_same_memory"]), 1),
+                "%",
+            ],
         ]
-    summary = (f"Measured on Ray in this run: a cold start costs {cold_p50 / percentile(warm, 50):.0f}x a warm call "
-               f"({cold_p50:.0f} ms vs {percentile(warm, 50):.2f} ms); passing {payload / 1e6:g} MB through 4 stages "
-               f"by reference is {ch['by_value_s'] / ch['by_reference_s']:.1f}x faster than by value. Simulated "
-               f"({ka.functions} functions, {ka.hours:g} h; the hybrid policy is ATC'20's, not openYuanrong's): "
-               + report.keepalive_statement(ka))
+    summary = (
+        f"Measured on Ray in this run: a cold start costs {cold_p50 / percentile(warm, 50):.0f}x a warm call "
+        f"({cold_p50:.0f} ms vs {percentile(warm, 50):.2f} ms); passing {payload / 1e6:g} MB through 4 stages "
+        f"by reference is {ch['by_value_s'] / ch['by_reference_s']:.1f}x faster than by value. Simulated "
+        f"({ka.functions} functions, {ka.hours:g} h; the hybrid policy is ATC'20's, not openYuanrong's): "
+        + report.keepalive_statement(ka)
+    )
     return TourSection(
         title="openYuanrong: cold vs warm, by value vs by reference (measured), keep-alive (simulated)",
-        summary=summary, columns=["measure", "value", "unit"], rows=rows, figures=[ctx.out / "keepalive_pareto.png"],
-        results={"warm_invoke_ms_p50": percentile(warm, 50), "raw_ray_actor_call_ms_p50": percentile(raw, 50),
-                 "cold_start_ms_p50": cold_p50, "chain": ch, "keepalive": ka.policies, "keepalive_headline": h},
+        summary=summary,
+        columns=["measure", "value", "unit"],
+        rows=rows,
+        figures=[ctx.out / "keepalive_pareto.png"],
+        results={
+            "warm_invoke_ms_p50": percentile(warm, 50),
+            "raw_ray_actor_call_ms_p50": percentile(raw, 50),
+            "cold_start_ms_p50": cold_p50,
+            "chain": ch,
+            "keepalive": ka.policies,
+            "keepalive_headline": h,
+        },
     )

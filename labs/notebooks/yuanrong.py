@@ -17,12 +17,16 @@
 # cluster started here and stopped at the end of its cell.
 
 # %%
-from pathlib import Path
 import tempfile
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 from IPython.display import Image, display
 
+import yuanrong_lab.runtime as yr
 from yuanrong_lab import experiments, report
+from yuanrong_lab.bench import chain, cold_starts, percentile, warm_vs_raw
+from yuanrong_lab.scheduler import Slot, two_level
 
 out = Path(tempfile.mkdtemp(prefix="yuanrong-notebook-"))
 
@@ -52,7 +56,8 @@ for name, row in rows:
 scaled = experiments.autoscale(quick=True, seed=42)
 report.write_autoscale(scaled, out)
 for name, v in scaled.variants.items():
-    print(f"{name:34s} p50 {v['p50_ms']:6.0f} ms   p99 {v['p99_ms']:8.0f} ms   instances started {v['instances_started']}")
+    print(f"{name:34s} p50 {v['p50_ms']:6.0f} ms   p99 {v['p99_ms']:8.0f} ms   "
+          f"instances started {v['instances_started']}")
 display(Image(filename=scaled.figures[0]))
 
 # %% [markdown]
@@ -62,11 +67,6 @@ display(Image(filename=scaled.figures[0]))
 # also when something in between fails.
 
 # %%
-import matplotlib.pyplot as plt
-
-import yuanrong_lab.runtime as yr
-from yuanrong_lab.bench import chain, cold_starts, percentile, warm_vs_raw
-
 runtime = yr.init(cpus=2)
 try:
     raw, warm = warm_vs_raw(runtime, 100)
@@ -90,8 +90,6 @@ plt.show()
 # ## 4 · Two-level scheduling: the local scheduler's rule (pure; needs Task 3.5)
 
 # %%
-from yuanrong_lab.scheduler import Slot, two_level
-
 slots = [Slot(0, "n0", True), Slot(1, "n1", False), Slot(2, "n2", True)]
 print(two_level({"n2": 100_000_000}, "n0", slots))  # the data's node is free: local
 print(two_level({"n1": 100_000_000}, "n2", slots))  # the data's node is busy: the caller's node

@@ -21,8 +21,26 @@ Status code distribution:
 def test_keepalive_quick_writes_results_and_pareto(tmp_path, capsys):
     from yuanrong_lab.keepalive.base import POLICIES
 
-    assert main(["yuanrong", "keepalive", "--functions", "40", "--hours", "12", "--out", str(tmp_path), "--json",
-                 "--policy", "fixed", "--policy", "hybrid-histogram"]) == 0
+    assert (
+        main(
+            [
+                "yuanrong",
+                "keepalive",
+                "--functions",
+                "40",
+                "--hours",
+                "12",
+                "--out",
+                str(tmp_path),
+                "--json",
+                "--policy",
+                "fixed",
+                "--policy",
+                "hybrid-histogram",
+            ]
+        )
+        == 0
+    )
     results = json.loads(capsys.readouterr().out)
     expected = {f"{name}-{label}" for name in ("fixed", "hybrid-histogram") for label, _ in POLICIES.get(name).sweep()}
     assert set(results["policies"]) == expected  # the whole sweep of each policy, nothing dropped
@@ -33,8 +51,11 @@ def test_keepalive_quick_writes_results_and_pareto(tmp_path, capsys):
     h = results["headline"]
     lo, hi = (results["policies"][n] for n in h["fixed_between"])
     assert lo["idle_memory_gb_s"] <= h["hybrid_idle_memory_gb_s"] <= hi["idle_memory_gb_s"]  # same memory, interpolated
-    assert min(lo["cold_start_pct"], hi["cold_start_pct"]) <= h["fixed_cold_pct_same_memory"] <= max(
-        lo["cold_start_pct"], hi["cold_start_pct"])
+    assert (
+        min(lo["cold_start_pct"], hi["cold_start_pct"])
+        <= h["fixed_cold_pct_same_memory"]
+        <= max(lo["cold_start_pct"], hi["cold_start_pct"])
+    )
     assert (tmp_path / "keepalive_pareto.png").stat().st_size > 0
     header = (tmp_path / "functions.csv").read_text().splitlines()[0]
     assert header == "policy,function,kind,invocations,cold_starts,idle_memory_gb_s"
@@ -82,9 +103,30 @@ def test_a_students_policy_file_joins_the_comparison(tmp_path, capsys):
         "@POLICIES.register('always-warm')\n"
         "class AlwaysWarm(KeepAlivePolicy):\n"
         "    def on_invocation(self, now):\n"
-        "        return Windows(0.0, 1e9)\n")
-    assert main(["yuanrong", "keepalive", "--functions", "20", "--hours", "6", "--plugin", str(plugin),
-                 "--policy", "always-warm", "--policy", "none", "--json", "--out", str(tmp_path / "out")]) == 0
+        "        return Windows(0.0, 1e9)\n"
+    )
+    assert (
+        main(
+            [
+                "yuanrong",
+                "keepalive",
+                "--functions",
+                "20",
+                "--hours",
+                "6",
+                "--plugin",
+                str(plugin),
+                "--policy",
+                "always-warm",
+                "--policy",
+                "none",
+                "--json",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     policies = json.loads(capsys.readouterr().out)["policies"]
     assert set(policies) == {"none", "always-warm"}
     # warm forever: each function's first call is its only cold start
@@ -106,9 +148,26 @@ def test_a_policy_plugin_with_options_and_a_default_joins_the_sweep(tmp_path, ca
         "        return Windows(0.0, self.config.idle_s)\n\n"
         "    @classmethod\n"
         "    def sweep(cls):\n"
-        "        return [('1s', {'idle_s': 1.0}), ('1d', {'idle_s': 86400.0})]\n")
-    assert main(["yuanrong", "keepalive", "--functions", "10", "--hours", "3", "--plugin", str(plugin),
-                 "--json", "--out", str(tmp_path / "out")]) == 0
+        "        return [('1s', {'idle_s': 1.0}), ('1d', {'idle_s': 86400.0})]\n"
+    )
+    assert (
+        main(
+            [
+                "yuanrong",
+                "keepalive",
+                "--functions",
+                "10",
+                "--hours",
+                "3",
+                "--plugin",
+                str(plugin),
+                "--json",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     policies = json.loads(capsys.readouterr().out)["policies"]
     assert {"idle-for-1s", "idle-for-1d", "none", "fixed-10min", "hybrid-histogram-4h"} <= set(policies)
     assert policies["idle-for-1d"]["cold_starts"] <= 10 < policies["idle-for-1s"]["cold_starts"]

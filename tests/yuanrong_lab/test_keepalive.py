@@ -27,7 +27,9 @@ def test_none_reclaims_at_once():
 def test_fixed_keeps_for_the_ttl_whatever_the_history():
     policy = make_policy(KeepAliveConfig(policy="fixed", options={"ttl_s": 600.0}))
     assert [policy.on_invocation(t) for t in (0.0, 1.0, 5000.0)] == [Windows(0.0, 600.0)] * 3
-    assert make_policy(KeepAliveConfig(policy="fixed", options={"ttl_s": 42.0})).on_invocation(0.0) == Windows(0.0, 42.0)
+    assert make_policy(KeepAliveConfig(policy="fixed", options={"ttl_s": 42.0})).on_invocation(0.0) == Windows(
+        0.0, 42.0
+    )
 
 
 def _hybrid(**kw):

@@ -28,7 +28,9 @@ def rt():
 
 
 def _cfg(policy="fixed", **kw):
-    return FunctionConfig(keepalive=KeepAliveConfig(policy=policy, options={"ttl_s": 60.0} if policy == "fixed" else {}), **kw)
+    return FunctionConfig(
+        keepalive=KeepAliveConfig(policy=policy, options={"ttl_s": 60.0} if policy == "fixed" else {}), **kw
+    )
 
 
 def test_cold_then_warm_with_a_measured_breakdown(rt):
@@ -39,7 +41,9 @@ def test_cold_then_warm_with_a_measured_breakdown(rt):
     assert first.cold and not second.cold and first.instance == second.instance
     assert rt.get(second.ref)["label"] == label
     deadline = time.time() + 10
-    while time.time() < deadline and not {"init_ms", "total_ms"} <= set(rt.functions["classify"].cold_starts[first.instance]):
+    while time.time() < deadline and not {"init_ms", "total_ms"} <= set(
+        rt.functions["classify"].cold_starts[first.instance]
+    ):
         time.sleep(0.05)  # both are filled in by Ray's completion callbacks
     parts = rt.functions["classify"].cold_starts[first.instance]
     assert parts["actor_start_ms"] > 0 and parts["import_ms"] > 0 and parts["init_ms"] > 1.0
@@ -177,13 +181,16 @@ def test_burst_mode_scales_out_at_once_the_default_queues(rt):
 
 # --- the gateway --------------------------------------------------------------------------------
 
+
 def _http(url, method="GET", body=None, raw=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             payload = resp.read()
-            return resp.status, (json.loads(payload) if "json" in resp.headers.get("Content-Type", "") else payload.decode())
+            return resp.status, (
+                json.loads(payload) if "json" in resp.headers.get("Content-Type", "") else payload.decode()
+            )
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
 
@@ -198,8 +205,11 @@ def gateway(rt):
 
 
 def test_gateway_register_invoke_list_delete(gateway):
-    status, body = _http(f"{gateway}/functions", "POST",
-                         {"name": "gw-echo", "target": "yuanrong_lab.functions:echo", "config": {"concurrency": 4}})
+    status, body = _http(
+        f"{gateway}/functions",
+        "POST",
+        {"name": "gw-echo", "target": "yuanrong_lab.functions:echo", "config": {"concurrency": 4}},
+    )
     assert status == 201 and body["config"]["concurrency"] == 4
     status, body = _http(f"{gateway}/functions/gw-echo/invocations", "POST", {"hello": [1, 2]})
     assert status == 200 and body["result"] == {"hello": [1, 2]} and body["cold_start"] is True
@@ -226,7 +236,9 @@ def test_gateway_error_codes_and_survives_them(gateway, rt):
     assert status == 400 and "concurency" in body["error"]
     assert register({"name": "gw-fail", "target": "yuanrong_lab.functions:fail"})[0] == 201
     assert register({"name": "gw-fail", "target": "yuanrong_lab.functions:fail"})[0] == 409
-    assert register({"name": "gw-sleep", "target": "yuanrong_lab.functions:sleep", "config": {"timeout_s": 1.0}})[0] == 201
+    assert (
+        register({"name": "gw-sleep", "target": "yuanrong_lab.functions:sleep", "config": {"timeout_s": 1.0}})[0] == 201
+    )
     invoke = lambda name, **kw: _http(f"{gateway}/functions/{name}/invocations", "POST", **kw)  # noqa: E731
     assert invoke("nope", body={})[0] == 404
     assert invoke("gw-fail", raw=b"{not json")[0] == 400
@@ -247,7 +259,9 @@ def test_gateway_error_codes_and_survives_them(gateway, rt):
 def test_invoke_command_against_the_gateway(gateway, capsys):
     from sysai.cli import main
 
-    assert _http(f"{gateway}/functions", "POST", {"name": "cli-echo", "target": "yuanrong_lab.functions:echo"})[0] == 201
+    assert (
+        _http(f"{gateway}/functions", "POST", {"name": "cli-echo", "target": "yuanrong_lab.functions:echo"})[0] == 201
+    )
     assert main(["yuanrong", "invoke", "cli-echo", "--url", gateway, "--data", '{"a": 1}', "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)  # Ray's "(raylet) ..." notices go to stderr, never here
     assert answer["result"] == {"a": 1} and answer["cold_start"] is True
@@ -267,8 +281,12 @@ def test_a_queued_call_gets_its_own_execution_timeout_and_kills_nothing(gateway,
     # which must not count against its execution time (the old single clock made it 504 and killed
     # the instance under the first call)
     cfg = {"timeout_s": 2.5, "queue_timeout_s": 60, "max_instances": 1, "scale_up_window_s": 30}
-    assert _http(f"{gateway}/functions", "POST", {"name": "q-exec", "target": "yuanrong_lab.functions:sleep",
-                                                   "config": cfg})[0] == 201
+    assert (
+        _http(
+            f"{gateway}/functions", "POST", {"name": "q-exec", "target": "yuanrong_lab.functions:sleep", "config": cfg}
+        )[0]
+        == 201
+    )
     assert _http(f"{gateway}/functions/q-exec/invocations", "POST", {"seconds": 0.01})[0] == 200  # warm
     call = lambda: _http(f"{gateway}/functions/q-exec/invocations", "POST", {"seconds": 1.5})  # noqa: E731
     answers = _concurrently([call, call])
@@ -278,8 +296,12 @@ def test_a_queued_call_gets_its_own_execution_timeout_and_kills_nothing(gateway,
 
 def test_a_call_past_its_queue_deadline_is_503_and_the_running_call_survives(gateway, rt):
     cfg = {"timeout_s": 30, "queue_timeout_s": 0.5, "max_instances": 1, "scale_up_window_s": 30}
-    assert _http(f"{gateway}/functions", "POST", {"name": "q-dead", "target": "yuanrong_lab.functions:sleep",
-                                                   "config": cfg})[0] == 201
+    assert (
+        _http(
+            f"{gateway}/functions", "POST", {"name": "q-dead", "target": "yuanrong_lab.functions:sleep", "config": cfg}
+        )[0]
+        == 201
+    )
     assert _http(f"{gateway}/functions/q-dead/invocations", "POST", {"seconds": 0.01})[0] == 200
     long = lambda: _http(f"{gateway}/functions/q-dead/invocations", "POST", {"seconds": 4.0})  # noqa: E731
 
@@ -297,8 +319,12 @@ def test_a_call_past_its_queue_deadline_is_503_and_the_running_call_survives(gat
 
 def test_the_autoscaler_scales_a_queue_out_and_every_call_succeeds(gateway, rt):
     cfg = {"timeout_s": 30, "max_instances": 3, "scale_up_window_s": 0.5}
-    assert _http(f"{gateway}/functions", "POST", {"name": "q-scale", "target": "yuanrong_lab.functions:sleep",
-                                                   "config": cfg})[0] == 201
+    assert (
+        _http(
+            f"{gateway}/functions", "POST", {"name": "q-scale", "target": "yuanrong_lab.functions:sleep", "config": cfg}
+        )[0]
+        == 201
+    )
     call = lambda: _http(f"{gateway}/functions/q-scale/invocations", "POST", {"seconds": 1.0})  # noqa: E731
     answers = _concurrently([call] * 6)
     assert [a[0] for a in answers] == [200] * 6

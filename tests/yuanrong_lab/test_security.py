@@ -49,7 +49,9 @@ def test_the_reported_attack_is_refused_at_every_step(gateway):
     status, body = _send(f"{url}/functions", body=ATTACK, content_type="text/plain", Origin="http://evil.example")
     assert status == 403 and "cross-origin" in body["error"]
     # what curl -d sends without a content type, and the same attack from a same-origin JSON client
-    status, body = _send(f"{url}/functions/pwn2/invocations", body="id", content_type="application/x-www-form-urlencoded")
+    status, body = _send(
+        f"{url}/functions/pwn2/invocations", body="id", content_type="application/x-www-form-urlencoded"
+    )
     assert status == 415
     status, body = _send(f"{url}/functions", body=ATTACK)
     assert status == 403 and "not allow-listed" in body["error"]
@@ -58,11 +60,14 @@ def test_the_reported_attack_is_refused_at_every_step(gateway):
     assert _send(f"{url}/functions/pwn2/invocations", body="id")[0] == 404
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None]
+)
 def test_writes_need_json_content_type(gateway, content_type):
     url, runtime = gateway
-    status, body = _send(f"{url}/functions", body={"name": "e", "target": "yuanrong_lab.functions:echo"},
-                         content_type=content_type)
+    status, body = _send(
+        f"{url}/functions", body={"name": "e", "target": "yuanrong_lab.functions:echo"}, content_type=content_type
+    )
     assert status == 415 and "application/json" in body["error"] and "e" not in runtime.functions
 
 
@@ -89,9 +94,19 @@ def test_a_dns_rebinding_host_is_refused(gateway):
     assert _send(f"{url}/functions", method="GET", content_type=None, Host="localhost:8000")[0] == 200
 
 
-@pytest.mark.parametrize("target", ["yuanrong_lab.functions:np", "yuanrong_lab.functions:time",
-                                    "yuanrong_lab.functions:_private", "mine:os", "mine:nothing", "yuanrong_lab.cli:app",
-                                    "pickle:loads", "builtins:eval"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "yuanrong_lab.functions:np",
+        "yuanrong_lab.functions:time",
+        "yuanrong_lab.functions:_private",
+        "mine:os",
+        "mine:nothing",
+        "yuanrong_lab.cli:app",
+        "pickle:loads",
+        "builtins:eval",
+    ],
+)
 def test_only_allow_listed_code_registers(gateway, target):
     url, runtime = gateway
     status, body = _send(f"{url}/functions", body={"name": "x", "target": target})
@@ -144,8 +159,13 @@ def test_a_token_gateway_needs_the_bearer_header(tmp_path):
         with serve_in_thread(make_app(runtime, token="s3cret-token-0123456789")) as url:
             assert _send(f"{url}/functions", method="GET", content_type=None)[0] == 401
             assert _send(f"{url}/functions", method="GET", content_type=None, Authorization="Bearer wrong")[0] == 401
-            status, _ = _send(f"{url}/functions", method="GET", content_type=None,
-                              Authorization="Bearer s3cret-token-0123456789", Host="gateway.lan:8000")
+            status, _ = _send(
+                f"{url}/functions",
+                method="GET",
+                content_type=None,
+                Authorization="Bearer s3cret-token-0123456789",
+                Host="gateway.lan:8000",
+            )
             assert status == 200
     finally:
         runtime.shutdown()

@@ -68,9 +68,12 @@ def server(tmp_path):
     (fns / "mine.py").write_text("from helper import K\n\ndef scale(x):\n    return K * x\n")
     (fns / "helper.py").write_text("K = 3\n")
     with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--cpus", "2",
-                                 "--functions", str(fns)],
-                                stdout=stdout, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--cpus", "2", "--functions", str(fns)],
+            stdout=stdout,
+            stderr=stderr,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     try:
         deadline = time.time() + 90
         while "serving on" not in out.read_text():
@@ -95,13 +98,18 @@ def test_serve_answers_over_http_and_ctrl_c_stops_ray_and_the_gateway(server, ca
     assert url.startswith("http://127.0.0.1:")
     # issue 11's attack, as a web page sends it: refused, nothing registered, nothing run
     attack = json.dumps({"name": "pwn2", "target": "subprocess:getoutput"}).encode()
-    status, body = _http(f"{url}/functions", "POST", raw=attack, **{"Content-Type": "text/plain",
-                                                                  "Origin": "http://evil.example"})
+    status, body = _http(
+        f"{url}/functions", "POST", raw=attack, **{"Content-Type": "text/plain", "Origin": "http://evil.example"}
+    )
     assert status == 403 and "cross-origin" in body["error"]
     assert _http(f"{url}/functions", "POST", raw=attack, **{"Content-Type": "text/plain"})[0] == 415
     assert _http(f"{url}/functions", "POST", raw=attack)[0] == 403  # JSON, same origin: not allow-listed
-    status, body = _http(f"{url}/functions/pwn2/invocations", "POST", raw=b'"id"',
-                         **{"Content-Type": "application/x-www-form-urlencoded"})
+    status, body = _http(
+        f"{url}/functions/pwn2/invocations",
+        "POST",
+        raw=b'"id"',
+        **{"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 415
     assert _http(f"{url}/functions/pwn2/invocations", "POST", raw=b'"id"')[0] == 404
     # a module of the user's own --functions folder runs on a real instance, importing its sibling

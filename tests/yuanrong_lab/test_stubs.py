@@ -44,8 +44,9 @@ def test_the_gateway_answers_501_with_the_pointer_when_a_call_needs_a_task(monke
     try:
         runtime.register("f", "yuanrong_lab.functions:echo")
         with serve_in_thread(make_app(runtime)) as url:
-            req = urllib.request.Request(f"{url}/functions/f/invocations", data=b"1", method="POST",
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                f"{url}/functions/f/invocations", data=b"1", method="POST", headers={"Content-Type": "application/json"}
+            )
             with pytest.raises(urllib.error.HTTPError) as info:
                 urllib.request.urlopen(req, timeout=30)
             assert info.value.code == 501

@@ -64,7 +64,7 @@ POLICIES: Registry[type[KeepAlivePolicy]] = Registry("keep-alive policy", packag
 @dataclass
 class KeepAliveConfig:
     policy: str = option("fixed", "keep-alive policy (`sysai plugins yuanrong` lists them)")
-    options: dict = option({}, "the policy's own options (its Config), e.g. {\"ttl_s\": 600}")
+    options: dict = option({}, 'the policy\'s own options (its Config), e.g. {"ttl_s": 600}')
 
     def __post_init__(self) -> None:
         POLICIES.make_config(self.policy, self.options)  # an unknown policy or option fails here, early

@@ -87,7 +87,7 @@ class HybridHistogram(KeepAlivePolicy):
         n = len(self.bins)
         mean = self.in_range / n
         variance = max(0.0, self._sum_sq / n - mean * mean)
-        return variance ** 0.5 / mean > self.config.cv_threshold
+        return variance**0.5 / mean > self.config.cv_threshold
 
     def windows(self) -> Windows:
         """The windows the current histogram gives (the fixed fallback when not representative).

@@ -40,12 +40,38 @@ from typing import Any, Iterator
 from sysai.config import from_mapping
 from sysai.errors import UserError
 from yuanrong_lab.config import FunctionConfig
-from yuanrong_lab.runtime.core import (FunctionError, FunctionTimeout, InstanceLost, QueueTimeout, Runtime,
-                                       UnknownFunction)
+from yuanrong_lab.runtime.core import (
+    FunctionError,
+    FunctionTimeout,
+    InstanceLost,
+    QueueTimeout,
+    Runtime,
+    UnknownFunction,
+)
 
-__all__ = ["init", "finalize", "invoke", "instance", "InvokeOptions", "get", "put", "wait", "cancel", "get_instance",
-           "kv_write", "kv_read", "kv_del", "session", "current", "Runtime", "FunctionError", "FunctionTimeout",
-           "QueueTimeout", "InstanceLost", "UnknownFunction"]
+__all__ = [
+    "init",
+    "finalize",
+    "invoke",
+    "instance",
+    "InvokeOptions",
+    "get",
+    "put",
+    "wait",
+    "cancel",
+    "get_instance",
+    "kv_write",
+    "kv_read",
+    "kv_del",
+    "session",
+    "current",
+    "Runtime",
+    "FunctionError",
+    "FunctionTimeout",
+    "QueueTimeout",
+    "InstanceLost",
+    "UnknownFunction",
+]
 
 _current: Runtime | None = None
 _stack: ExitStack | None = None
@@ -150,7 +176,9 @@ class Function:
         if opts.custom_resources:
             changes["resources"] = dict(opts.custom_resources)
         if opts.name is not None:
-            raise UserError("InvokeOptions(name=...) names a stateful instance (@yr.instance), not a stateless function")
+            raise UserError(
+                "InvokeOptions(name=...) names a stateful instance (@yr.instance), not a stateless function"
+            )
         if not changes:
             return self
         suffix = "[" + ",".join(f"{k}={v}" for k, v in sorted(changes.items())) + "]"
@@ -235,12 +263,17 @@ class InstanceClass:
         return InstanceClass(self.__yr_target__, self.num_cpus, self.resources, opts)
 
     def invoke(self, *args: Any, **kwargs: Any) -> InstanceProxy:
-        ray_options = {"num_cpus": self.num_cpus, **({"resources": self.resources} if self.resources else {}),
-                       **self.opts.ray_options()}
+        ray_options = {
+            "num_cpus": self.num_cpus,
+            **({"resources": self.resources} if self.resources else {}),
+            **self.opts.ray_options(),
+        }
         if self.opts.name is not None:
             ray_options["name"] = self.opts.name
         if self.opts.concurrency is not None:
-            raise UserError("InvokeOptions(concurrency=...) is for stateless functions: an instance runs its calls in order")
+            raise UserError(
+                "InvokeOptions(concurrency=...) is for stateless functions: an instance runs its calls in order"
+            )
         actor = current().create_instance(_shippable(self.__yr_target__), args, kwargs, ray_options)
         return InstanceProxy(actor)
 

@@ -126,11 +126,19 @@ class Runtime:
         with self.lock:
             if name in self.functions:
                 raise UserError(f"function {name!r} is already registered")
-            fn = LiveFunction(name, target, config,
-                              WarmPool(make_policy(config.keepalive), concurrency=config.concurrency,
-                                       min_instances=config.min_instances, max_instances=config.max_instances,
-                                       memory_gb=config.memory_mb / 1024.0),
-                              Autoscaler(config.autoscaler()))
+            fn = LiveFunction(
+                name,
+                target,
+                config,
+                WarmPool(
+                    make_policy(config.keepalive),
+                    concurrency=config.concurrency,
+                    min_instances=config.min_instances,
+                    max_instances=config.max_instances,
+                    memory_gb=config.memory_mb / 1024.0,
+                ),
+                Autoscaler(config.autoscaler()),
+            )
             self.functions[name] = fn
             loaded = fn.pool.tick(time.monotonic()).loaded  # min_instances start loaded
             for iid in loaded:
@@ -169,22 +177,36 @@ class Runtime:
         inst = fn.pool.acquire(now)
         if inst is not None:
             return inst.id, False
-        if not fn.pool.instances or (fn.config.burst and fn.autoscaler.decide(
-                now, fn.pool.in_flight + len(fn.waiters) + 1, len(fn.pool.instances)) > len(fn.pool.instances)):
+        if not fn.pool.instances or (
+            fn.config.burst
+            and fn.autoscaler.decide(now, fn.pool.in_flight + len(fn.waiters) + 1, len(fn.pool.instances))
+            > len(fn.pool.instances)
+        ):
             inst = fn.pool.start(now)
             if inst is not None:
                 self._start_actor(fn, inst.id, cold=True)
                 return inst.id, True
         return None
 
-    def _dispatch(self, fn: LiveFunction, instance: int, cold: bool, args: tuple, kwargs: dict,
-                  by_value: bool = False, queued: bool = False, blob: bytes | None = None) -> Call:
+    def _dispatch(
+        self,
+        fn: LiveFunction,
+        instance: int,
+        cold: bool,
+        args: tuple,
+        kwargs: dict,
+        by_value: bool = False,
+        queued: bool = False,
+        blob: bytes | None = None,
+    ) -> Call:
         """Send one admitted call to its instance's actor; its completion callback does the books."""
         started = time.perf_counter()
         with self.lock:
             actor = fn.actors[instance]
         method = actor.call_by_value.remote(blob) if by_value else actor.call.remote(*args, **kwargs)
-        call = Call(method, method.future(), fn.name, instance, cold, args, kwargs, by_value, queued=queued, started=started)
+        call = Call(
+            method, method.future(), fn.name, instance, cold, args, kwargs, by_value, queued=queued, started=started
+        )
         self.metrics.inc("invocations_total", fn.name)
         if cold:
             self.metrics.inc("cold_starts_total", fn.name)
@@ -273,8 +295,10 @@ class Runtime:
                 fn.waiters.append(waiter)
         if admitted is None:
             try:
-                admitted = (await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(waiter)),
-                                                   fn.config.queue_timeout_s), False)
+                admitted = (
+                    await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(waiter)), fn.config.queue_timeout_s),
+                    False,
+                )
             except asyncio.TimeoutError:
                 with self.lock:
                     if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
@@ -285,8 +309,10 @@ class Runtime:
                         if waiter in fn.waiters:
                             fn.waiters.remove(waiter)
                 self.metrics.inc("queue_timeouts_total", name)
-                raise QueueTimeout(f"function {name!r}: no instance free within {fn.config.queue_timeout_s:g} s "
-                                   "(queue_timeout_s); the call did not run") from None
+                raise QueueTimeout(
+                    f"function {name!r}: no instance free within {fn.config.queue_timeout_s:g} s "
+                    "(queue_timeout_s); the call did not run"
+                ) from None
         call = self._dispatch(fn, *admitted, (payload,), {})
         timeout = self._timeout(call)
         try:
@@ -400,10 +426,17 @@ class Runtime:
     def _start_actor(self, fn: LiveFunction, instance: int, cold: bool = False) -> None:
         """Start instance `instance`'s actor; it takes queued calls once its ``ready`` answers."""
         cfg = fn.config
-        actor = _remote(FunctionWorker).options(
-            num_cpus=cfg.num_cpus, resources=cfg.resources or None, max_concurrency=cfg.concurrency,
-            max_restarts=1, max_task_retries=0,  # the runtime retries on another instance itself
-        ).remote(fn.target, time.time())
+        actor = (
+            _remote(FunctionWorker)
+            .options(
+                num_cpus=cfg.num_cpus,
+                resources=cfg.resources or None,
+                max_concurrency=cfg.concurrency,
+                max_restarts=1,
+                max_task_retries=0,  # the runtime retries on another instance itself
+            )
+            .remote(fn.target, time.time())
+        )
         fn.actors[instance] = actor
         fn.pool.instances[instance].ready = False
         if cold:
@@ -459,8 +492,10 @@ class Runtime:
                     try:
                         self._tick_function(fn, now)
                     except Exception as exc:  # noqa: BLE001 - see the docstring: never a traceback here
-                        self._warn_once(f"tick:{fn.name}:{type(exc).__name__}",
-                                        f"yuanrong: autoscaling of {fn.name!r} is off: {exc}")
+                        self._warn_once(
+                            f"tick:{fn.name}:{type(exc).__name__}",
+                            f"yuanrong: autoscaling of {fn.name!r} is off: {exc}",
+                        )
 
     def _tick_function(self, fn: LiveFunction, now: float) -> None:
         self._apply(fn, fn.pool.tick(now))
@@ -505,8 +540,11 @@ class Runtime:
                 pass
             else:
                 raise UserError(f"an instance named {name!r} already exists (yr.get_instance({name!r}) finds it)")
-        actor = _remote(InstanceWorker).options(max_concurrency=1, max_restarts=1, max_task_retries=0,
-                                                **ray_options).remote(target, args, kwargs)
+        actor = (
+            _remote(InstanceWorker)
+            .options(max_concurrency=1, max_restarts=1, max_task_retries=0, **ray_options)
+            .remote(target, args, kwargs)
+        )
         with self.lock:
             self._instances.append(actor)
         return actor
@@ -561,11 +599,20 @@ class Runtime:
         import dataclasses
 
         with self.lock:
-            return [{"name": f.name, "target": str(f.target) if isinstance(f.target, (str, FileTarget)) else repr(f.target),
-                     "config": dataclasses.asdict(f.config), "instances": len(f.pool.instances),
-                     "invocations": f.pool.invocations, "cold_starts": f.pool.cold_starts,
-                     "last_cold_start_ms": next((dict(r) for r in reversed(f.cold_starts.values()) if "total_ms" in r), None)}
-                    for f in self.functions.values()]
+            return [
+                {
+                    "name": f.name,
+                    "target": str(f.target) if isinstance(f.target, (str, FileTarget)) else repr(f.target),
+                    "config": dataclasses.asdict(f.config),
+                    "instances": len(f.pool.instances),
+                    "invocations": f.pool.invocations,
+                    "cold_starts": f.pool.cold_starts,
+                    "last_cold_start_ms": next(
+                        (dict(r) for r in reversed(f.cold_starts.values()) if "total_ms" in r), None
+                    ),
+                }
+                for f in self.functions.values()
+            ]
 
     def shutdown(self) -> None:
         self._stop.set()

@@ -36,8 +36,9 @@ class FileTarget:
     def load(self) -> Any:
         key = f"yuanrong_user.{self.module}"
         if key not in sys.modules:
-            root = self.path.rsplit("/", self.module.count(".") + 2 if self.path.endswith("/__init__.py")
-                                    else self.module.count(".") + 1)[0]
+            root = self.path.rsplit(
+                "/", self.module.count(".") + 2 if self.path.endswith("/__init__.py") else self.module.count(".") + 1
+            )[0]
             if root not in sys.path:
                 sys.path.append(root)  # the module may import its siblings in DIR
             spec = importlib.util.spec_from_file_location(key, self.path)
