@@ -36,10 +36,11 @@ class FunctionConfig:
             or self.queue_timeout_s <= 0
             or self.init_timeout_s < 0
             or self.concurrency < 1
+            or self.max_instances < 1
         ):
             raise UserError(
-                "function config: num_cpus >= 0, memory_mb > 0, timeout_s > 0, queue_timeout_s > 0 "
-                "and concurrency >= 1 are required"
+                "function config: num_cpus >= 0, memory_mb > 0, timeout_s > 0, queue_timeout_s > 0, "
+                "concurrency >= 1 and max_instances >= 1 are required"
             )
         if isinstance(self.keepalive, dict):
             from sysai.config import from_mapping

@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from sysai.errors import UserError
+from sysai.errors import TaskNotDone, UserError
 from yuanrong_lab.autoscaler import Autoscaler
 from yuanrong_lab.config import FunctionConfig
 from yuanrong_lab.keepalive.base import make_policy
@@ -492,10 +492,11 @@ class Runtime:
                     try:
                         self._tick_function(fn, now)
                     except Exception as exc:  # noqa: BLE001 - see the docstring: never a traceback here
-                        self._warn_once(
-                            f"tick:{fn.name}:{type(exc).__name__}",
-                            f"yuanrong: autoscaling of {fn.name!r} is off: {exc}",
-                        )
+                        if isinstance(exc, TaskNotDone):  # the same stub for every function: say it once
+                            self._warn_once(f"tick:{exc}", f"yuanrong: autoscaling is off: {exc}")
+                        else:
+                            self._warn_once(f"tick:{fn.name}:{type(exc).__name__}",
+                                            f"yuanrong: autoscaling of {fn.name!r} is off: {type(exc).__name__}: {exc}")
 
     def _tick_function(self, fn: LiveFunction, now: float) -> None:
         self._apply(fn, fn.pool.tick(now))
