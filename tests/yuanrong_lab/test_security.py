@@ -181,3 +181,18 @@ def test_serve_refuses_a_network_host_without_a_token(capsys, monkeypatch):
     assert "--host must be an IP address" in capsys.readouterr().err
     assert main(["yuanrong", "serve", "--functions", "/no/such/dir"]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_the_invoke_command_sends_its_token(capsys, monkeypatch):
+    from yuanrong_lab.gateway import make_app
+
+    monkeypatch.delenv("SYSAI_YUANRONG_TOKEN", raising=False)
+    runtime = Runtime()
+    try:
+        with serve_in_thread(make_app(runtime, token="s3cret-token-0123456789")) as url:
+            assert main(["yuanrong", "invoke", "nope", "--url", url]) == 2
+            assert "HTTP 401" in capsys.readouterr().err
+            assert main(["yuanrong", "invoke", "nope", "--url", url, "--token", "s3cret-token-0123456789"]) == 2
+            assert "HTTP 404: unknown function 'nope'" in capsys.readouterr().err  # past the token check
+    finally:
+        runtime.shutdown()
