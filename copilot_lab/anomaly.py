@@ -57,6 +57,16 @@ class CaseView:
     test_s: float = 300.0
     _cache: dict = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def over_rows(cls, telemetry: Telemetry, graph: Graph | None, anomaly_time: float,
+                  baseline_rows: int = 60, test_rows: int = 30) -> "CaseView":
+        """A view whose windows are counted in metric rows, so that any time unit works
+        (seconds, ms, minutes): `baseline_rows` before the anomaly time, `test_rows` from it."""
+        diffs = np.diff(telemetry.time)
+        step = float(np.median(diffs)) if len(diffs) else 1.0
+        # half a step of slack: a row exactly `baseline_rows` steps back is still in
+        return cls(telemetry, graph, anomaly_time, (baseline_rows + 0.5) * step, (test_rows - 0.5) * step)
+
     @property
     def names(self) -> list[str]:
         return self.telemetry.names

@@ -177,9 +177,10 @@ def run_inject(fault: str, root: str | None, system_name: str, severity: float, 
     finish(results, out, as_json, show)
 
 
-def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path, min_baseline: int = 3) -> None:
-    """The anomaly time must leave a baseline (≥ `min_baseline` metric rows before it) and a test
-    window (a row at or after it): otherwise every z-score is 0 and the ranking is noise."""
+def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path) -> list[str]:
+    """The anomaly time must leave at least one metric row before it and one at or after it;
+    with fewer than 3 baseline rows the diagnosis goes ahead with a note (a 5-minute metric
+    may give 2 normal rows: lower confidence, never a refusal)."""
     def show(t: float) -> str:
         return f"{t:.3f}".rstrip("0").rstrip(".")
 
@@ -187,9 +188,11 @@ def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path, min_ba
         raise UserError(f"--anomaly-time {show(anomaly_time)} is outside the time range of {path} "
                         f"[{show(time[0])}, {show(time[-1])}]")
     before = int(np.sum(time < anomaly_time))
-    if before < min_baseline:
-        raise UserError(f"--anomaly-time {show(anomaly_time)} leaves {before} row(s) of {path} before it; "
-                        f"need ≥ {min_baseline} as a baseline")
+    if before == 0:
+        raise UserError(f"--anomaly-time {show(anomaly_time)} leaves no row of {path} before it (need a baseline)")
+    if before < 3:
+        return [f"only {before} metric row(s) before the anomaly time: the baseline is thin, confidence is lowered"]
+    return []
 
 
 def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None, anomaly_time: float,
@@ -199,16 +202,16 @@ def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology
     from copilot_lab.evaluate import agents
     from copilot_lab.rcaeval_io import load_files
 
-    telemetry, graph = load_files(metrics, logs, traces, topology)
-    check_anomaly_time(anomaly_time, telemetry.time, metrics)
-    view = CaseView(telemetry, graph, anomaly_time)
+    telemetry, graph, notes = load_files(metrics, logs, traces, topology)
+    notes += check_anomaly_time(anomaly_time, telemetry.time, metrics)
+    view = CaseView.over_rows(telemetry, graph, anomaly_time)
     findings = [agent.rank(view) for agent in agents()]
     if llm_url:
         from copilot_lab.agents.llm import LlmAgent
 
         findings.append(LlmAgent(llm_url, llm_model, findings).rank(view))
     result = diagnose(findings, telemetry.names, graph, FusionConfig(threshold=threshold))
-    report = {**result.to_dict(), "jurors": {
+    report = {**result.to_dict(), "notes": notes, "jurors": {
         f.agent: [{"service": telemetry.names[i], "score": round(float(f.scores[i]), 4), "evidence": f.evidence.get(i)}
                   for i in f.ranking()[:3] if f.scores[i] > 0] for f in findings}}
     out = prepare_out(LAB, "diagnose", out)
@@ -219,5 +222,7 @@ def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology
                     note=f"confidence {result.confidence:.2f}" + (" — ABSTAIN: below threshold, ask a human" if result.abstain else ""))
         for line in result.explanation:
             print("  " + line)
+        for line in notes:
+            print("  note: " + line)
 
     finish(report, out, as_json, show)

@@ -212,34 +212,25 @@ def graph_from_traces(traces: Traces, names: list[str]) -> Graph:
     return Graph.from_edges(names, {(int(a), int(b)) for a, b in zip(caller, callee) if a != b})
 
 
-def graph_from_topology(system: System, names: list[str]) -> Graph:
-    """The topology file's graph, re-indexed to the services found in the data."""
-    unknown = [n for n in system.names if n not in names]
-    for n in unknown:
-        names.append(n)
-    idx = [names.index(n) for n in system.names]
-    adjacency = np.zeros((len(names), len(names)), dtype=bool)
-    colocated = np.zeros_like(adjacency)
-    adjacency[np.ix_(idx, idx)] = system.graph.adjacency
-    colocated[np.ix_(idx, idx)] = system.graph.colocated
-    return Graph(list(names), adjacency, colocated, names.index(system.names[system.entry]))
-
-
-def load_files(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None) -> tuple[Telemetry, Graph | None]:
-    """User telemetry (RCAEval layout) and the best graph available."""
-    from copilot_lab.system import load_system
+def load_files(metrics: Path, logs: Path | None, traces: Path | None,
+               topology: Path | None) -> tuple[Telemetry, Graph | None, list[str]]:
+    """User telemetry (RCAEval layout), the best graph available, and notes about what was
+    assumed (unused topology keys, services without a place in the graph)."""
+    from copilot_lab.callgraph import load_topology
 
     names, kinds, time, cube = read_metrics(metrics)
     log_data = read_logs(logs, names) if logs is not None else None
     trace_data = read_traces(traces, names) if traces is not None else None
-    graph = None
+    graph, notes = None, []
     if topology is not None:
-        graph = graph_from_topology(load_system(topology), names)
+        graph, notes = load_topology(topology, names)
     elif trace_data is not None:
         graph = graph_from_traces(trace_data, names)
-    if cube.shape[1] < len(names):  # services seen only in logs/traces/topology have no metrics
+    if cube.shape[1] < len(names):  # services seen only in logs/traces have no metrics
         cube = np.concatenate([cube, np.full((len(time), len(names) - cube.shape[1], len(kinds)), np.nan)], axis=1)
     if graph is not None and graph.n < len(names):
         pad = len(names) - graph.n
-        graph = Graph(list(names), np.pad(graph.adjacency, ((0, pad), (0, pad))), np.pad(graph.colocated, ((0, pad), (0, pad))), graph.entry)
-    return Telemetry(list(names), kinds, time, cube, log_data, trace_data), graph
+        graph = Graph(list(names), np.pad(graph.adjacency, ((0, pad), (0, pad))),
+                      np.pad(graph.colocated, ((0, pad), (0, pad))), graph.entry,
+                      None if graph.causal is None else np.pad(graph.causal, ((0, pad), (0, pad))))
+    return Telemetry(list(names), kinds, time, cube, log_data, trace_data), graph, notes

@@ -118,8 +118,8 @@ def test_missing_files_bad_logs_and_bad_time_are_user_errors(tmp_path, sysai):
     assert "missing column(s) parentSpanID" in _diagnose(sysai, tmp_path, metrics, traces=traces).output
     done = _diagnose(sysai, tmp_path, metrics, anomaly="99999")
     assert done.exit_code == 2 and f"outside the time range of {metrics} [0, 190]" in done.output
-    done = _diagnose(sysai, tmp_path, metrics, anomaly="10")  # one row of baseline: z-scores would be noise
-    assert done.exit_code == 2 and "leaves 1 row(s)" in done.output
+    done = _diagnose(sysai, tmp_path, metrics, anomaly="0")  # nothing before it: no baseline at all
+    assert done.exit_code == 2 and "leaves no row" in done.output
     assert "not a file" in _diagnose(sysai, tmp_path, tmp_path).output
     traces.write_text("traceID,spanID,parentSpanID,serviceName,startTime,duration\nt,s,,a,1,\n")
     done = _diagnose(sysai, tmp_path, metrics, traces=traces)
