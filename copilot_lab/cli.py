@@ -31,23 +31,36 @@ def _check_threshold(value: float) -> None:
 
 @app.command()
 def evaluate(
-    cases: Annotated[int, typer.Option("--cases", help="Evaluation cases (≥ 200 for the report).")] = 210,
+    cases: Annotated[str, typer.Option("--cases", help="Simulated cases to generate (≥ 200 for the report), or a folder "
+                                       "of RCAEval-layout cases to score.")] = "210",
     system: Annotated[str, typer.Option("--system", help="shop, platform, both, or a system YAML file.")] = "both",
     split: Annotated[str, typer.Option("--split", help="eval (report) or dev (tuning).")] = "eval",
     warmup: Annotated[int, typer.Option("--warmup", help="Dev cases the memory resolved beforehand.")] = 100,
     threshold: Annotated[float, typer.Option("--threshold", help="Abstain below this confidence.")] = 0.7,
+    graph: Annotated[bool, typer.Option("--graph/--no-graph", help="With a folder: use each case's call graph.")] = True,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
-    """AC@1, AC@3, Avg@5 and ms per case for random, each agent, the coordinator, coordinator + memory."""
+    """AC@1, AC@3, Avg@5 and ms per case: random, each agent, the coordinator (± memory) on simulated cases;
+    or each agent, the coordinator, RCAEval's BARO and n-sigma on a folder of cases (--cases DIR)."""
+    text = cases.strip()
+    if not text.isdigit():
+        from copilot_lab.experiments import folder_evaluation
+        from copilot_lab.report import show_folder
+        from sysai.results import finish, prepare_out
+
+        results = folder_evaluation(Path(text), graph)
+        finish(results, prepare_out("copilot", "evaluate", out), json, lambda: show_folder(results))
+        return
     from copilot_lab.experiments import run_evaluate
 
-    _check_positive("cases", cases)
+    n = int(text)
+    _check_positive("cases", n)
     _check_threshold(threshold)
     if warmup < 0:
         raise UserError(f"--warmup must be ≥ 0, got {warmup}")
     if quick:
-        cases, warmup = min(cases, QUICK_CASES), min(warmup, 30)
-    run_evaluate(cases, system, split, warmup, threshold, seed, out, json)
+        n, warmup = min(n, QUICK_CASES), min(warmup, 30)
+    run_evaluate(n, system, split, warmup, threshold, seed, out, json)
 
 
 @app.command()

@@ -177,6 +177,13 @@ def run_inject(fault: str, root: str | None, system_name: str, severity: float, 
     finish(results, out, as_json, show)
 
 
+def folder_evaluation(folder: Path, use_graph: bool = True):
+    """Every default juror, the coordinator, BARO and n-sigma on a folder of RCAEval-layout cases."""
+    from copilot_lab.folder import evaluate_folder
+
+    return evaluate_folder(folder, use_graph)
+
+
 def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path) -> list[str]:
     """The anomaly time must leave at least one metric row before it and one at or after it;
     with fewer than 3 baseline rows the diagnosis goes ahead with a note (a 5-minute metric
