@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup tour test docs handout clean
+.PHONY: setup tour test lint docs notebooks handout clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,15 @@ test: setup
 	@echo "==> running the test suite"
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+lint: setup
+	@$(VENV)/bin/ruff check .
+
+# The companion notebooks: jupytext .py files in git, .ipynb made here, opened in JupyterLab.
+notebooks: setup
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks]"
+	@$(VENV)/bin/jupytext --quiet --update --to ipynb labs/notebooks/*.py
+	@$(VENV)/bin/jupyter lab labs/notebooks
 
 docs: setup
 	@$(VENV)/bin/mkdocs serve

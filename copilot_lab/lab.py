@@ -12,4 +12,4 @@ def tour(ctx):
     return evaluation_section(ctx.out, ctx.seed, ctx.quick)
 
 
-LAB = Lab(app=app, tour=tour)
+LAB = Lab(app=app, tour=tour, registries=("copilot_lab.agents.base:AGENTS", "copilot_lab.faults.base:FAULTS"))

@@ -286,6 +286,10 @@ def live_compare(
                     "TTFT live", "TPOT sim ms", "TPOT live ms", "Δ E2E", "errors"], rows,
                     note=f"ranking sim {results.sim_ranking} / live {results.live_ranking} "
                          f"({'agree' if results.ranking_agrees else 'DIFFER'} beyond ±{results.rank_margin:.0%}); means within ±{tolerance:.0%}: "
-                         f"{'yes' if results.within_tolerance else 'NO'}; {results.wall_s:.1f} s wall")
+                         f"{'yes' if results.within_tolerance else 'NO'}; {results.wall_s:.1f} s wall. "
+                         f"The simulator uses the poll interval the proxy achieved ("
+                         + ", ".join(f"{p} {1e3 * v:.1f} ms" for p, v in results.achieved_poll_s.items())
+                         + f" wall, configured {1e3 * poll:.0f} ms); with the configured one it predicts E2E "
+                         + ", ".join(f"{p} {results.nominal_sim[p]['e2e_mean_s']:.2f} s" for p in results.nominal_sim))
 
     finish(results, folder, json, show)

@@ -30,4 +30,4 @@ def tour(ctx: TourContext) -> TourSection:
                        {"requests": high.requests, "load": high.load, "policies": high.policies})
 
 
-LAB = Lab(app=app, tour=tour)
+LAB = Lab(app=app, tour=tour, registries=("llm_la_lab.policies.base:POLICIES", "llm_la_lab.predictors.base:PREDICTORS"))

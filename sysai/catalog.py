@@ -65,6 +65,8 @@ class Lab:
 
     app: typer.Typer
     tour: Optional[Callable[["TourContext"], "TourSection"]] = None
+    #: The lab's plugin registries as ``"module:ATTR"`` paths (imported only by `sysai plugins`).
+    registries: tuple[str, ...] = ()
 
 
 @dataclass
@@ -84,11 +86,15 @@ class LabStatus:
         return self.problem or "not built yet"
 
 
-def discover() -> list[LabStatus]:
-    """Each catalog lab with its loaded :class:`Lab`, or why it is not available."""
+def discover(only: Optional[set[str]] = None) -> list[LabStatus]:
+    """Each catalog lab with its loaded :class:`Lab`, or why it is not available. Labs not in
+    `only` (when given) are listed but not imported (``lab`` None, ``problem`` "not loaded")."""
     points = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
     statuses = []
     for info in CATALOG:
+        if only is not None and info.name not in only:
+            statuses.append(LabStatus(info, None, "not loaded"))
+            continue
         point = points.get(info.name)
         if point is None or not _package_exists(info.package):
             statuses.append(LabStatus(info, None))

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Iterable, Optional
 
 import typer
 
 from sysai import __version__
-from sysai.catalog import LabInfo, discover
+from sysai.catalog import CATALOG, LabInfo, discover
 from sysai.errors import EXIT_USAGE, UserError
 from sysai.options import DEFAULT_SEED, Quick, Seed
 from sysai.tables import make_console, print_table
 
 try:  # recent Typer ships its own copy of Click; its exceptions are the ones raised
-    from typer._click import ClickException
+    from typer._click.exceptions import ClickException, UsageError
 except ImportError:  # pragma: no cover - older Typer uses Click itself
-    from click import ClickException
+    from click import ClickException, UsageError
 
 HELP = (
     "Hands-on labs for a systems-for-AI tutorial: TrIO container-image I/O, LLM-LA load "
@@ -32,16 +32,23 @@ HELP = (
 )
 
 
-def build_app() -> typer.Typer:
+def build_app(load: Iterable[str] | None = None) -> typer.Typer:
+    """The command tree. Only the labs named in `load` (all when None) are imported; the others
+    appear in `--help` from their catalog line alone, so `sysai --help` imports no lab."""
     app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
     app.command("list")(list_labs)
     app.command("tour")(tour)
     app.command("check")(check)
+    app.command("plugins")(plugins)
     app.command("handout")(handout)
     app.command("version")(version)
-    for status in discover():
+    wanted = None if load is None else set(load)
+    for status in discover(only=wanted):
         if status.lab is not None:
             app.add_typer(status.lab.app, name=status.info.name, help=f"Lab {status.info.number}: {status.info.talk}.")
+        elif wanted is not None and status.info.name not in wanted:
+            app.command(status.info.name, help=f"Lab {status.info.number}: {status.info.talk}.",
+                        add_help_option=False)(_unbuilt(status.info, "not loaded"))
         else:
             app.command(
                 status.info.name,
@@ -50,6 +57,13 @@ def build_app() -> typer.Typer:
                 add_help_option=False,
             )(_unbuilt(status.info, status.status))
     return app
+
+
+def _named_lab(args: list[str]) -> list[str]:
+    """The lab a command line is for (its first word, if that is a lab's name), as a list."""
+    words = [a for a in args if not a.startswith("-")]
+    names = {info.name for info in CATALOG}
+    return words[:1] if words and words[0] in names else []
 
 
 def _unbuilt(info: LabInfo, why: str):
@@ -102,6 +116,28 @@ def check(
         raise typer.Exit(1)
 
 
+def plugins(
+    lab: Annotated[Optional[str], typer.Argument(help="Only this lab (e.g. llm-la).")] = None,
+) -> None:
+    """Every plugin of every lab's registries, with its options: what `--plugin FILE` can add to."""
+    from sysai.registry import resolve
+
+    statuses = [s for s in discover() if lab is None or s.info.name == lab]
+    if not statuses:
+        raise UserError(f"unknown lab {lab!r} (choose from: {', '.join(i.name for i in CATALOG)})")
+    rows = []
+    for status in statuses:
+        for path in status.lab.registries if status.lab is not None else ():
+            registry = resolve(path)
+            for info in registry.describe():
+                options = "; ".join(f"{key}={default}" for key, default, _ in info.options) or "-"
+                rows.append([status.info.name, registry.kind, info.name, "yes" if info.default else "",
+                             options, info.summary])
+    print_table("plugins", ["lab", "kind", "name", "default", "options (key=default)", "what it does"], rows,
+                note="options: --set NAME.KEY=VALUE where a command offers it; a new plugin is one file "
+                     "with @REGISTRY.register(name) (docs/extending.md)")
+
+
 def handout(
     out: Annotated[Path, typer.Option("--out", help="New folder for the student copy.")],
     task: Annotated[Optional[str], typer.Option("--task", help="Stub only this task (default: all).")] = None,
@@ -123,14 +159,18 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
-    command = typer.main.get_command(build_app())
+    command = typer.main.get_command(build_app(load=_named_lab(args)))
     try:
         result = command.main(args=args, prog_name="sysai", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return exc.exit_code
+    except UsageError as exc:  # typer's own: one line too, pointing to the right --help
+        path = exc.ctx.command_path if exc.ctx is not None else "sysai"
+        print(f"error: {exc.format_message()} (see `{path} --help`)", file=sys.stderr)
+        return EXIT_USAGE
     except ClickException as exc:
-        exc.show()
+        print(f"error: {exc.format_message()}", file=sys.stderr)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)

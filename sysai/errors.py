@@ -19,3 +19,40 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class TaskNotDone(UserError, NotImplementedError):
+    """Raised by a graded task's stub in a handout: code that needs the task points to it.
+
+    It is a :class:`UserError` (one line, exit 2: ``error: this needs Task 2.1 (labs/llm-la.md §1)
+    — run sysai check 2.1``) and a ``NotImplementedError`` (what the task's tests expect of a stub).
+    """
+
+    def __init__(self, task: str):
+        import re
+
+        # Some wrappers (Ray's task errors) rebuild an exception from its message: keep the number.
+        found = re.search(r"\d+\.\d+", str(task))
+        task = found.group(0) if found else str(task)
+        self.task = task
+        super().__init__(f"this needs Task {task} ({sheet_section(task)}) — run sysai check {task}")
+
+    def __reduce__(self):  # crosses process boundaries (Ray, a FUSE daemon) as itself, not re-wrapped
+        return (type(self), (self.task,))
+
+
+def sheet_section(task: str) -> str:
+    """Where a task is set: ``labs/<lab>.md §N`` (the ``## N · ...`` heading above ``**Task L.N**``)."""
+    from pathlib import Path
+
+    labs = Path(__file__).resolve().parents[1] / "labs"
+    for sheet in sorted(labs.glob("*.md")):
+        section = None
+        for line in sheet.read_text(encoding="utf-8").splitlines():
+            if line.startswith("## "):
+                title = line[3:].strip()
+                number, dot, _ = title.partition("·")
+                section = f"§{number.strip()}" if dot and number.strip() else f"“{title}”"
+            if f"Task {task}" in line and "**" in line:
+                return f"labs/{sheet.name}" + (f" {section}" if section else "")
+    return "labs/README.md"

@@ -7,8 +7,9 @@ A lab sheet says "Task 2.3: ... edit file X, pass `sysai check 2.3`". Behind it:
 * its tests carry ``@pytest.mark.task2_3``;
 * the reference solution in the source sits between ``# BEGIN SOLUTION task2_3`` and
   ``# END SOLUTION``. ``sysai handout`` writes a student copy of the repository in which each such
-  block is replaced by ``raise NotImplementedError(...)``, so the reference passes and the
-  student stub fails (the test suite checks both).
+  block is replaced by ``raise TaskNotDone("2.3")`` (a ``NotImplementedError`` that the CLI shows
+  as one line pointing to the sheet), so the reference passes and the student stub fails (the test
+  suite checks both).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION (?P<task>task\d+_\d+)\s
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
 
 # What a handout contains: the code, the tests and the sheets, not results or virtualenvs.
-HANDOUT_PARTS = ("pyproject.toml", "Makefile", "README.md", "sysai", "trio_lab", "llm_la_lab",
-                 "yuanrong_lab", "copilot_lab", "tests", "labs", "scripts", "benchmarks")
+HANDOUT_PARTS = ("pyproject.toml", "Makefile", "README.md", ".gitignore", "mkdocs.yml", "sysai", "trio_lab",
+                 "llm_la_lab", "yuanrong_lab", "copilot_lab", "tests", "labs", "docs", "scripts", "benchmarks")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def find_task(task: str, root: Path | None = None) -> Task:
 
 
 def strip_solutions(text: str, only: str | None = None) -> tuple[str, int]:
-    """Replace solution blocks (all, or only task `only`) by a NotImplementedError stub."""
+    """Replace solution blocks (all, or only task `only`) by a stub raising ``TaskNotDone``."""
     out: list[str] = []
     stripped = 0
     lines = text.splitlines(keepends=True)
@@ -96,7 +97,10 @@ def strip_solutions(text: str, only: str | None = None) -> tuple[str, int]:
         if j == len(lines):
             raise ValueError(f"solution block opened at line {i + 1} is never closed")
         number = begin["task"].removeprefix("task").replace("_", ".")
-        out.append(f'{begin["indent"]}raise NotImplementedError("Task {number}: your code here (see labs/)")\n')
+        indent = begin["indent"]
+        out.append(f"{indent}# Task {number}: your code here (see labs/); it replaces these two lines.\n")
+        out.append(f"{indent}from sysai.errors import TaskNotDone\n")
+        out.append(f'{indent}raise TaskNotDone("{number}")\n')
         stripped += 1
         i = j + 1
     return "".join(out), stripped

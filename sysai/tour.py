@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from sysai.catalog import LabStatus, discover
+from sysai.errors import TaskNotDone
 from sysai.results import write_json
 from sysai.tables import fmt, make_console, markdown_table, print_table
 from sysai.timing import Timer
@@ -38,13 +39,16 @@ class TourSection:
     rows: list[list[Any]]
     figures: list[Path] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
+    #: "simulated" (model time of a seeded simulation: same seed, same numbers) or "measured"
+    #: (real components timed on this machine: FUSE, HTTP, Ray - they vary from run to run).
+    kind: str = "measured"
 
 
 @dataclass
 class TourEntry:
     lab: str
     system: str
-    status: str  # "ok", "not built yet", "failed: ..."
+    status: str  # "ok", "not built yet", "needs Task L.N", "failed: ..."
     seconds: float = 0.0
     section: TourSection | None = None
 
@@ -71,6 +75,9 @@ def _run_one(status: LabStatus, out: Path, seed: int, quick: bool, console: Cons
     with Timer() as timer:
         try:
             section = status.lab.tour(ctx)
+        except TaskNotDone as exc:  # a handout before its tasks are done: a pointer, not a failure
+            console.print(f"{info.system}: {exc}")
+            return TourEntry(info.name, info.system, f"needs Task {exc.task}", timer.elapsed)
         except Exception as exc:  # one lab failing must not hide the others
             (ctx.out / "error.txt").write_text(traceback.format_exc())
             console.print(f"[red]{info.system} failed: {type(exc).__name__}: {exc}[/red]")
@@ -81,8 +88,11 @@ def _run_one(status: LabStatus, out: Path, seed: int, quick: bool, console: Cons
 
 def _write_report(out: Path, entries: list[TourEntry], seed: int, quick: bool) -> None:
     scale = "quick" if quick else "small"
-    md = ["# sysai-labs tour\n", f"Seed {seed}, {scale} scale. Every number below was measured in this run.\n"]
-    page = [f"<h1>sysai-labs tour</h1><p>Seed {seed}, {scale} scale. Every number below was measured in this run.</p>"]
+    intro = (f"Seed {seed}, {scale} scale. Every number below comes from this run. Sections marked *simulated* "
+             "are model time from a seeded simulation (same seed, same numbers); sections marked *measured* timed "
+             "real components (FUSE mounts, HTTP servers, a Ray cluster) on this machine and vary from run to run.")
+    md = ["# sysai-labs tour\n", intro + "\n"]
+    page = [f"<h1>sysai-labs tour</h1><p>{html.escape(intro)}</p>"]
     for entry in entries:
         md.append(f"## {entry.system}\n")
         page.append(f"<h2>{html.escape(entry.system)}</h2>")
@@ -91,9 +101,11 @@ def _write_report(out: Path, entries: list[TourEntry], seed: int, quick: bool) -
             page.append(f"<p><em>{html.escape(entry.status)}</em></p>")
             continue
         section = entry.section
-        md += [f"**{section.title}** ({entry.seconds:.1f} s)\n", markdown_table(section.columns, section.rows) + "\n"]
+        md += [f"**{section.title}** (*{section.kind}*, {entry.seconds:.1f} s)\n",
+               markdown_table(section.columns, section.rows) + "\n"]
         md.append(section.summary + "\n")
-        page.append(f"<h3>{html.escape(section.title)} ({entry.seconds:.1f} s)</h3>")
+        title, kind = html.escape(section.title), html.escape(section.kind)
+        page.append(f"<h3>{title} (<em>{kind}</em>, {entry.seconds:.1f} s)</h3>")
         page.append(_html_table(section.columns, section.rows))
         page.append(f"<p>{html.escape(section.summary)}</p>")
         for figure in section.figures:
@@ -101,7 +113,8 @@ def _write_report(out: Path, entries: list[TourEntry], seed: int, quick: bool) -
             md.append(f"![{figure.stem}]({rel})\n")
             page.append(f'<img src="{html.escape(rel)}" alt="{html.escape(figure.stem)}" style="max-width:48%">')
     (out / "report.md").write_text("\n".join(md))
-    style = "body{font-family:sans-serif;max-width:70em;margin:2em auto}td,th{padding:.2em .8em;border-bottom:1px solid #ddd}"
+    style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}"
+             "td,th{padding:.2em .8em;border-bottom:1px solid #ddd}")
     (out / "index.html").write_text(
         f"<!doctype html><meta charset=utf-8><title>sysai-labs tour</title><style>{style}</style>" + "\n".join(page)
     )
@@ -110,7 +123,8 @@ def _write_report(out: Path, entries: list[TourEntry], seed: int, quick: bool) -
         {
             "seed": seed,
             "quick": quick,
-            "labs": {e.lab: {"status": e.status, "seconds": e.seconds, **(e.section.results if e.section else {})} for e in entries},
+            "labs": {e.lab: {"status": e.status, "seconds": e.seconds, "kind": e.section.kind if e.section else None,
+                             **(e.section.results if e.section else {})} for e in entries},
         },
     )
 

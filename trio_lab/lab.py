@@ -30,4 +30,4 @@ def tour(ctx):
                                         "requests": r.requests, "fuse": r.fuse} for n, r in res.loaders.items()}})
 
 
-LAB = Lab(app=app, tour=tour)
+LAB = Lab(app=app, tour=tour, registries=("trio_lab.loaders.base:LOADERS", "trio_lab.evictions.base:EVICTIONS"))

@@ -87,6 +87,15 @@ class Stats:
     client_errors: int = 0
     client_disconnects: int = 0
     policy_errors: int = 0
+    polls: int = 0  # completed rounds of polling every backend
+    first_poll: float = 0.0  # time.monotonic() of the first and the latest round
+    last_poll: float = 0.0
+
+    @property
+    def poll_interval_s(self) -> float:
+        """The refresh interval actually achieved: ``refresh_s`` plus the polls' own round trips and the
+        event loop's lag. On a busy machine this is what makes live signals staler than simulated ones."""
+        return (self.last_poll - self.first_poll) / (self.polls - 1) if self.polls > 1 else float("nan")
 
 
 class Proxy:
@@ -129,6 +138,10 @@ class Proxy:
 
     async def poll_once(self) -> None:
         await asyncio.gather(*(self._poll(b) for b in self.backends))
+        stats, now = self.stats, time.monotonic()
+        stats.polls += 1
+        stats.first_poll = stats.first_poll or now
+        stats.last_poll = now
         self.dispatch()
 
     async def _poll(self, backend: Backend) -> None:

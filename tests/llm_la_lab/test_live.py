@@ -18,7 +18,7 @@ from openai import OpenAI
 from sysai.errors import UserError
 from sysai.http import serve_in_thread
 
-from llm_la_lab.experiments import Setup
+from llm_la_lab.experiments import Setup, build_workload, run_policy
 from llm_la_lab.live.agreement import agreement, same_order
 from llm_la_lab.live.engine import make_engine_app
 from llm_la_lab.live.proxy import Proxy, make_proxy_app
@@ -164,19 +164,32 @@ def test_backend_killed_mid_run_loses_nothing_silently():
 
 
 @pytest.mark.timeout(120)
-def test_sim_and_live_agree():
-    setup = Setup(requests=120, instances=2, load=0.9, replica=SMALL)
-    fresh = agreement(setup, ["llm_la"], time_scale=0.2, poll_s=0.01, tolerance=0.2)
-    assert fresh.live["llm_la"]["errors"] == 0
-    assert fresh.within_tolerance, fresh.relative_error
-    # 2 s-stale signals (0.4 s wall): least_outstanding_tokens herds and falls clearly behind round-robin
-    # (11 % in the simulator); herding makes one run chaotic, so latencies only within ±40 % here.
-    stale = agreement(setup, ["least_outstanding_tokens", "round_robin"], time_scale=0.2, poll_s=0.4,
-                      tolerance=0.4, rank_margin=0.05)
-    assert stale.sim_ranking == ["round_robin", "least_outstanding_tokens"]
-    assert all(stale.live[p]["errors"] == 0 for p in stale.live)
-    assert stale.within_tolerance, stale.relative_error
-    assert stale.ranking_agrees, (stale.sim_ranking, stale.live_ranking)
+def test_live_path_serves_the_slice_the_simulator_runs():
+    """The live path serves every request of the slice in full, and the agreement calibrates the
+    simulator with the poll interval the proxy really achieved (never shorter than configured).
+
+    How *close* live and simulated latencies are is a wall-clock claim that depends on how busy the
+    machine is, so it is measured by `sysai llm-la live-compare` (a benchmark), not asserted here."""
+    setup = Setup(requests=60, instances=2, load=0.9, replica=SMALL)
+    result = agreement(setup, ["llm_la", "round_robin"], time_scale=0.2, poll_s=0.01)
+    for policy in ("llm_la", "round_robin"):
+        live, sim = result.live[policy], result.sim[policy]
+        assert live["errors"] == 0 and live["completed"] == 60
+        assert sum(live["routed"]) == 60 and live["stats"]["requests"] == 60
+        assert result.achieved_poll_s[policy] >= 0.01, "a poll round takes at least the sleep between rounds"
+        assert sum(sim["requests_per_replica"]) == sum(result.nominal_sim[policy]["requests_per_replica"]) == 60
+        assert set(result.relative_error[policy]) == {"e2e_mean_s", "ttft_mean_s", "tpot_mean_s"}
+    assert result.live["round_robin"]["routed"] == [30, 30], "round-robin alternates exactly, live as simulated"
+
+
+def test_stale_signals_make_least_outstanding_tokens_herd_in_the_simulator():
+    """The claim the live-compare benchmark then checks live: with 2 s-stale signals every router
+    sends the next burst to the same 'least loaded' replica, and round-robin wins (seeded, model time)."""
+    setup = Setup(requests=120, instances=2, load=0.9, replica=SMALL, refresh_s=2.0)
+    workload, _, _ = build_workload(setup)
+    lot, _ = run_policy(setup, workload, "least_outstanding_tokens")
+    rr, _ = run_policy(setup, workload, "round_robin")
+    assert lot["e2e_mean_s"] > 1.05 * rr["e2e_mean_s"]
 
 
 def test_ranking_rule_and_replay_bounds():

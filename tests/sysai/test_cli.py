@@ -16,9 +16,10 @@ def test_help_lists_every_lab(capsys):
 def test_list_shows_four_labs_with_status(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
+    rows = {line.split("│")[2].strip(): line for line in out.splitlines() if line.count("│") > 3}
     for info in CATALOG:
-        assert info.name in out
-    assert "built" in out
+        assert info.name in rows and rows[info.name].rstrip("│ ").endswith("built"), rows.get(info.name)
+        assert "not built" not in rows[info.name]
 
 
 def test_unknown_command_is_a_usage_error(capsys):
@@ -44,8 +45,8 @@ def test_check_list(capsys):
 
 def test_unbuilt_lab_says_so(monkeypatch, capsys):
     unbuilt = [LabStatus(info, None) for info in CATALOG]
-    monkeypatch.setattr(catalog, "discover", lambda: unbuilt)
-    monkeypatch.setattr("sysai.cli.discover", lambda: unbuilt)
+    monkeypatch.setattr(catalog, "discover", lambda only=None: unbuilt)
+    monkeypatch.setattr("sysai.cli.discover", lambda only=None: unbuilt)
     assert main(["copilot", "evaluate"]) == 2
     assert "not built yet" in capsys.readouterr().err
 
@@ -73,3 +74,55 @@ def test_console_script_runs_in_a_subprocess():
     done = subprocess.run([sys.executable, "-m", "sysai", "list"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "trio" in done.stdout
+
+
+@pytest.mark.parametrize("argv, where", [
+    (["llm-la", "compare", "--seed", "-1"], "sysai llm-la compare --help"),
+    (["llm-la", "no-such-command"], "sysai llm-la --help"),
+    (["no-such-command"], "sysai --help"),
+    (["trio", "compare", "--no-such-option"], "sysai trio compare --help"),
+])
+def test_typer_usage_errors_are_one_line_pointing_to_help(argv, where, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and f"`{where}`" in lines[0], captured.err
+    assert "Usage:" not in captured.out + captured.err
+
+
+def test_help_imports_no_lab():
+    import subprocess
+    import sys
+
+    code = ("import sys; from sysai.cli import main; main(['--help']); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0].endswith('_lab')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", "sysai --help must not import the labs (start-up time)"
+
+
+def test_a_stub_reached_by_a_command_is_a_one_line_pointer(monkeypatch, capsys):
+    from sysai.errors import TaskNotDone
+
+    def stub():
+        raise TaskNotDone("2.1")
+
+    monkeypatch.setattr("sysai.cli.list_labs", stub)
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: this needs Task 2.1 (labs/llm-la.md §1) — run sysai check 2.1"
+
+
+def test_plugins_lists_every_registry_of_every_lab(capsys):
+    from sysai.catalog import discover
+    from sysai.registry import resolve
+
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    statuses = discover()
+    assert all(s.lab is not None and s.lab.registries for s in statuses), "every lab lists its registries"
+    for status in statuses:
+        for path in status.lab.registries:
+            for name in resolve(path).names():
+                assert name in out, (status.info.name, path, name)
+    assert main(["plugins", "no-such-lab"]) == 2

@@ -64,3 +64,61 @@ def test_load_file(tmp_path):
             reg.load_file(tmp_path / "nope.py")
     finally:
         sys.modules.pop("reg_under_test", None)
+
+
+def _knobbed_registry():
+    from dataclasses import dataclass
+
+    from sysai.config import option
+
+    reg = Registry("widget")
+
+    @reg.register("plain")
+    class Plain:
+        """A widget without knobs."""
+
+        def __init__(self, seed=0, config=None):
+            self.seed, self.config = seed, config
+
+    @reg.register("knobbed", default=True)
+    class Knobbed(Plain):
+        """A widget with one knob."""
+
+        @dataclass
+        class Config:
+            depth: int = option(4, "how deep")
+
+    return reg
+
+
+def test_defaults_create_and_describe():
+    reg = _knobbed_registry()
+    assert reg.defaults() == ["knobbed"] and reg.names() == ["knobbed", "plain"]
+    made = reg.create("knobbed", seed=7, options={"depth": 9})
+    assert made.seed == 7 and made.config.depth == 9
+    assert reg.create("knobbed").config.depth == 4, "no options: the Config's defaults"
+    assert reg.create("plain", seed=3).config is None
+    with pytest.raises(UserError, match=r"options of widget 'knobbed': unknown key\(s\) 'width'"):
+        reg.create("knobbed", options={"width": 1})
+    with pytest.raises(UserError, match="widget 'plain' has no options"):
+        reg.create("plain", options={"depth": 1})
+    with pytest.raises(UserError, match="expected a whole number"):
+        reg.create("knobbed", options={"depth": "deep"})
+    rows = {info.name: info for info in reg.describe()}
+    assert rows["knobbed"].default and not rows["plain"].default
+    assert rows["knobbed"].summary == "A widget with one knob."
+    assert rows["knobbed"].options == [("depth", "4", "how deep")]
+    assert rows["plain"].summary == "A widget without knobs.", "a subclass must not inherit its parent's summary"
+
+
+def test_plugin_file_errors_are_one_line(tmp_path):
+    from sysai.registry import load_plugin_file
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n")
+    with pytest.raises(UserError, match=r"broken.py:1: plugin has a syntax error"):
+        load_plugin_file(broken)
+    missing = tmp_path / "needs.py"
+    missing.write_text("import no_such_module_anywhere\n")
+    with pytest.raises(UserError, match="cannot import no_such_module_anywhere"):
+        load_plugin_file(missing)

@@ -34,8 +34,12 @@ def test_marker_for():
 def test_strip_all_and_only_one():
     text, n = strip_solutions(SOURCE)
     assert n == 2 and "return x + 1" not in text and "y = x * 2" not in text
-    assert '    raise NotImplementedError("Task 2.1: your code here (see labs/)")' in text
+    assert '    raise TaskNotDone("2.1")' in text and "    from sysai.errors import TaskNotDone" in text
     compile(text, "stub.py", "exec")
+    namespace: dict = {}
+    exec(text, namespace)
+    with pytest.raises(NotImplementedError, match=r"this needs Task 2\.1 \(labs/\S+\.md.*\) — run sysai check 2\.1"):
+        namespace["f"](1)
     text, n = strip_solutions(SOURCE, only="task2_2")
     assert n == 1 and "return x + 1" in text and "y = x * 2" not in text
 
@@ -70,4 +74,4 @@ def test_student_stub_fails_its_task(task, tmp_path):
         cwd=handout, capture_output=True, text=True, env=env, timeout=170,
     )
     assert done.returncode == 1, f"stubbed task {task.number} should fail its tests:\n{done.stdout[-2000:]}"
-    assert "NotImplementedError" in done.stdout
+    assert "TaskNotDone" in done.stdout and f"run sysai check {task.number}" in done.stdout
