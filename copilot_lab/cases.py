@@ -34,7 +34,7 @@ class Case:
 
 
 def fault_names(only: list[str] | None = None) -> list[str]:
-    names = FAULTS.names()
+    names = FAULTS.defaults()
     if not only:
         return names
     for name in only:
@@ -55,7 +55,7 @@ def make_case(system: System, seed: int, split: str, index: int, config: SimConf
     root = int(r.integers(0, system.n))
     severity = float(r.uniform(0.5, 1.5))
     onset = int(r.integers(config.onset_min, config.onset_max + 1))
-    effect = FAULTS.get(fault)().effect(severity)
+    effect = FAULTS.create(fault, seed=case_seed).effect(severity)
     telemetry = simulate(system, Injection(fault, root, severity, onset, effect), config, case_seed)
     case = Case(system.name, fault, system.names[root], root, severity, float(telemetry.time[onset]),
                 case_seed, split, index)

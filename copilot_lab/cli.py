@@ -11,12 +11,25 @@ from typing import Annotated, Optional
 import typer
 
 from sysai.errors import UserError
-from sysai.options import DEFAULT_SEED, Json, Out, Quick, Seed
+from copilot_lab.agents.base import AGENTS
+from copilot_lab.faults.base import FAULTS
+from sysai.options import DEFAULT_SEED, Json, Out, Plugin, Quick, Seed, load_plugins
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="EulerCopilot: multi-agent root-cause analysis over simulated metrics, logs and traces.")
 
 QUICK_CASES = 70
+# Help texts come from the registries, so a dropped-in agent or fault file shows up by itself.
+AGENT_HELP = (f"Juror to run (repeatable) [default: {', '.join(AGENTS.defaults())}; "
+              f"all: {', '.join(AGENTS.names())}].")
+Agent = Annotated[Optional[list[str]], typer.Option("--agent", help=AGENT_HELP, show_default=False)]
+
+
+def _jurors(names: Optional[list[str]], plugins) -> Optional[list[str]]:
+    load_plugins(plugins)
+    for name in names or ():
+        AGENTS.get(name)  # a UserError naming the choices
+    return list(names) if names else None
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -38,21 +51,26 @@ def evaluate(
     warmup: Annotated[int, typer.Option("--warmup", help="Dev cases the memory resolved beforehand.")] = 100,
     threshold: Annotated[float, typer.Option("--threshold", help="Abstain below this confidence.")] = 0.7,
     graph: Annotated[bool, typer.Option("--graph/--no-graph", help="With a folder: use each case's call graph.")] = True,
+    agent: Agent = None, plugin: Plugin = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """AC@1, AC@3, Avg@5 and ms per case: random, each agent, the coordinator (± memory) on simulated cases;
     or each agent, the coordinator, RCAEval's BARO and n-sigma on a folder of cases (--cases DIR)."""
+    names = _jurors(agent, plugin)
     text = cases.strip()
     if not text.isdigit():
         from copilot_lab.experiments import folder_evaluation
         from copilot_lab.report import show_folder
         from sysai.results import finish, prepare_out
 
-        results = folder_evaluation(Path(text), graph)
+        results = folder_evaluation(Path(text), graph, names)
         finish(results, prepare_out("copilot", "evaluate", out), json, lambda: show_folder(results))
         return
     from copilot_lab.experiments import run_evaluate
 
+    if names:
+        raise UserError("--agent works with --cases DIR; the simulated evaluation runs every default juror "
+                        "(its memory's signatures are built from them)")
     n = int(text)
     _check_positive("cases", n)
     _check_threshold(threshold)
@@ -78,15 +96,17 @@ def robustness(
 
 @app.command()
 def inject(
-    fault: Annotated[str, typer.Option("--fault", help="Fault type (see `--fault list`).")] = "cpu_hog",
+    fault: Annotated[str, typer.Option("--fault", help=f"Fault type: {', '.join(FAULTS.names())} (`--fault list`).")] = FAULTS.defaults()[0],
     root: Annotated[Optional[str], typer.Option("--root", help="Service to break [default: drawn from the seed].")] = None,
     system: Annotated[str, typer.Option("--system", help="shop, platform, or a system YAML file.")] = "shop",
     severity: Annotated[float, typer.Option("--severity", help="Fault strength (≈0.5–1.5).")] = 1.0,
+    plugin: Plugin = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Generate one case and write metrics.csv, logs.csv, traces.csv, topology.yaml and case.json."""
     from copilot_lab.experiments import run_inject
 
+    load_plugins(plugin)
     _check_positive("severity", severity)
     run_inject(fault, root, system, severity, seed, out, json)
 
@@ -97,17 +117,20 @@ def diagnose(
     anomaly_time: Annotated[float, typer.Option("--anomaly-time", help="When the anomaly was detected (same unit as `time`).")],
     logs: Annotated[Optional[Path], typer.Option("--logs", help="Logs CSV: time, service (or container_name), message.")] = None,
     traces: Annotated[Optional[Path], typer.Option("--traces", help="Traces CSV (see the docs for columns).")] = None,
-    topology: Annotated[Optional[Path], typer.Option("--topology", help="System YAML with the call graph.")] = None,
+    topology: Annotated[Optional[Path], typer.Option("--topology", help="The call graph: the lab's system YAML, or JSON/YAML "
+                                                     "with services, calls [[caller, callee]], entry, causal_edges.")] = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Abstain below this confidence.")] = 0.7,
     llm_url: Annotated[Optional[str], typer.Option("--llm-url", help="OpenAI-compatible endpoint for the optional LLM juror.")] = None,
     llm_model: Annotated[str, typer.Option("--llm-model", help="Model name for --llm-url.")] = "gpt-4o-mini",
+    agent: Agent = None, plugin: Plugin = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Ranked root causes with confidence and explanation, from files in the RCAEval layout."""
     from copilot_lab.experiments import run_diagnose
 
     _check_threshold(threshold)
-    run_diagnose(metrics, logs, traces, topology, anomaly_time, threshold, llm_url, llm_model, out, json)
+    names = _jurors(agent, plugin)
+    run_diagnose(metrics, logs, traces, topology, anomaly_time, threshold, llm_url, llm_model, out, json, names)
 
 
 @app.command("mock-llm")

@@ -98,8 +98,8 @@ def systems_for(name: str) -> list[System]:
     return [load_system("shop"), load_system("platform")] if name == "both" else [load_system(name)]
 
 
-def agents() -> list:
-    return [AGENTS.get(name)() for name in juror_names()]
+def agents(names: list[str] | None = None) -> list:
+    return [AGENTS.create(name) for name in (names or juror_names())]
 
 
 def collect(systems: list[System], n_cases: int, seed: int, split: str, sim: SimConfig | None = None,

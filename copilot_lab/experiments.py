@@ -151,7 +151,7 @@ def run_inject(fault: str, root: str | None, system_name: str, severity: float, 
     if fault == "list":
         raise UserError(f"fault types: {', '.join(FAULTS.names())}")
     system = load_system(system_name)
-    effect = FAULTS.get(fault)().effect(severity)
+    effect = FAULTS.create(fault, seed=seed).effect(severity)
     config = SimConfig()
     r = rng(seed, "inject")
     if root is None:
@@ -177,11 +177,11 @@ def run_inject(fault: str, root: str | None, system_name: str, severity: float, 
     finish(results, out, as_json, show)
 
 
-def folder_evaluation(folder: Path, use_graph: bool = True):
-    """Every default juror, the coordinator, BARO and n-sigma on a folder of RCAEval-layout cases."""
+def folder_evaluation(folder: Path, use_graph: bool = True, jurors: list[str] | None = None):
+    """Each juror (default: the default set), the coordinator, BARO and n-sigma on a folder of RCAEval-layout cases."""
     from copilot_lab.folder import evaluate_folder
 
-    return evaluate_folder(folder, use_graph)
+    return evaluate_folder(folder, use_graph, jurors=jurors)
 
 
 def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path) -> list[str]:
@@ -203,7 +203,8 @@ def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path) -> lis
 
 
 def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None, anomaly_time: float,
-                 threshold: float, llm_url: str | None, llm_model: str, out, as_json: bool) -> None:
+                 threshold: float, llm_url: str | None, llm_model: str, out, as_json: bool,
+                 jurors: list[str] | None = None) -> None:
     from copilot_lab.anomaly import CaseView
     from copilot_lab.coordinator import diagnose
     from copilot_lab.evaluate import agents
@@ -212,7 +213,7 @@ def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology
     telemetry, graph, notes = load_files(metrics, logs, traces, topology)
     notes += check_anomaly_time(anomaly_time, telemetry.time, metrics)
     view = CaseView.over_rows(telemetry, graph, anomaly_time)
-    findings = [agent.rank(view) for agent in agents()]
+    findings = [agent.rank(view) for agent in agents(jurors)]
     if llm_url:
         from copilot_lab.agents.llm import LlmAgent
 

@@ -121,7 +121,8 @@ class FolderResults:
     ranks: dict[str, list[int]] = field(default_factory=dict)  # method -> 0-based rank of the root per case
 
 
-def score_cases(cases: list[FolderCase], baselines: bool = True, fusion=None) -> tuple[dict, dict]:
+def score_cases(cases: list[FolderCase], baselines: bool = True, fusion=None,
+                jurors: list[str] | None = None) -> tuple[dict, dict]:
     """(ranks per method, mean ms per case per method) over `cases`: every default juror alone, the
     coordinator (fusing them), and RCAEval's BARO and n-sigma on the same metrics."""
     from copilot_lab import baselines as base
@@ -131,7 +132,7 @@ def score_cases(cases: list[FolderCase], baselines: bool = True, fusion=None) ->
     from sysai.timing import Timer
 
     fusion = fusion or FusionConfig()
-    jurors = agents()
+    jurors = agents(jurors)
     ranks: dict[str, list[int]] = {}
     ms: dict[str, list[float]] = {}
     for case in cases:
@@ -180,10 +181,11 @@ def summarise(ranks: dict[str, list[int]], ms: dict[str, float], faults: list[st
     return table, per_fault
 
 
-def evaluate_folder(folder: Path, use_graph: bool = True, baselines: bool = True) -> FolderResults:
+def evaluate_folder(folder: Path, use_graph: bool = True, baselines: bool = True,
+                    jurors: list[str] | None = None) -> FolderResults:
     """Load every case of `folder` and score every method on it."""
     cases = [load_case(p, use_graph) for p in case_dirs(folder)]
-    ranks, ms = score_cases(cases, baselines)
+    ranks, ms = score_cases(cases, baselines, jurors=jurors)
     silent = [m for m in ranks if m in ms and ms.get(f"_{m}_heard", 1.0) == 0.0]
     for m in silent:
         del ranks[m]

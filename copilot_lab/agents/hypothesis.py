@@ -20,7 +20,7 @@ nothing and the coordinator leans on the others.
 The fit is linear: quadratic terms fitted on a baseline extrapolate wildly under a strong
 fault (on the PyRCA dev cases AC@1 fell from 0.87 to 0.44 with them).
 
-It is an **optional** juror (``--agent hypothesis``): on the dev splits it reaches AC@1 ≈ 0.87
+It is not a default juror (``--agent hypothesis`` adds it): on the dev splits it reaches AC@1 ≈ 0.87
 alone on PyRCA cases, but adds nothing to a jury that already has the topology agent's walk
 (best fusion weight 0 on both dev splits) — a measured result, kept here to be compared.
 """
@@ -60,8 +60,6 @@ def residuals(y_base: np.ndarray, y_test: np.ndarray, X_base: np.ndarray, X_test
 
 @AGENTS.register("hypothesis")
 class HypothesisAgent(Agent):
-    optional = True
-
     def rank(self, view: CaseView) -> Finding:
         tel, g = view.telemetry, view.graph
         if tel.metrics is None or g is None:

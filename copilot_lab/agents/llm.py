@@ -85,10 +85,9 @@ def parse_answer(answer: dict, names: list[str]) -> tuple[np.ndarray, str]:
 
 @AGENTS.register("llm")
 class LlmAgent(Agent):
-    optional = True
-
     def __init__(self, url: str | None = None, model: str = "gpt-4o-mini", findings: list[Finding] | None = None,
-                 timeout_s: float = 60.0):
+                 timeout_s: float = 60.0, *, seed: int = 0, config=None):
+        super().__init__(seed=seed, config=config)
         self.url, self.model, self.findings, self.timeout_s = url, model, findings or [], timeout_s
 
     def rank(self, view: CaseView) -> Finding:

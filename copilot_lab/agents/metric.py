@@ -46,7 +46,7 @@ def onsets(view: CaseView) -> np.ndarray | None:
     return first
 
 
-@AGENTS.register("metric")
+@AGENTS.register("metric", default=True)
 class MetricAgent(Agent):
     def rank(self, view: CaseView) -> Finding:
         z = view.metric_z()

@@ -47,7 +47,7 @@ def personalized_pagerank(weights: np.ndarray, personalization: np.ndarray, damp
 SYMPTOMS = ("latency", "error")  # what propagates along calls; resource metrics do not
 
 
-@AGENTS.register("topology")
+@AGENTS.register("topology", default=True)
 class TopologyAgent(Agent):
     back = 0.2
     host = 0.3

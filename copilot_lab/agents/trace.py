@@ -57,7 +57,7 @@ def _per_step(view: CaseView, start: np.ndarray, value: np.ndarray, key: np.ndar
         return robust_z(series[:split], series[split:]), np.nanmedian(series[:split], axis=0), np.nanmean(series[split:], axis=0)
 
 
-@AGENTS.register("trace")
+@AGENTS.register("trace", default=True)
 class TraceAgent(Agent):
     step_s = 10.0
 

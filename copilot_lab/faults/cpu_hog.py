@@ -6,7 +6,7 @@ from __future__ import annotations
 from copilot_lab.faults.base import FAULTS, Effect, Fault
 
 
-@FAULTS.register("cpu_hog")
+@FAULTS.register("cpu_hog", default=True)
 class CpuHog(Fault):
     def effect(self, severity: float) -> Effect:
         return Effect(cpu_add=35 * severity, self_factor=1 + 1.6 * severity,
