@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import types
+import warnings
 
 import numpy as np
 
@@ -68,3 +69,40 @@ def rank_services(method: str, time: np.ndarray, columns: list[str], values: np.
         if service in services and services.index(service) not in order:
             order.append(services.index(service))
     return order + [i for i in range(len(services)) if i not in order]
+
+
+def sli_column(names: list[str], kinds: tuple[str, ...], cube: np.ndarray, entry: int | None) -> tuple[int, int]:
+    """(service, kind) of the SLI: the entry's latency (else its first metric); without a known
+    entry, a service called ``frontend``, else the first service."""
+    s = entry if entry is not None else (names.index("frontend") if "frontend" in names else 0)
+    present = [k for k in range(len(kinds)) if not np.isnan(cube[:, s, k]).all()]
+    latency = [k for k in present if "lat" in kinds[k].lower()]
+    return s, (latency or present or [0])[0]
+
+
+def sli_correlation(view, band: float = 3.0) -> np.ndarray:
+    """The classic operator's baseline: among the metrics that left their baseline band
+    (|robust z| ≥ `band`), rank by |Pearson correlation| with the SLI over both windows; a
+    service scores its best metric. Metrics inside the band rank after all of those, by |z|.
+    The lab's own implementation (no package ships it), kept deliberately simple."""
+    from copilot_lab.anomaly import robust_z
+
+    tel = view.telemetry
+    base, test = view.windows(tel.time)
+    rows = base | test
+    cube = tel.metrics[rows]
+    s, k = sli_column(tel.names, tel.kinds, tel.metrics, view.graph.entry if view.graph is not None else None)
+    sli = cube[:, s, k]
+    z = np.abs(robust_z(tel.metrics[base], tel.metrics[test]))
+    flat = cube.reshape(len(cube), -1)
+    ok = np.isfinite(flat) & np.isfinite(sli)[:, None]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # absent series: NaN columns
+        x = np.where(ok, flat, np.nan)
+        xc = x - np.nanmean(x, axis=0)
+        yc = np.where(ok, sli[:, None], np.nan) - np.nanmean(np.where(ok, sli[:, None], np.nan), axis=0)
+        corr = np.nansum(xc * yc, axis=0) / np.sqrt(np.nansum(xc ** 2, axis=0) * np.nansum(yc ** 2, axis=0))
+    corr = np.nan_to_num(np.abs(corr)).reshape(tel.metrics.shape[1:])
+    corr[s, k] = 0.0  # the SLI itself
+    score = np.where(z >= band, 1.0 + corr, np.minimum(z / band, 0.999) * 0.999)
+    return score.max(axis=1)

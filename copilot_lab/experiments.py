@@ -202,6 +202,18 @@ def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path) -> lis
     return []
 
 
+def history_notes(view) -> list[str]:
+    """Services whose metrics start only at or after the anomaly time (a new pod, a new
+    exporter): they are ranked by what else is known of them, and said so."""
+    tel = view.telemetry
+    if tel.metrics is None:
+        return []
+    base, _ = view.windows(tel.time)
+    seen = np.isfinite(tel.metrics).any(axis=2)  # (T, S)
+    new = [tel.names[s] for s in range(len(tel.names)) if seen[:, s].any() and not seen[base, s].any()]
+    return [f"no history before the anomaly for {', '.join(new)}: their metrics cannot be compared with a baseline"] if new else []
+
+
 def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None, anomaly_time: float,
                  threshold: float, llm_url: str | None, llm_model: str, out, as_json: bool,
                  jurors: list[str] | None = None) -> None:
@@ -213,6 +225,7 @@ def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology
     telemetry, graph, notes = load_files(metrics, logs, traces, topology)
     notes += check_anomaly_time(anomaly_time, telemetry.time, metrics)
     view = CaseView.over_rows(telemetry, graph, anomaly_time)
+    notes += history_notes(view)
     findings = [agent.rank(view) for agent in agents(jurors)]
     if llm_url:
         from copilot_lab.agents.llm import LlmAgent

@@ -123,8 +123,9 @@ class FolderResults:
 
 def score_cases(cases: list[FolderCase], baselines: bool = True, fusion=None,
                 jurors: list[str] | None = None) -> tuple[dict, dict]:
-    """(ranks per method, mean ms per case per method) over `cases`: every default juror alone, the
-    coordinator (fusing them), and RCAEval's BARO and n-sigma on the same metrics."""
+    """(ranks per method, mean ms per case per method) over `cases`: every juror alone, the
+    coordinator (fusing them), the SLI-correlation baseline, and RCAEval's BARO and n-sigma on the
+    same metrics."""
     from copilot_lab import baselines as base
     from copilot_lab.anomaly import CaseView
     from copilot_lab.coordinator import FusionConfig, fuse
@@ -151,6 +152,10 @@ def score_cases(cases: list[FolderCase], baselines: bool = True, fusion=None,
             pooled = fuse(findings, fusion.weights, fusion.sharpen, fusion.threshold)[0]
         ranks.setdefault("multi_agent", []).append(rank_of(pooled, root))
         ms.setdefault("multi_agent", []).append(spent + t.elapsed_ms)
+        with Timer() as t:
+            sli = base.sli_correlation(view)
+        ranks.setdefault("sli_corr", []).append(rank_of(sli, root))
+        ms.setdefault("sli_corr", []).append(t.elapsed_ms)
         if baselines:
             columns, values = metric_table(case.telemetry)
             for method in base.BASELINES:

@@ -132,7 +132,10 @@ def read_metrics(path: Path) -> tuple[list[str], tuple[str, ...], np.ndarray, np
     cube = np.full((len(time), len(names), len(kinds)), np.nan)
     for c, (service, metric) in zip(columns, pairs):
         ci = header.index(c)
-        cube[:, names.index(service), kinds.index(metric)] = [_number(row[ci], path, i, c) for i, row in enumerate(body, start=2)]
+        values = [_number(row[ci], path, i, c) for i, row in enumerate(body, start=2)]
+        if np.isnan(values).all():
+            raise UserError(f"{path}:1: column {c!r} has no numbers (every cell is empty or NaN)")
+        cube[:, names.index(service), kinds.index(metric)] = values
     return names, kinds, time, cube
 
 
