@@ -66,8 +66,6 @@ def evaluate(
         results = folder_evaluation(Path(text), graph, names)
         finish(results, prepare_out("copilot", "evaluate", out), json, lambda: show_folder(results))
         return
-    from copilot_lab.experiments import run_evaluate
-
     if names:
         raise UserError("--agent works with --cases DIR; the simulated evaluation runs every default juror "
                         "(its memory's signatures are built from them)")
@@ -78,7 +76,14 @@ def evaluate(
         raise UserError(f"--warmup must be ≥ 0, got {warmup}")
     if quick:
         n, warmup = min(n, QUICK_CASES), min(warmup, 30)
-    run_evaluate(n, system, split, warmup, threshold, seed, out, json)
+    from copilot_lab.experiments import evaluation
+    from copilot_lab.report import evaluation_files, show_evaluation
+    from sysai.results import finish, prepare_out
+
+    folder = prepare_out("copilot", "evaluate", out)
+    results, records, raw = evaluation(n, system, split, warmup, threshold, seed)
+    evaluation_files(results, records, raw, folder)
+    finish(results, folder, json, lambda: show_evaluation(results))
 
 
 @app.command()
@@ -88,10 +93,15 @@ def robustness(
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Coordinator vs single agents under more noise, a missing modality, and a shifted anomaly time."""
-    from copilot_lab.experiments import run_robustness
+    from copilot_lab.experiments import robustness as run
+    from copilot_lab.report import robustness_files, show_robustness
+    from sysai.results import finish, prepare_out
 
     _check_positive("cases", cases)
-    run_robustness(min(cases, 28) if quick else cases, system, seed, out, json, quick)
+    folder = prepare_out("copilot", "robustness", out)
+    results = run(min(cases, 28) if quick else cases, system, seed, quick)
+    robustness_files(results, folder)
+    finish(results, folder, json, lambda: show_robustness(results))
 
 
 @app.command()
@@ -104,11 +114,17 @@ def inject(
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Generate one case and write metrics.csv, logs.csv, traces.csv, topology.yaml and case.json."""
-    from copilot_lab.experiments import run_inject
+    from copilot_lab.experiments import inject as run
+    from copilot_lab.report import show_inject
+    from sysai.results import finish, prepare_out
 
     load_plugins(plugin)
     _check_positive("severity", severity)
-    run_inject(fault, root, system, severity, seed, out, json)
+    if fault == "list":
+        raise UserError(f"fault types: {', '.join(FAULTS.names())}")
+    folder = prepare_out("copilot", "inject", out)
+    results = run(fault, root, system, severity, seed, folder)
+    finish(results, folder, json, lambda: show_inject(results))
 
 
 @app.command()
@@ -126,11 +142,25 @@ def diagnose(
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
 ) -> None:
     """Ranked root causes with confidence and explanation, from files in the RCAEval layout."""
-    from copilot_lab.experiments import run_diagnose
+    from copilot_lab.experiments import diagnosis
+    from copilot_lab.report import show_diagnosis
+    from sysai.results import finish, prepare_out
 
     _check_threshold(threshold)
     names = _jurors(agent, plugin)
-    run_diagnose(metrics, logs, traces, topology, anomaly_time, threshold, llm_url, llm_model, out, json, names)
+    report = diagnosis(metrics, logs, traces, topology, anomaly_time, threshold, llm_url, llm_model, names)
+    finish(report, prepare_out("copilot", "diagnose", out), json, lambda: show_diagnosis(report))
+
+
+@app.command()
+def bench(seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False) -> None:
+    """Agents, coordinator, RCAEval's BARO and n-sigma side by side on own and foreign (PyRCA) eval cases."""
+    from copilot_lab.bench import QUICK, BenchConfig, run_bench
+    from copilot_lab.report import show_bench
+    from sysai.results import finish, prepare_out
+
+    results = run_bench(QUICK if quick else BenchConfig(), seed)
+    finish(results, prepare_out("copilot", "bench", out), json, lambda: show_bench(results))
 
 
 @app.command("mock-llm")

@@ -1,4 +1,5 @@
-"""The lab's experiments behind the CLI and the tour: evaluate, robustness, inject, diagnose."""
+"""The lab's experiments behind the CLI, the tour and the notebook: each returns a results
+object and never prints (tables and figures: :mod:`copilot_lab.report`)."""
 
 from __future__ import annotations
 
@@ -8,81 +9,16 @@ from pathlib import Path
 import numpy as np
 
 from copilot_lab.agents.base import juror_names
-from copilot_lab.evaluate import EvalConfig, methods, ac_at_k, avg_at_k, collect, evaluate, rank_of, systems_for
 from copilot_lab.coordinator import FusionConfig, fuse
+from copilot_lab.evaluate import EvalConfig, ac_at_k, avg_at_k, collect, evaluate, rank_of, systems_for
 from sysai.errors import UserError
-from sysai.results import finish, prepare_out, write_csv
-from sysai.tables import print_table
 
 LAB = "copilot"
 
 
-def _method_rows(results) -> list[list]:
-    return [[m, v["ac1"], v["ac3"], v["avg5"], v["ms_per_case"]] for m, v in results.methods.items()]
-
-
-def _share(value: float | None) -> str:
-    return "n/a (no such case)" if value is None else f"{value:.3f}"
-
-
-def run_evaluation(out: Path, cases: int, system: str, split: str, warmup: int, threshold: float, seed: int):
-    from copilot_lab import figures
-
-    results, records, raw = evaluate(EvalConfig(cases, system, split, warmup, threshold), seed)
-    # names relative to `out`, so that the same seed gives the same results.json wherever it is written
-    results.figures = [
-        figures.accuracy_per_fault(results.per_fault, out / "accuracy_per_fault.png").name,
-        figures.learning_curve(results.memory, results.methods["multi_agent"]["ac1"], out / "memory_learning_curve.png").name,
-        figures.calibration(results.calibration, out / "calibration.png").name,
-    ]
-    write_csv(out / "cases.csv", [
-        {"index": r.case.index, "system": r.case.system, "fault": r.case.fault, "root": r.case.root,
-         "severity": round(r.case.severity, 3), **{f"rank_{f.agent}": rank_of(f.scores, r.case.root_index) for f in r.findings},
-         "confidence_multi_agent": round(c, 4), "multi_agent_top1": bool(ok)}
-        for r, c, ok in zip(records, raw["confidence"], raw["correct"])
-    ])
-    return results
-
-
-def run_evaluate(cases, system, split, warmup, threshold, seed, out, as_json) -> None:
-    out = prepare_out(LAB, "evaluate", out)
-    results = run_evaluation(out, cases, system, split, warmup, threshold, seed)
-
-    def show() -> None:
-        print_table(f"RCA on {results.cases} {split} cases ({', '.join(results.systems)}), seed {seed}",
-                    ["method", "AC@1", "AC@3", "Avg@5", "ms/case"], _method_rows(results), note=results.seeds_note)
-        faults = list(results.per_fault)
-        print_table("AC@1 per fault type", ["method"] + faults,
-                    [[m] + [results.per_fault[f][m]["ac1"] for f in faults] for m in methods()])
-        c = results.calibration
-        print_table("coordinator: ablation (drop one juror) and abstention", ["setting", "AC@1", "Avg@5"],
-                    [["all jurors", results.methods["multi_agent"]["ac1"], results.methods["multi_agent"]["avg5"]]]
-                    + [[k, v["ac1"], v["avg5"]] for k, v in results.ablation.items()],
-                    note=(f"abstains on {c['abstain_rate']:.0%} of cases (confidence < {c['threshold']}); accuracy when it "
-                          f"answers {_share(c['accuracy_answered'])}, when it abstains {_share(c['accuracy_abstained'])}"))
-
-    finish(results, out, as_json, show)
-
-
-def evaluation_section(out: Path, seed: int, quick: bool):
-    """The tour's headline: random vs each agent vs the coordinator (with and without memory)."""
-    from sysai.tour import TourSection
-
-    cases = 70 if quick else 210
-    results = run_evaluation(out, cases, "shop" if quick else "both", "eval", 30 if quick else 100, 0.7, seed)
-    rows = _method_rows(results)
-    best_single = max(results.methods[m]["ac1"] for m in juror_names())
-    delay = results.per_fault.get("network_delay", {})
-    summary = (f"{results.cases} seeded fault cases ({', '.join(results.systems)}; eval split, tuned on dev). "
-               f"Best single agent AC@1 {best_single:.2f}; coordinator {results.methods['multi_agent']['ac1']:.2f}, "
-               f"with memory {results.methods['multi_agent_memory']['ac1']:.2f}. "
-               + (f"Network delay AC@1: metric agent {delay['metric']['ac1']:.2f} vs coordinator "
-                  f"{delay['multi_agent']['ac1']:.2f}. " if delay else "")
-               + "Toy accuracy: read it relative to the baselines, not as a real-world number.")
-    return TourSection("EulerCopilot: root-cause analysis, AC@k by method", summary,
-                       ["method", "AC@1", "AC@3", "Avg@5", "ms/case"], rows,
-                       [out / f for f in results.figures],
-                       {"cases": results.cases, "methods": results.methods})
+def evaluation(cases: int, system: str, split: str, warmup: int, threshold: float, seed: int):
+    """Every method on `cases` simulated cases: (EvalResults, per-case records, raw curves)."""
+    return evaluate(EvalConfig(cases, system, split, warmup, threshold), seed)
 
 
 @dataclass
@@ -94,11 +30,10 @@ class RobustnessResults:
     figures: list[str]
 
 
-def run_robustness(cases: int, system: str, seed: int, out, as_json: bool, quick: bool) -> None:
+def robustness(cases: int, system: str, seed: int, quick: bool) -> RobustnessResults:
+    """Coordinator vs single agents under more noise, a missing modality, a shifted anomaly time."""
     from copilot_lab.world import SimConfig
-    from sysai.plotting import color, figure
 
-    out = prepare_out(LAB, "robustness", out)
     systems = systems_for(system)
     fusion = FusionConfig()
     settings: list[tuple[str, str, dict]] = []
@@ -120,28 +55,11 @@ def run_robustness(cases: int, system: str, seed: int, out, as_json: bool, quick
         row["multi_agent"] = ac_at_k(multi, 1)
         row["multi_agent_avg5"] = avg_at_k(multi, 5)
         rows.append(row)
-    write_csv(out / "robustness.csv", rows)
-    figs = []
-    for group in dict.fromkeys(r["experiment"] for r in rows):
-        part = [r for r in rows if r["experiment"] == group]
-        path = out / f"robustness_{group.split()[0]}.png"
-        with figure(path, title=f"AC@1 vs {group}", xlabel=group, ylabel="AC@1") as ax:
-            x = np.arange(len(part))
-            for i, m in enumerate(juror_names() + ["multi_agent"]):
-                ax.plot(x, [r[m] for r in part], marker="o", label=m, color=color(i))
-            ax.set_xticks(x, [r["setting"] for r in part])
-            ax.set_ylim(0, 1.05)
-        figs.append(str(path))
-    results = RobustnessResults(cases, [s.name for s in systems], seed, rows, figs)
-
-    def show() -> None:
-        print_table(f"robustness: AC@1, {cases} eval cases per setting", ["experiment", "setting"] + juror_names() + ["multi_agent"],
-                    [[r["experiment"], r["setting"]] + [r[m] for m in juror_names() + ["multi_agent"]] for r in rows])
-
-    finish(results, out, as_json, show)
+    return RobustnessResults(cases, [s.name for s in systems], seed, rows, [])
 
 
-def run_inject(fault: str, root: str | None, system_name: str, severity: float, seed: int, out, as_json: bool) -> None:
+def inject(fault: str, root: str | None, system_name: str, severity: float, seed: int, out: Path) -> dict:
+    """Generate one case and write it to `out` in the RCAEval layout; returns the truth and the files."""
     from copilot_lab.faults.base import FAULTS
     from copilot_lab.rcaeval_io import write_case
     from copilot_lab.system import load_system
@@ -162,19 +80,12 @@ def run_inject(fault: str, root: str | None, system_name: str, severity: float, 
         raise UserError(f"unknown service {root!r} in system {system.name} (services: {', '.join(system.names)})")
     onset = int(r.integers(config.onset_min, config.onset_max + 1))
     telemetry = simulate(system, Injection(fault, root_index, severity, onset, effect), config, seed)
-    out = prepare_out(LAB, "inject", out)
     truth = {"system": system.name, "fault": fault, "root": system.names[root_index], "severity": severity,
              "onset_time": float(telemetry.time[onset]), "seed": seed}
     paths = write_case(out, telemetry, system, truth)
-    results = {**truth, "files": {k: str(v) for k, v in paths.items()},
-               "diagnose": (f"sysai copilot diagnose --metrics {paths['metrics']} --logs {paths['logs']} "
-                            f"--traces {paths['traces']} --topology {paths['topology']} --anomaly-time {truth['onset_time']:.0f}")}
-
-    def show() -> None:
-        print_table("injected case", ["what", "value"], [[k, str(v)] for k, v in truth.items()])
-        print(f"next: {results['diagnose']}")
-
-    finish(results, out, as_json, show)
+    return {**truth, "files": {k: str(v) for k, v in paths.items()},
+            "diagnose": (f"sysai copilot diagnose --metrics {paths['metrics']} --logs {paths['logs']} "
+                         f"--traces {paths['traces']} --topology {paths['topology']} --anomaly-time {truth['onset_time']:.0f}")}
 
 
 def folder_evaluation(folder: Path, use_graph: bool = True, jurors: list[str] | None = None):
@@ -214,9 +125,10 @@ def history_notes(view) -> list[str]:
     return [f"no history before the anomaly for {', '.join(new)}: their metrics cannot be compared with a baseline"] if new else []
 
 
-def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None, anomaly_time: float,
-                 threshold: float, llm_url: str | None, llm_model: str, out, as_json: bool,
-                 jurors: list[str] | None = None) -> None:
+def diagnosis(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None, anomaly_time: float,
+              threshold: float = 0.7, llm_url: str | None = None, llm_model: str = "gpt-4o-mini",
+              jurors: list[str] | None = None) -> dict:
+    """Ranked root causes with confidence, explanation, notes and each juror's top suspects."""
     from copilot_lab.anomaly import CaseView
     from copilot_lab.coordinator import diagnose
     from copilot_lab.evaluate import agents
@@ -232,18 +144,6 @@ def run_diagnose(metrics: Path, logs: Path | None, traces: Path | None, topology
 
         findings.append(LlmAgent(llm_url, llm_model, findings).rank(view))
     result = diagnose(findings, telemetry.names, graph, FusionConfig(threshold=threshold))
-    report = {**result.to_dict(), "notes": notes, "jurors": {
+    return {**result.to_dict(), "notes": notes, "jurors": {
         f.agent: [{"service": telemetry.names[i], "score": round(float(f.scores[i]), 4), "evidence": f.evidence.get(i)}
                   for i in f.ranking()[:3] if f.scores[i] > 0] for f in findings}}
-    out = prepare_out(LAB, "diagnose", out)
-
-    def show() -> None:
-        print_table("root-cause ranking", ["#", "service", "share"],
-                    [[i + 1, r["service"], r["share"]] for i, r in enumerate(report["ranking"])],
-                    note=f"confidence {result.confidence:.2f}" + (" — ABSTAIN: below threshold, ask a human" if result.abstain else ""))
-        for line in result.explanation:
-            print("  " + line)
-        for line in notes:
-            print("  note: " + line)
-
-    finish(report, out, as_json, show)
