@@ -58,6 +58,23 @@ def robustness(cases: int, system: str, seed: int, quick: bool) -> RobustnessRes
     return RobustnessResults(cases, [s.name for s in systems], seed, rows, [])
 
 
+def loudest(telemetry, system, onset_time: float) -> dict[str, dict]:
+    """Per metric kind, the service whose metric moved most — a plain z-score (mean and standard
+    deviation) of the 5 minutes after the onset against the 10 before: what an operator staring
+    at dashboards sees first. Plain on purpose: it needs none of the graded tasks."""
+    from copilot_lab.anomaly import CaseView
+
+    base, test = CaseView(telemetry, system.graph, onset_time).windows(telemetry.time)
+    m = telemetry.metrics
+    with np.errstate(all="ignore"):
+        z = (m[test].mean(axis=0) - m[base].mean(axis=0)) / np.maximum(m[base].std(axis=0), 1e-9)
+    out = {}
+    for k, kind in enumerate(telemetry.kinds):
+        i = int(np.argmax(np.abs(np.nan_to_num(z[:, k]))))
+        out[kind] = {"service": telemetry.names[i], "z": round(float(z[i, k]), 1)}
+    return out
+
+
 def inject(fault: str, root: str | None, system_name: str, severity: float, seed: int, out: Path) -> dict:
     """Generate one case and write it to `out` in the RCAEval layout; returns the truth and the files."""
     from copilot_lab.faults.base import FAULTS
@@ -83,7 +100,7 @@ def inject(fault: str, root: str | None, system_name: str, severity: float, seed
     truth = {"system": system.name, "fault": fault, "root": system.names[root_index], "severity": severity,
              "onset_time": float(telemetry.time[onset]), "seed": seed}
     paths = write_case(out, telemetry, system, truth)
-    return {**truth, "files": {k: str(v) for k, v in paths.items()},
+    return {**truth, "loudest": loudest(telemetry, system, truth["onset_time"]), "files": {k: str(v) for k, v in paths.items()},
             "diagnose": (f"sysai copilot diagnose --metrics {paths['metrics']} --logs {paths['logs']} "
                          f"--traces {paths['traces']} --topology {paths['topology']} --anomaly-time {truth['onset_time']:.0f}")}
 
