@@ -163,6 +163,26 @@ def bench(seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json
     finish(results, prepare_out("copilot", "bench", out), json, lambda: show_bench(results))
 
 
+@app.command()
+def foreign(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many PyRCA cases to write.")] = 30,
+    split: Annotated[str, typer.Option("--split", help="dev (tuning) or eval (report) seed stream.")] = "dev",
+    seed: Seed = DEFAULT_SEED, out: Out = None, json: Json = False,
+) -> None:
+    """Write PyRCA-simulator cases (level shift, variance change, dependency weight) in the RCAEval layout."""
+    from copilot_lab.cases import SPLITS
+    from copilot_lab.foreign import write_foreign_cases
+    from sysai.results import finish, prepare_out
+
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r} (choose from: {', '.join(SPLITS)})")
+    folder = prepare_out("copilot", "foreign", out)
+    paths = write_foreign_cases(folder, cases, seed, split)
+    results = {"cases": len(paths), "folder": str(folder), "split": split, "seed": seed,
+               "next": f"sysai copilot evaluate --cases {folder}"}
+    finish(results, folder, json, lambda: print(f"{len(paths)} PyRCA cases in {folder}/; next: {results['next']}"))
+
+
 @app.command("mock-llm")
 def mock_llm(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 = any free port).")] = 8089,
