@@ -164,6 +164,26 @@ def bench(seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json
 
 
 @app.command()
+def skills(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="Eval cases diagnosed online.")] = 140,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Dev cases the skill library learns from first.")] = 300,
+    system: Annotated[str, typer.Option("--system", help="shop, platform, both, or a system YAML file.")] = "both",
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Skills (trigger, ordered evidence steps, stop at confidence 0.7) vs the all-jurors jury: accuracy and cost."""
+    from copilot_lab.experiments import skills_experiment
+    from copilot_lab.report import show_skills, skills_files
+    from sysai.results import finish, prepare_out
+
+    if quick:
+        cases, warmup, system = min(cases, 28), min(warmup, 60), "shop"
+    folder = prepare_out("copilot", "skills", out)
+    results = skills_experiment(cases, system, warmup, seed)
+    skills_files(results, folder)
+    finish(results, folder, json, lambda: show_skills(results))
+
+
+@app.command()
 def foreign(
     cases: Annotated[int, typer.Option("--cases", min=1, help="How many PyRCA cases to write.")] = 30,
     split: Annotated[str, typer.Option("--split", help="dev (tuning) or eval (report) seed stream.")] = "dev",

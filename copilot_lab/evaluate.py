@@ -76,6 +76,8 @@ class CaseRecord:
     findings: list[Finding]
     signature: np.ndarray
     ms: dict[str, float]
+    trigger: np.ndarray | None = None  # the symptom signature skills are retrieved by (before any agent runs)
+    coverage: dict | None = None  # anomalous dimensions and what each agent reads (for the planner)
 
 
 @dataclass
@@ -121,7 +123,12 @@ def collect(systems: list[System], n_cases: int, seed: int, split: str, sim: Sim
         with Timer() as t:
             sig = signatures(view, findings)
         ms["signature"] = t.elapsed_ms
-        records.append(CaseRecord(case, system.n, findings, sig, ms))
+        from copilot_lab.skills import anomalous_dimensions, symptom_signature
+
+        with Timer() as t:  # on a fresh view: the trigger's cost includes its own z-scores
+            trigger = symptom_signature(CaseView(telemetry, system.graph, view.anomaly_time))
+        ms["trigger"] = t.elapsed_ms
+        records.append(CaseRecord(case, system.n, findings, sig, ms, trigger, anomalous_dimensions(view)))
     return records
 
 

@@ -164,3 +164,79 @@ def diagnosis(metrics: Path, logs: Path | None, traces: Path | None, topology: P
     return {**result.to_dict(), "notes": notes, "jurors": {
         f.agent: [{"service": telemetry.names[i], "score": round(float(f.scores[i]), 4), "evidence": f.evidence.get(i)}
                   for i in f.ranking()[:3] if f.scores[i] > 0] for f in findings}}
+
+
+@dataclass
+class SkillsResults:
+    cases: int
+    warmup: int
+    seed: int
+    systems: list[str]
+    methods: dict[str, dict]  # method -> ac1, agent_calls, ms_per_case (+ low-confidence stats for planners)
+    library: dict[str, dict]  # planner -> created, merged, retired, size, active
+    precision_by_size: list[dict]  # library size bin -> retrieval precision (main planner)
+    example_skills: list[dict]
+    figures: list[str]
+
+
+def skills_experiment(cases: int = 140, system: str = "both", warmup: int = 300, seed: int = 42,
+                      budgets: tuple[int, ...] = (1, 2, 3)) -> SkillsResults:
+    """Skills vs the all-jurors jury: accuracy and cost (agent calls, ms) per case. The skill library
+    learns from `warmup` dev cases, then online on the eval cases (each diagnosed before it is learned)."""
+    from copilot_lab.coordinator import FusionConfig
+    from copilot_lab.skills import SkillLibrary
+
+    systems = systems_for(system)
+    fusion = FusionConfig()
+    warm = collect(systems, warmup, seed, "dev", offset=200_000) if warmup else []
+    records = collect(systems, cases, seed, "eval")
+    jurors = juror_names()
+    cost = {a: float(np.mean([r.ms[a] for r in (warm or records)])) for a in jurors}
+    order = sorted(jurors, key=lambda a: (cost[a], a))
+    methods: dict[str, dict] = {}
+    for a in jurors:
+        hits = [rec.findings[jurors.index(a)].ranking()[0] == rec.case.root_index for rec in records]
+        methods[a] = {"ac1": float(np.mean(hits)), "agent_calls": 1.0, "ms_per_case": float(np.mean([r.ms[a] for r in records]))}
+    jury = [int(np.argmax(fuse(r.findings, fusion.weights, fusion.sharpen)[0])) == r.case.root_index for r in records]
+    methods["all_jurors"] = {"ac1": float(np.mean(jury)), "agent_calls": float(len(jurors)),
+                             "ms_per_case": float(np.mean([sum(r.ms[a] for a in jurors) for r in records]))}
+    library, precision_rows, examples = {}, [], []
+    for budget in budgets:
+        lib = SkillLibrary()
+        sizes, precisions = [], []
+        for phase, stream in (("warm", warm), ("eval", records)):
+            hits, calls, ms, low, low_hits = [], [], [], [], []
+            for rec in stream:
+                found = {f.agent: f for f in rec.findings}
+                if phase == "eval":
+                    sizes.append(len(lib.active))
+                    precisions.append(lib.precision(rec.trigger, rec.case.fault))
+                plan = lib.plan(rec.trigger, found, order, fusion.weights, budget, rec.coverage)
+                ok = int(np.argmax(plan.ranking)) == rec.case.root_index
+                hits.append(ok)
+                calls.append(len(plan.consulted))
+                ms.append(rec.ms["trigger"] + sum(rec.ms[a] for a in plan.consulted))
+                low.append(plan.low_confidence)
+                if plan.low_confidence:
+                    low_hits.append(ok)
+                lib.learn(rec.trigger, found, rec.case.root_index, rec.case.fault, plan, cost)
+        flagged = np.array(low)
+        name = f"skills_budget_{budget}"
+        methods[name] = {"ac1": float(np.mean(hits)), "agent_calls": float(np.mean(calls)), "ms_per_case": float(np.mean(ms)),
+                         "low_confidence_share": float(flagged.mean()),
+                         "ac1_when_flagged": float(np.mean(low_hits)) if low_hits else None,
+                         "ac1_when_not_flagged": float(np.mean(np.array(hits)[~flagged])) if (~flagged).any() else None}
+        library[name] = {"created": lib.created, "merged": lib.merged, "retired": lib.retired,
+                         "size": len(lib.skills), "active": len(lib.active)}
+        if budget == budgets[-1]:
+            for lo, hi in ((0, 10), (10, 25), (25, 50), (50, 10**9)):
+                got = [p for s, p in zip(sizes, precisions) if lo <= s < hi and p is not None]
+                asked = [p for s, p in zip(sizes, precisions) if lo <= s < hi]
+                precision_rows.append({"library_size": f"{lo}–{hi - 1}" if hi < 10**9 else f"≥{lo}", "cases": len(asked),
+                                       "retrieved": len(got), "precision": float(np.mean(got)) if got else None})
+            top = sorted(lib.active, key=lambda i: -lib.skills[i].cases)[:5]
+            examples = [{"cases": lib.skills[i].cases, "steps": lib.skills[i].steps,
+                         "faults": dict(lib.skills[i].faults.most_common(3)), "uses": lib.skills[i].uses,
+                         "successes": lib.skills[i].successes} for i in top]
+    return SkillsResults(len(records), len(warm), seed, [s.name for s in systems], methods, library, precision_rows,
+                         examples, [])

@@ -127,3 +127,32 @@ def show_diagnosis(report: dict) -> None:
         print("  " + line)
     for line in report["notes"]:
         print("  note: " + line)
+
+
+def skills_files(results, out: Path) -> None:
+    """accuracy_vs_cost.png: AC@1 against agent calls per case, one point per method."""
+    from sysai.plotting import color, figure
+
+    path = out / "accuracy_vs_cost.png"
+    with figure(path, title="skills: accuracy vs cost", xlabel="agent calls per case", ylabel="AC@1") as ax:
+        for i, (m, v) in enumerate(results.methods.items()):
+            ax.scatter([v["agent_calls"]], [v["ac1"]], color=color(i), label=f"{m} ({v['ms_per_case']:.1f} ms)", s=60)
+        ax.set_ylim(0, 1.05)
+        ax.legend(fontsize=8)
+    results.figures = [path.name]
+
+
+def show_skills(results) -> None:
+    print_table(f"skills vs the all-jurors jury: {results.cases} eval cases after {results.warmup} dev cases "
+                f"({', '.join(results.systems)}), seed {results.seed}",
+                ["method", "AC@1", "agent calls", "ms/case", "flagged low", "AC@1 flagged", "AC@1 not flagged"],
+                [[m, v["ac1"], v["agent_calls"], v["ms_per_case"], v.get("low_confidence_share"), v.get("ac1_when_flagged"),
+                  v.get("ac1_when_not_flagged")] for m, v in results.methods.items()],
+                note="ms/case: the agents the method consulted (measured per case) plus the skill trigger")
+    print_table("skill library", ["planner", "created", "merged", "retired", "size", "active"],
+                [[k, v["created"], v["merged"], v["retired"], v["size"], v["active"]] for k, v in results.library.items()])
+    print_table("retrieval precision by library size (largest budget)", ["library size", "cases", "retrieved", "precision"],
+                [[r["library_size"], r["cases"], r["retrieved"], r["precision"]] for r in results.precision_by_size])
+    print_table("largest skills", ["cases", "steps", "learned from", "used", "right"],
+                [[s["cases"], " → ".join(s["steps"]), ", ".join(f"{k} {v}" for k, v in s["faults"].items()), s["uses"],
+                  s["successes"]] for s in results.example_skills])
