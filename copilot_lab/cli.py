@@ -184,6 +184,24 @@ def skills(
 
 
 @app.command()
+def memory(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="Eval cases per setting.")] = 140,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Dev cases remembered first.")] = 100,
+    system: Annotated[str, typer.Option("--system", help="shop, platform, both, or a system YAML file.")] = "both",
+    seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
+) -> None:
+    """Where memory can matter: held-out fault types, noisy anomaly times; AC@1 with and without memory and skills."""
+    from copilot_lab.experiments import memory_experiment
+    from copilot_lab.report import show_memory
+    from sysai.results import finish, prepare_out
+
+    if quick:
+        cases, warmup, system = min(cases, 28), min(warmup, 42), "shop"
+    results = memory_experiment(cases, warmup, system, seed)
+    finish(results, prepare_out("copilot", "memory", out), json, lambda: show_memory(results))
+
+
+@app.command()
 def foreign(
     cases: Annotated[int, typer.Option("--cases", min=1, help="How many PyRCA cases to write.")] = 30,
     split: Annotated[str, typer.Option("--split", help="dev (tuning) or eval (report) seed stream.")] = "dev",

@@ -105,16 +105,21 @@ def agents(names: list[str] | None = None) -> list:
 
 
 def collect(systems: list[System], n_cases: int, seed: int, split: str, sim: SimConfig | None = None,
-            offset: int = 0, view_shift_s: float = 0.0, drop: str | None = None) -> list[CaseRecord]:
-    """Generate cases and run every single agent once on each."""
+            offset: int = 0, view_shift_s: float = 0.0, drop: str | None = None,
+            faults: list[str] | None = None, shift_sd_s: float = 0.0) -> list[CaseRecord]:
+    """Generate cases and run every single agent once on each. `faults` restricts the fault types;
+    `shift_sd_s` adds a seeded random error (normal, this sd) to each case's anomaly time."""
+    from sysai.seeding import rng
+
     jurors = agents()
     records = []
     for k in range(n_cases):
         system = systems[k % len(systems)]
-        case, telemetry = make_case(system, seed, split, offset + k, sim)
+        case, telemetry = make_case(system, seed, split, offset + k, sim, faults)
         if drop is not None:
             telemetry = telemetry.without(drop)
-        view = CaseView(telemetry, system.graph, case.onset_time + view_shift_s)
+        noise = float(rng(seed, "anomaly-time", split, offset + k).normal(0, shift_sd_s)) if shift_sd_s else 0.0
+        view = CaseView(telemetry, system.graph, case.onset_time + view_shift_s + noise)
         findings, ms = [], {}
         for agent, name in zip(jurors, juror_names()):
             with Timer() as t:

@@ -156,3 +156,15 @@ def show_skills(results) -> None:
     print_table("largest skills", ["cases", "steps", "learned from", "used", "right"],
                 [[s["cases"], " → ".join(s["steps"]), ", ".join(f"{k} {v}" for k, v in s["faults"].items()), s["uses"],
                   s["successes"]] for s in results.example_skills])
+
+
+def show_memory(results) -> None:
+    methods = ["multi_agent", "multi_agent_memory", "multi_agent_skills", "skills_planner"]
+    rows = []
+    for r in results.settings:
+        rows.append([r["setting"]] + [r[m] for m in methods])
+        if "held_out_share" in r:
+            rows.append([f"  … on the held-out types ({r['held_out_share']:.0%} of cases)"] + [r[f"{m}_on_held_out"] for m in methods])
+    print_table(f"AC@1 with and without memory and skills: {results.cases} eval cases, {results.warmup} dev cases "
+                f"remembered first (seed {results.seed})", ["setting"] + methods, rows,
+                note=f"held out of memory: {', '.join(results.held_out)}; two concurrent roots are not simulated")

@@ -85,3 +85,16 @@ def test_skills_command_measures_accuracy_and_cost(tmp_path, capsys):
     assert all(p["agent_calls"] < jury["agent_calls"] for p in planners)  # skills change which agents are called
     assert all(v["created"] > 0 and v["merged"] > 0 for v in r["library"].values())
     assert (tmp_path / "accuracy_vs_cost.png").is_file()
+
+
+def test_memory_experiment_reports_held_out_types_with_and_without_memory():
+    from copilot_lab.experiments import memory_experiment
+
+    r = memory_experiment(cases=14, warmup=14, system="shop", seed=3)
+    names = [row["setting"] for row in r.settings]
+    assert names == ["standard", "held-out fault types", "noisy anomaly time (sd 60 s)"]
+    held = r.settings[1]
+    assert 0 < held["held_out_share"] < 0.5  # 2 of 7 types, round-robin
+    for row in r.settings:
+        for m in ("multi_agent", "multi_agent_memory", "multi_agent_skills", "skills_planner"):
+            assert 0 <= row[m] <= 1
