@@ -91,8 +91,26 @@ def variance_z(baseline: np.ndarray, test: np.ndarray) -> np.ndarray:
     # END SOLUTION
 
 
-UP_WORDS = ("latency", "lat", "p50", "p90", "p95", "p99", "duration", "rt", "error", "err", "fail", "cpu", "mem",
-            "disk", "net", "retrans", "timeout", "gc")
+UP_WORDS = (
+    "latency",
+    "lat",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "duration",
+    "rt",
+    "error",
+    "err",
+    "fail",
+    "cpu",
+    "mem",
+    "disk",
+    "net",
+    "retrans",
+    "timeout",
+    "gc",
+)
 DOWN_WORDS = ("availability", "avail", "success", "ok", "apdex", "uptime")
 BOTH_WORDS = ("throughput", "qps", "rps", "requests", "req", "count", "tps")
 
@@ -133,8 +151,14 @@ class CaseView:
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def over_rows(cls, telemetry: Telemetry, graph: Graph | None, anomaly_time: float,
-                  baseline_rows: int = 60, test_rows: int = 30) -> "CaseView":
+    def over_rows(
+        cls,
+        telemetry: Telemetry,
+        graph: Graph | None,
+        anomaly_time: float,
+        baseline_rows: int = 60,
+        test_rows: int = 30,
+    ) -> "CaseView":
         """A view whose windows are counted in metric rows, so that any time unit works
         (seconds, ms, minutes): `baseline_rows` before the anomaly time, `test_rows` from it."""
         diffs = np.diff(telemetry.time)
@@ -179,7 +203,9 @@ class CaseView:
         if z is None:
             return None
         kinds = self.telemetry.kinds
-        chosen = [i for i, k in enumerate(kinds) if only is None or any(o in k for o in only)] or list(range(len(kinds)))
+        chosen = [i for i, k in enumerate(kinds) if only is None or any(o in k for o in only)] or list(
+            range(len(kinds))
+        )
         return one_sided(z, kinds)[:, chosen].max(axis=1)
 
     def metric_variance_z(self) -> np.ndarray | None:

@@ -51,8 +51,9 @@ def available() -> bool:
     return True
 
 
-def rank_services(method: str, time: np.ndarray, columns: list[str], values: np.ndarray, anomaly_time: float,
-                  services: list[str]) -> list[int]:
+def rank_services(
+    method: str, time: np.ndarray, columns: list[str], values: np.ndarray, anomaly_time: float, services: list[str]
+) -> list[int]:
     """Service indices ranked by RCAEval's `method` on a metrics table (columns `<service>_<metric>`)."""
     import pandas as pd
 
@@ -101,7 +102,7 @@ def sli_correlation(view, band: float = 3.0) -> np.ndarray:
         x = np.where(ok, flat, np.nan)
         xc = x - np.nanmean(x, axis=0)
         yc = np.where(ok, sli[:, None], np.nan) - np.nanmean(np.where(ok, sli[:, None], np.nan), axis=0)
-        corr = np.nansum(xc * yc, axis=0) / np.sqrt(np.nansum(xc ** 2, axis=0) * np.nansum(yc ** 2, axis=0))
+        corr = np.nansum(xc * yc, axis=0) / np.sqrt(np.nansum(xc**2, axis=0) * np.nansum(yc**2, axis=0))
     corr = np.nan_to_num(np.abs(corr)).reshape(tel.metrics.shape[1:])
     corr[s, k] = 0.0  # the SLI itself
     score = np.where(z >= band, 1.0 + corr, np.minimum(z / band, 0.999) * 0.999)

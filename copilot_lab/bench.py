@@ -57,8 +57,12 @@ def write_own_cases(out: Path, n: int, seed: int, split: str) -> None:
     for k in range(n):
         system = systems[k % len(systems)]
         case, telemetry = make_case(system, seed, split, k)
-        write_case(out / f"case{k:04d}", telemetry, system,
-                   {"root": case.root, "fault": case.fault, "onset_time": case.onset_time, "system": system.name})
+        write_case(
+            out / f"case{k:04d}",
+            telemetry,
+            system,
+            {"root": case.root, "fault": case.fault, "onset_time": case.onset_time, "system": system.name},
+        )
 
 
 def run_bench(config: BenchConfig, seed: int, split: str = "eval") -> BenchResults:
@@ -74,18 +78,41 @@ def run_bench(config: BenchConfig, seed: int, split: str = "eval") -> BenchResul
         with Timer() as t:
             write_foreign_cases(foreign, config.foreign_cases, seed, split, ForeignConfig(sizes=list(config.sizes)))
         gen["foreign"] = t.elapsed_ms / max(config.foreign_cases, 1)
-        for name, folder, graph in (("own", own, True), ("foreign_graph", foreign, True), ("foreign_no_graph", foreign, False)):
+        for name, folder, graph in (
+            ("own", own, True),
+            ("foreign_graph", foreign, True),
+            ("foreign_no_graph", foreign, False),
+        ):
             r = evaluate_folder(folder, use_graph=graph)
             sources[name], per_fault[name], cases[name] = r.methods, r.per_fault, r.cases
             notes += [f"{name}: {n}" for n in r.notes if "no input" in n]
     fg, fn = sources["foreign_graph"], sources["foreign_no_graph"]
     best = max(fg["baro"]["ac1"], fg["nsigma"]["ac1"])
     aims = {
-        "graph_ac1": {"value": fg["multi_agent"]["ac1"], "aim": AIM["ac1_graph"], "met": fg["multi_agent"]["ac1"] >= AIM["ac1_graph"]},
-        "graph_avg5": {"value": fg["multi_agent"]["avg5"], "aim": AIM["avg5_graph"], "met": fg["multi_agent"]["avg5"] >= AIM["avg5_graph"]},
-        "graph_beats_baselines": {"value": fg["multi_agent"]["ac1"], "aim": best, "met": fg["multi_agent"]["ac1"] > best},
-        "no_graph_vs_baro": {"value": fn["multi_agent"]["ac1"], "aim": fn["baro"]["ac1"], "met": fn["multi_agent"]["ac1"] >= fn["baro"]["ac1"]},
-        "ms_per_case": {"value": fg["multi_agent"]["ms_per_case"], "aim": AIM["ms_per_case"],
-                        "met": fg["multi_agent"]["ms_per_case"] < AIM["ms_per_case"]},
+        "graph_ac1": {
+            "value": fg["multi_agent"]["ac1"],
+            "aim": AIM["ac1_graph"],
+            "met": fg["multi_agent"]["ac1"] >= AIM["ac1_graph"],
+        },
+        "graph_avg5": {
+            "value": fg["multi_agent"]["avg5"],
+            "aim": AIM["avg5_graph"],
+            "met": fg["multi_agent"]["avg5"] >= AIM["avg5_graph"],
+        },
+        "graph_beats_baselines": {
+            "value": fg["multi_agent"]["ac1"],
+            "aim": best,
+            "met": fg["multi_agent"]["ac1"] > best,
+        },
+        "no_graph_vs_baro": {
+            "value": fn["multi_agent"]["ac1"],
+            "aim": fn["baro"]["ac1"],
+            "met": fn["multi_agent"]["ac1"] >= fn["baro"]["ac1"],
+        },
+        "ms_per_case": {
+            "value": fg["multi_agent"]["ms_per_case"],
+            "aim": AIM["ms_per_case"],
+            "met": fg["multi_agent"]["ms_per_case"] < AIM["ms_per_case"],
+        },
     }
     return BenchResults(seed, split, cases, sources, per_fault, aims, gen, sorted(set(notes)))

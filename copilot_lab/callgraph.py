@@ -64,8 +64,9 @@ def _pairs(data: dict, key: str, path: Path) -> list[tuple[str, str]]:
     return out
 
 
-def parse_call_graph(data: dict, path: Path) -> tuple[list[str], list[tuple[str, str]], str | None,
-                                                        list[tuple[str, str]] | None, list[str]]:
+def parse_call_graph(
+    data: dict, path: Path
+) -> tuple[list[str], list[tuple[str, str]], str | None, list[tuple[str, str]] | None, list[str]]:
     """(services, calls, entry, causal edges or None, notes), checked."""
     notes = []
     unused = sorted(k for k in data if k not in USED)
@@ -114,7 +115,7 @@ def find_cycle(names: list[str], edges: list[tuple[str, str]]) -> list[str] | No
         stack.append(n)
         for m in out[n]:
             if state.get(m) == 1:
-                return stack[stack.index(m):] + [m]
+                return stack[stack.index(m) :] + [m]
             if m not in state:
                 found = visit(m)
                 if found:
@@ -131,7 +132,9 @@ def find_cycle(names: list[str], edges: list[tuple[str, str]]) -> list[str] | No
     return None
 
 
-def place(graph_names: list[str], calls, entry, causal, colocated_pairs, names: list[str], path: Path) -> tuple[Graph, list[str]]:
+def place(
+    graph_names: list[str], calls, entry, causal, colocated_pairs, names: list[str], path: Path
+) -> tuple[Graph, list[str]]:
     """The graph re-indexed to the services of the data (`names`, from the metrics and any logs
     or traces). A graph service with no data is an error (a typo, or the wrong file); a service
     with data that the graph lacks is kept, unconnected, with a note."""
@@ -142,8 +145,10 @@ def place(graph_names: list[str], calls, entry, causal, colocated_pairs, names: 
     notes = []
     absent = [s for s in names if s not in graph_names]
     if absent:
-        notes.append(f"{path}: service(s) {', '.join(absent)} have metrics but are not in the call graph; "
-                     "diagnosed from their own telemetry only")
+        notes.append(
+            f"{path}: service(s) {', '.join(absent)} have metrics but are not in the call graph; "
+            "diagnosed from their own telemetry only"
+        )
     n = len(names)
     adjacency = np.zeros((n, n), dtype=bool)
     for a, b in calls:

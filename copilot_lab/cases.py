@@ -42,8 +42,9 @@ def fault_names(only: list[str] | None = None) -> list[str]:
     return list(only)
 
 
-def make_case(system: System, seed: int, split: str, index: int, config: SimConfig | None = None,
-              faults: list[str] | None = None) -> tuple[Case, Telemetry]:
+def make_case(
+    system: System, seed: int, split: str, index: int, config: SimConfig | None = None, faults: list[str] | None = None
+) -> tuple[Case, Telemetry]:
     """Case `index` of `split`: its ground truth and its telemetry."""
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r} (choose from: {', '.join(SPLITS)})")
@@ -57,6 +58,7 @@ def make_case(system: System, seed: int, split: str, index: int, config: SimConf
     onset = int(r.integers(config.onset_min, config.onset_max + 1))
     effect = FAULTS.create(fault, seed=case_seed).effect(severity)
     telemetry = simulate(system, Injection(fault, root, severity, onset, effect), config, case_seed)
-    case = Case(system.name, fault, system.names[root], root, severity, float(telemetry.time[onset]),
-                case_seed, split, index)
+    case = Case(
+        system.name, fault, system.names[root], root, severity, float(telemetry.time[onset]), case_seed, split, index
+    )
     return case, telemetry

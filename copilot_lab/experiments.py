@@ -37,21 +37,29 @@ def robustness(cases: int, system: str, seed: int, quick: bool) -> RobustnessRes
     systems = systems_for(system)
     fusion = FusionConfig()
     settings: list[tuple[str, str, dict]] = []
-    for noise in ([1.0, 2.0] if quick else [0.5, 1.0, 2.0, 3.0]):
+    for noise in [1.0, 2.0] if quick else [0.5, 1.0, 2.0, 3.0]:
         settings.append(("noise", f"{noise:g}", {"sim": SimConfig(noise=noise)}))
     for drop in ("metrics", "logs", "traces"):
         settings.append(("missing modality", drop, {"drop": drop}))
-    for shift in ([-60, 0, 60] if quick else [-120, -60, -30, 0, 30, 60, 120]):
+    for shift in [-60, 0, 60] if quick else [-120, -60, -30, 0, 30, 60, 120]:
         settings.append(("anomaly time shift (s)", f"{shift:+d}", {"view_shift_s": float(shift)}))
     rows = []
     for group, value, kwargs in settings:
         records = collect(systems, cases, seed, "eval", **kwargs)
         row = {"experiment": group, "setting": value}
         for name in juror_names():
-            r = np.array([rank_of(f.scores, rec.case.root_index) if f.strength > 0 else rec.n
-                          for rec in records for f in rec.findings if f.agent == name])
+            r = np.array(
+                [
+                    rank_of(f.scores, rec.case.root_index) if f.strength > 0 else rec.n
+                    for rec in records
+                    for f in rec.findings
+                    if f.agent == name
+                ]
+            )
             row[name] = ac_at_k(r, 1)
-        multi = np.array([rank_of(fuse(rec.findings, fusion.weights, fusion.sharpen)[0], rec.case.root_index) for rec in records])
+        multi = np.array(
+            [rank_of(fuse(rec.findings, fusion.weights, fusion.sharpen)[0], rec.case.root_index) for rec in records]
+        )
         row["multi_agent"] = ac_at_k(multi, 1)
         row["multi_agent_avg5"] = avg_at_k(multi, 5)
         rows.append(row)
@@ -97,12 +105,24 @@ def inject(fault: str, root: str | None, system_name: str, severity: float, seed
         raise UserError(f"unknown service {root!r} in system {system.name} (services: {', '.join(system.names)})")
     onset = int(r.integers(config.onset_min, config.onset_max + 1))
     telemetry = simulate(system, Injection(fault, root_index, severity, onset, effect), config, seed)
-    truth = {"system": system.name, "fault": fault, "root": system.names[root_index], "severity": severity,
-             "onset_time": float(telemetry.time[onset]), "seed": seed}
+    truth = {
+        "system": system.name,
+        "fault": fault,
+        "root": system.names[root_index],
+        "severity": severity,
+        "onset_time": float(telemetry.time[onset]),
+        "seed": seed,
+    }
     paths = write_case(out, telemetry, system, truth)
-    return {**truth, "loudest": loudest(telemetry, system, truth["onset_time"]), "files": {k: str(v) for k, v in paths.items()},
-            "diagnose": (f"sysai copilot diagnose --metrics {paths['metrics']} --logs {paths['logs']} "
-                         f"--traces {paths['traces']} --topology {paths['topology']} --anomaly-time {truth['onset_time']:.0f}")}
+    return {
+        **truth,
+        "loudest": loudest(telemetry, system, truth["onset_time"]),
+        "files": {k: str(v) for k, v in paths.items()},
+        "diagnose": (
+            f"sysai copilot diagnose --metrics {paths['metrics']} --logs {paths['logs']} "
+            f"--traces {paths['traces']} --topology {paths['topology']} --anomaly-time {truth['onset_time']:.0f}"
+        ),
+    }
 
 
 def folder_evaluation(folder: Path, use_graph: bool = True, jurors: list[str] | None = None):
@@ -116,12 +136,15 @@ def check_anomaly_time(anomaly_time: float, time: np.ndarray, path: Path) -> lis
     """The anomaly time must leave at least one metric row before it and one at or after it;
     with fewer than 3 baseline rows the diagnosis goes ahead with a note (a 5-minute metric
     may give 2 normal rows: lower confidence, never a refusal)."""
+
     def show(t: float) -> str:
         return f"{t:.3f}".rstrip("0").rstrip(".")
 
     if not np.isfinite(anomaly_time) or not time[0] <= anomaly_time <= time[-1]:
-        raise UserError(f"--anomaly-time {show(anomaly_time)} is outside the time range of {path} "
-                        f"[{show(time[0])}, {show(time[-1])}]")
+        raise UserError(
+            f"--anomaly-time {show(anomaly_time)} is outside the time range of {path} "
+            f"[{show(time[0])}, {show(time[-1])}]"
+        )
     before = int(np.sum(time < anomaly_time))
     if before == 0:
         raise UserError(f"--anomaly-time {show(anomaly_time)} leaves no row of {path} before it (need a baseline)")
@@ -139,12 +162,24 @@ def history_notes(view) -> list[str]:
     base, _ = view.windows(tel.time)
     seen = np.isfinite(tel.metrics).any(axis=2)  # (T, S)
     new = [tel.names[s] for s in range(len(tel.names)) if seen[:, s].any() and not seen[base, s].any()]
-    return [f"no history before the anomaly for {', '.join(new)}: their metrics cannot be compared with a baseline"] if new else []
+    return (
+        [f"no history before the anomaly for {', '.join(new)}: their metrics cannot be compared with a baseline"]
+        if new
+        else []
+    )
 
 
-def diagnosis(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None, anomaly_time: float,
-              threshold: float = 0.7, llm_url: str | None = None, llm_model: str = "gpt-4o-mini",
-              jurors: list[str] | None = None) -> dict:
+def diagnosis(
+    metrics: Path,
+    logs: Path | None,
+    traces: Path | None,
+    topology: Path | None,
+    anomaly_time: float,
+    threshold: float = 0.7,
+    llm_url: str | None = None,
+    llm_model: str = "gpt-4o-mini",
+    jurors: list[str] | None = None,
+) -> dict:
     """Ranked root causes with confidence, explanation, notes and each juror's top suspects."""
     from copilot_lab.anomaly import CaseView
     from copilot_lab.coordinator import diagnose
@@ -161,9 +196,18 @@ def diagnosis(metrics: Path, logs: Path | None, traces: Path | None, topology: P
 
         findings.append(LlmAgent(llm_url, llm_model, findings).rank(view))
     result = diagnose(findings, telemetry.names, graph, FusionConfig(threshold=threshold))
-    return {**result.to_dict(), "notes": notes, "jurors": {
-        f.agent: [{"service": telemetry.names[i], "score": round(float(f.scores[i]), 4), "evidence": f.evidence.get(i)}
-                  for i in f.ranking()[:3] if f.scores[i] > 0] for f in findings}}
+    return {
+        **result.to_dict(),
+        "notes": notes,
+        "jurors": {
+            f.agent: [
+                {"service": telemetry.names[i], "score": round(float(f.scores[i]), 4), "evidence": f.evidence.get(i)}
+                for i in f.ranking()[:3]
+                if f.scores[i] > 0
+            ]
+            for f in findings
+        },
+    }
 
 
 @dataclass
@@ -179,8 +223,9 @@ class SkillsResults:
     figures: list[str]
 
 
-def skills_experiment(cases: int = 140, system: str = "both", warmup: int = 300, seed: int = 42,
-                      budgets: tuple[int, ...] = (1, 2, 3)) -> SkillsResults:
+def skills_experiment(
+    cases: int = 140, system: str = "both", warmup: int = 300, seed: int = 42, budgets: tuple[int, ...] = (1, 2, 3)
+) -> SkillsResults:
     """Skills vs the all-jurors jury: accuracy and cost (agent calls, ms) per case. The skill library
     learns from `warmup` dev cases, then online on the eval cases (each diagnosed before it is learned)."""
     from copilot_lab.coordinator import FusionConfig
@@ -196,10 +241,17 @@ def skills_experiment(cases: int = 140, system: str = "both", warmup: int = 300,
     methods: dict[str, dict] = {}
     for a in jurors:
         hits = [rec.findings[jurors.index(a)].ranking()[0] == rec.case.root_index for rec in records]
-        methods[a] = {"ac1": float(np.mean(hits)), "agent_calls": 1.0, "ms_per_case": float(np.mean([r.ms[a] for r in records]))}
+        methods[a] = {
+            "ac1": float(np.mean(hits)),
+            "agent_calls": 1.0,
+            "ms_per_case": float(np.mean([r.ms[a] for r in records])),
+        }
     jury = [int(np.argmax(fuse(r.findings, fusion.weights, fusion.sharpen)[0])) == r.case.root_index for r in records]
-    methods["all_jurors"] = {"ac1": float(np.mean(jury)), "agent_calls": float(len(jurors)),
-                             "ms_per_case": float(np.mean([sum(r.ms[a] for a in jurors) for r in records]))}
+    methods["all_jurors"] = {
+        "ac1": float(np.mean(jury)),
+        "agent_calls": float(len(jurors)),
+        "ms_per_case": float(np.mean([sum(r.ms[a] for a in jurors) for r in records])),
+    }
     library, precision_rows, examples = {}, [], []
     for budget in budgets:
         lib = SkillLibrary()
@@ -222,24 +274,47 @@ def skills_experiment(cases: int = 140, system: str = "both", warmup: int = 300,
                 lib.learn(rec.trigger, found, rec.case.root_index, rec.case.fault, plan, cost)
         flagged = np.array(low)
         name = f"skills_budget_{budget}"
-        methods[name] = {"ac1": float(np.mean(hits)), "agent_calls": float(np.mean(calls)), "ms_per_case": float(np.mean(ms)),
-                         "low_confidence_share": float(flagged.mean()),
-                         "ac1_when_flagged": float(np.mean(low_hits)) if low_hits else None,
-                         "ac1_when_not_flagged": float(np.mean(np.array(hits)[~flagged])) if (~flagged).any() else None}
-        library[name] = {"created": lib.created, "merged": lib.merged, "retired": lib.retired,
-                         "size": len(lib.skills), "active": len(lib.active)}
+        methods[name] = {
+            "ac1": float(np.mean(hits)),
+            "agent_calls": float(np.mean(calls)),
+            "ms_per_case": float(np.mean(ms)),
+            "low_confidence_share": float(flagged.mean()),
+            "ac1_when_flagged": float(np.mean(low_hits)) if low_hits else None,
+            "ac1_when_not_flagged": float(np.mean(np.array(hits)[~flagged])) if (~flagged).any() else None,
+        }
+        library[name] = {
+            "created": lib.created,
+            "merged": lib.merged,
+            "retired": lib.retired,
+            "size": len(lib.skills),
+            "active": len(lib.active),
+        }
         if budget == budgets[-1]:
             for lo, hi in ((0, 10), (10, 25), (25, 50), (50, 10**9)):
                 got = [p for s, p in zip(sizes, precisions) if lo <= s < hi and p is not None]
                 asked = [p for s, p in zip(sizes, precisions) if lo <= s < hi]
-                precision_rows.append({"library_size": f"{lo}–{hi - 1}" if hi < 10**9 else f"≥{lo}", "cases": len(asked),
-                                       "retrieved": len(got), "precision": float(np.mean(got)) if got else None})
+                precision_rows.append(
+                    {
+                        "library_size": f"{lo}–{hi - 1}" if hi < 10**9 else f"≥{lo}",
+                        "cases": len(asked),
+                        "retrieved": len(got),
+                        "precision": float(np.mean(got)) if got else None,
+                    }
+                )
             top = sorted(lib.active, key=lambda i: -lib.skills[i].cases)[:5]
-            examples = [{"cases": lib.skills[i].cases, "steps": lib.skills[i].steps,
-                         "faults": dict(lib.skills[i].faults.most_common(3)), "uses": lib.skills[i].uses,
-                         "successes": lib.skills[i].successes} for i in top]
-    return SkillsResults(len(records), len(warm), seed, [s.name for s in systems], methods, library, precision_rows,
-                         examples, [])
+            examples = [
+                {
+                    "cases": lib.skills[i].cases,
+                    "steps": lib.skills[i].steps,
+                    "faults": dict(lib.skills[i].faults.most_common(3)),
+                    "uses": lib.skills[i].uses,
+                    "successes": lib.skills[i].successes,
+                }
+                for i in top
+            ]
+    return SkillsResults(
+        len(records), len(warm), seed, [s.name for s in systems], methods, library, precision_rows, examples, []
+    )
 
 
 @dataclass
@@ -251,8 +326,13 @@ class MemoryResults:
     held_out: list[str]
 
 
-def memory_experiment(cases: int = 140, warmup: int = 100, system: str = "both", seed: int = 42,
-                      held_out: tuple[str, ...] = ("memory_leak", "packet_loss")) -> MemoryResults:
+def memory_experiment(
+    cases: int = 140,
+    warmup: int = 100,
+    system: str = "both",
+    seed: int = 42,
+    held_out: tuple[str, ...] = ("memory_leak", "packet_loss"),
+) -> MemoryResults:
     """Where memory can matter: fault types the memory never saw (about 2/7 of the eval cases),
     noisy anomaly times (sd 60 s), and the standard setting; AC@1 of the coordinator without
     memory, with the memory juror, with the memory's per-type skill weights, and of the skill
@@ -265,7 +345,11 @@ def memory_experiment(cases: int = 140, warmup: int = 100, system: str = "both",
     systems = systems_for(system)
     fusion = FusionConfig()
     seen = [f for f in fault_names() if f not in held_out]
-    settings = [("standard", {}, None), ("held-out fault types", {}, seen), ("noisy anomaly time (sd 60 s)", {"shift_sd_s": 60.0}, None)]
+    settings = [
+        ("standard", {}, None),
+        ("held-out fault types", {}, seen),
+        ("noisy anomaly time (sd 60 s)", {"shift_sd_s": 60.0}, None),
+    ]
     rows = []
     for name, kwargs, warm_faults in settings:
         warm = collect(systems, warmup, seed, "dev", offset=300_000, faults=warm_faults, **kwargs) if warmup else []
@@ -285,8 +369,12 @@ def memory_experiment(cases: int = 140, warmup: int = 100, system: str = "both",
                 if phase == "eval":
                     planned.append(int(np.argmax(plan.ranking)) == rec.case.root_index)
                 lib.learn(rec.trigger, found, rec.case.root_index, rec.case.fault, plan, cost)
-        ranks = {"multi_agent": np.array(plain) == 0, "multi_agent_memory": np.array(online["rank"]) == 0,
-                 "multi_agent_skills": np.array(online["skills_rank"]) == 0, "skills_planner": np.array(planned)}
+        ranks = {
+            "multi_agent": np.array(plain) == 0,
+            "multi_agent_memory": np.array(online["rank"]) == 0,
+            "multi_agent_skills": np.array(online["skills_rank"]) == 0,
+            "skills_planner": np.array(planned),
+        }
         row = {"setting": name, **{m: float(v.mean()) for m, v in ranks.items()}}
         if warm_faults is not None:
             new = np.array([r.case.fault in held_out for r in records])

@@ -75,8 +75,10 @@ def _truth(path: Path) -> dict:
                 break
     for key in ("root", "anomaly_time"):
         if key not in truth:
-            raise UserError(f"{path}: no {key!r} (write case.json with root, fault, anomaly_time, "
-                            "or use RCAEval's <service>_<fault>/ folders and inject_time.txt)")
+            raise UserError(
+                f"{path}: no {key!r} (write case.json with root, fault, anomaly_time, "
+                "or use RCAEval's <service>_<fault>/ folders and inject_time.txt)"
+            )
     return truth
 
 
@@ -94,7 +96,9 @@ def load_case(path: Path, use_graph: bool = True) -> FolderCase:
     notes += check_anomaly_time(float(truth["anomaly_time"]), telemetry.time, metrics)
     if truth["root"] not in telemetry.names:
         raise UserError(f"{path}: the true root {truth['root']!r} is not a service of the data")
-    return FolderCase(path, telemetry, graph, float(truth["anomaly_time"]), truth["root"], str(truth.get("fault", "unknown")), notes)
+    return FolderCase(
+        path, telemetry, graph, float(truth["anomaly_time"]), truth["root"], str(truth.get("fault", "unknown")), notes
+    )
 
 
 def metric_table(telemetry: Telemetry) -> tuple[list[str], np.ndarray]:
@@ -121,8 +125,9 @@ class FolderResults:
     ranks: dict[str, list[int]] = field(default_factory=dict)  # method -> 0-based rank of the root per case
 
 
-def score_cases(cases: list[FolderCase], baselines: bool = True, fusion=None,
-                jurors: list[str] | None = None) -> tuple[dict, dict]:
+def score_cases(
+    cases: list[FolderCase], baselines: bool = True, fusion=None, jurors: list[str] | None = None
+) -> tuple[dict, dict]:
     """(ranks per method, mean ms per case per method) over `cases`: every juror alone, the
     coordinator (fusing them), the SLI-correlation baseline, and RCAEval's BARO and n-sigma on the
     same metrics."""
@@ -145,7 +150,9 @@ def score_cases(cases: list[FolderCase], baselines: bool = True, fusion=None,
                 finding = agent.rank(view)
             findings.append(finding)
             spent += t.elapsed_ms
-            ranks.setdefault(finding.agent, []).append(rank_of(finding.scores, root) if finding.strength > 0 else view.n)
+            ranks.setdefault(finding.agent, []).append(
+                rank_of(finding.scores, root) if finding.strength > 0 else view.n
+            )
             ms.setdefault(finding.agent, []).append(t.elapsed_ms)
             ms.setdefault(f"_{finding.agent}_heard", []).append(float(finding.strength > 0))
         with Timer() as t:
@@ -160,8 +167,9 @@ def score_cases(cases: list[FolderCase], baselines: bool = True, fusion=None,
             columns, values = metric_table(case.telemetry)
             for method in base.BASELINES:
                 with Timer() as t:
-                    order = base.rank_services(method, case.telemetry.time, columns, values, case.anomaly_time,
-                                               case.telemetry.names)
+                    order = base.rank_services(
+                        method, case.telemetry.time, columns, values, case.anomaly_time, case.telemetry.names
+                    )
                 ranks.setdefault(method, []).append(order.index(root))
                 ms.setdefault(method, []).append(t.elapsed_ms)
     means = {m: float(np.mean(v)) for m, v in ms.items()}
@@ -178,16 +186,22 @@ def summarise(ranks: dict[str, list[int]], ms: dict[str, float], faults: list[st
     table, per_fault = {}, {f: {} for f in sorted(set(faults))}
     for method, r in ranks.items():
         r = np.array(r)
-        table[method] = {"ac1": ac_at_k(r, 1), "ac3": ac_at_k(r, 3), "ac5": ac_at_k(r, 5), "avg5": avg_at_k(r, 5),
-                         "ms_per_case": ms[method]}
+        table[method] = {
+            "ac1": ac_at_k(r, 1),
+            "ac3": ac_at_k(r, 3),
+            "ac5": ac_at_k(r, 5),
+            "avg5": avg_at_k(r, 5),
+            "ms_per_case": ms[method],
+        }
         for f in per_fault:
             m = fault_of == f
             per_fault[f][method] = {"ac1": ac_at_k(r[m], 1), "avg5": avg_at_k(r[m], 5)}
     return table, per_fault
 
 
-def evaluate_folder(folder: Path, use_graph: bool = True, baselines: bool = True,
-                    jurors: list[str] | None = None) -> FolderResults:
+def evaluate_folder(
+    folder: Path, use_graph: bool = True, baselines: bool = True, jurors: list[str] | None = None
+) -> FolderResults:
     """Load every case of `folder` and score every method on it."""
     cases = [load_case(p, use_graph) for p in case_dirs(folder)]
     ranks, ms = score_cases(cases, baselines, jurors=jurors)
@@ -199,5 +213,13 @@ def evaluate_folder(folder: Path, use_graph: bool = True, baselines: bool = True
     notes = sorted({n for c in cases for n in c.notes})
     if silent:
         notes.insert(0, f"no input for {', '.join(silent)} in any case (e.g. no logs or traces): left out of the table")
-    return FolderResults(str(folder), len(cases), use_graph and any(c.graph is not None for c in cases), table, per_fault,
-                         {f: faults.count(f) for f in sorted(set(faults))}, notes, ranks)
+    return FolderResults(
+        str(folder),
+        len(cases),
+        use_graph and any(c.graph is not None for c in cases),
+        table,
+        per_fault,
+        {f: faults.count(f) for f in sorted(set(faults))},
+        notes,
+        ranks,
+    )

@@ -57,7 +57,9 @@ class ForeignConfig:
     normal_rows: int = option(60, "rows before the fault (one per minute)")
     anomaly_rows: int = option(30, "rows from the fault on")
     step_ms: int = option(60_000, "time between rows, in the file's unit (ms)")
-    tau: float = option(3.0, "PyRCA's visibility rule: the fault grows until the SLI (node 0) is tau·σ off on every row")
+    tau: float = option(
+        3.0, "PyRCA's visibility rule: the fault grows until the SLI (node 0) is tau·σ off on every row"
+    )
 
 
 def data_gen():
@@ -65,8 +67,10 @@ def data_gen():
     try:
         from pyrca.simulation import data_gen as module
     except ImportError:
-        raise UserError("foreign cases need PyRCA's simulator: pip install --no-deps sfr-pyrca "
-                        "(its other dependencies are not needed for the simulator)") from None
+        raise UserError(
+            "foreign cases need PyRCA's simulator: pip install --no-deps sfr-pyrca "
+            "(its other dependencies are not needed for the simulator)"
+        ) from None
     return module
 
 
@@ -122,8 +126,9 @@ class ForeignCase:
         return ["frontend" if i == 0 else f"svc{i:02d}" for i in range(self.size)]
 
 
-def make_foreign_case(seed: int, split: str, index: int, config: ForeignConfig | None = None,
-                      faults: list[str] | None = None) -> ForeignCase:
+def make_foreign_case(
+    seed: int, split: str, index: int, config: ForeignConfig | None = None, faults: list[str] | None = None
+) -> ForeignCase:
     """Case `index` of `split`: fault types round-robin, sizes cycling, everything else PyRCA's."""
     config = config or ForeignConfig()
     kinds = list(faults or FAULT_TYPES)
@@ -152,11 +157,18 @@ def _draw(dg, g, size: int, fault: str, config: ForeignConfig):
     if not np.isfinite(normal).all() or np.abs(normal).max() > 1e6:
         return None
     try:
-        anomal, fault_m = dg.AnomalyDataGen(dg.AnomalyDataGenConfig(
-            parent_weights=parent_w, noise_weights=noise_w, noise_type=noise, func_type=func,
-            baseline=float(normal[:, 0].mean()), threshold=config.tau * float(normal[:, 0].std()),
-            num_samples=config.anomaly_rows,
-            anomaly_type=FAULT_TYPES[fault])).gen()
+        anomal, fault_m = dg.AnomalyDataGen(
+            dg.AnomalyDataGenConfig(
+                parent_weights=parent_w,
+                noise_weights=noise_w,
+                noise_type=noise,
+                func_type=func,
+                baseline=float(normal[:, 0].mean()),
+                threshold=config.tau * float(normal[:, 0].std()),
+                num_samples=config.anomaly_rows,
+                anomaly_type=FAULT_TYPES[fault],
+            )
+        ).gen()
     except (ValueError, TypeError):  # more roots than candidates; "can not trigger anomalies"
         return None
     roots = np.flatnonzero(fault_m) if fault_m.ndim == 1 else np.flatnonzero(fault_m.any(axis=0))
@@ -178,12 +190,25 @@ def write_foreign_case(case: ForeignCase, out: Path, config: ForeignConfig | Non
     (out / "graph.json").write_text(json.dumps({"services": names, "calls": calls, "entry": names[0]}) + "\n")
     anomaly_time = int(time[config.normal_rows])
     (out / "inject_time.txt").write_text(f"{anomaly_time}\n")
-    (out / "case.json").write_text(json.dumps({
-        "root": names[case.root], "fault": case.fault, "anomaly_time": anomaly_time, "services": case.size,
-        "seed": case.seed, "index": case.index, "source": SOURCE}, indent=2) + "\n")
+    (out / "case.json").write_text(
+        json.dumps(
+            {
+                "root": names[case.root],
+                "fault": case.fault,
+                "anomaly_time": anomaly_time,
+                "services": case.size,
+                "seed": case.seed,
+                "index": case.index,
+                "source": SOURCE,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return out
 
 
 def write_foreign_cases(out: Path, n: int, seed: int, split: str, config: ForeignConfig | None = None) -> list[Path]:
-    return [write_foreign_case(make_foreign_case(seed, split, k, config), out / f"case{k:04d}", config)
-            for k in range(n)]
+    return [
+        write_foreign_case(make_foreign_case(seed, split, k, config), out / f"case{k:04d}", config) for k in range(n)
+    ]

@@ -54,7 +54,10 @@ def symptom_signature(view: CaseView) -> np.ndarray:
             if cols:
                 profile[i] = np.tanh(loud[:, cols].max() / 10)
         spread = float((loud.max(axis=1) > 3).mean())
-    has = [float(tel.logs is not None and len(tel.logs.time) > 0), float(tel.traces is not None and len(tel.traces.span) > 0)]
+    has = [
+        float(tel.logs is not None and len(tel.logs.time) > 0),
+        float(tel.traces is not None and len(tel.traces.span) > 0),
+    ]
     return np.concatenate([profile, [spread], has])
 
 
@@ -145,8 +148,16 @@ class SkillLibrary:
                 best, best_sim = i, sim
         return best
 
-    def plan(self, trigger: np.ndarray, findings: dict[str, Finding], order: list[str], weights: dict[str, float],
-             budget: int, dims: set[str], sharpen: float = 2.0) -> Plan:
+    def plan(
+        self,
+        trigger: np.ndarray,
+        findings: dict[str, Finding],
+        order: list[str],
+        weights: dict[str, float],
+        budget: int,
+        dims: set[str],
+        sharpen: float = 2.0,
+    ) -> Plan:
         """Run a skill's steps (or every juror in `order` when none matches) within `budget` calls."""
         from copilot_lab.coordinator import fuse
 
@@ -166,8 +177,15 @@ class SkillLibrary:
         low = cov < self.config.low_coverage or confidence < self.config.stop_confidence
         return Plan(pooled, consulted, confidence, low, index, cov)
 
-    def learn(self, trigger: np.ndarray, findings: dict[str, Finding], root: int, fault: str, plan: Plan | None,
-              cost: dict[str, float]) -> None:
+    def learn(
+        self,
+        trigger: np.ndarray,
+        findings: dict[str, Finding],
+        root: int,
+        fault: str,
+        plan: Plan | None,
+        cost: dict[str, float],
+    ) -> None:
         """The operator resolved the case: score the skill that was used, retire it if it keeps
         failing, then create a candidate from the agents that were right and merge it if similar."""
         c = self.config

@@ -42,8 +42,9 @@ def _filled(x: np.ndarray, fill: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(x), x, fill)
 
 
-def residuals(y_base: np.ndarray, y_test: np.ndarray, X_base: np.ndarray, X_test: np.ndarray,
-              ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
+def residuals(
+    y_base: np.ndarray, y_test: np.ndarray, X_base: np.ndarray, X_test: np.ndarray, ridge: float = RIDGE
+) -> tuple[np.ndarray, np.ndarray]:
     """(leave-one-out baseline residuals, test residuals) of a ridge fit of y on X (+ intercept)."""
     mu, sd = X_base.mean(axis=0), X_base.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)

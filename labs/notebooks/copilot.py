@@ -13,6 +13,8 @@ import tempfile
 from IPython.display import Image, display
 
 from copilot_lab import experiments, report
+from copilot_lab.bench import QUICK, run_bench
+from sysai.plotting import color, figure
 
 out = Path(tempfile.mkdtemp(prefix="copilot-notebook-"))
 SEED = 42
@@ -30,8 +32,9 @@ case = experiments.inject("packet_loss", "payment", "shop", 1.0, SEED, out / "ca
 
 # %%
 files = case["files"]
-diagnosis = experiments.diagnosis(Path(files["metrics"]), Path(files["logs"]), Path(files["traces"]),
-                                  Path(files["topology"]), case["onset_time"])
+diagnosis = experiments.diagnosis(
+    Path(files["metrics"]), Path(files["logs"]), Path(files["traces"]), Path(files["topology"]), case["onset_time"]
+)
 report.show_diagnosis(diagnosis)
 
 # %% [markdown]
@@ -49,22 +52,23 @@ for name in results.figures:
 # `bench --quick`: 14 own cases and 15 PyRCA cases, with and without the call graph.
 
 # %%
-from copilot_lab.bench import QUICK, run_bench
-
 bench = run_bench(QUICK, SEED)
 report.show_bench(bench)
 
 # %%
-from sysai.plotting import color, figure
-
 sources = list(bench.sources)
 methods = ["multi_agent", "metric", "baro", "nsigma", "sli_corr"]
 path = out / "bench_ac1.png"
 with figure(path, title="AC@1 by case source (bench --quick)", ylabel="AC@1") as ax:
     width = 0.8 / len(methods)
     for i, m in enumerate(methods):
-        ax.bar([s + i * width - 0.4 + width / 2 for s in range(len(sources))],
-               [bench.sources[src][m]["ac1"] for src in sources], width, label=m, color=color(i))
+        ax.bar(
+            [s + i * width - 0.4 + width / 2 for s in range(len(sources))],
+            [bench.sources[src][m]["ac1"] for src in sources],
+            width,
+            label=m,
+            color=color(i),
+        )
     ax.set_xticks(range(len(sources)), sources)
     ax.set_ylim(0, 1.05)
 display(Image(filename=str(path)))

@@ -95,12 +95,15 @@ def test_rcaeval_conventions_folder_name_and_inject_time(tmp_path, sysai):
     assert r["faults"] == {"cpu": 1} and r["methods"]["metric"]["ac1"] == 1.0
 
 
-@pytest.mark.parametrize("layout,message", [
-    ("nothing", "no case folders"),
-    ("no_truth", "no 'root'"),
-    ("bad_inject", "inject_time.txt:1: not a number"),
-    ("missing", "not a folder"),
-])
+@pytest.mark.parametrize(
+    "layout,message",
+    [
+        ("nothing", "no case folders"),
+        ("no_truth", "no 'root'"),
+        ("bad_inject", "inject_time.txt:1: not a number"),
+        ("missing", "not a folder"),
+    ],
+)
 def test_bad_case_folders_are_one_line(tmp_path, sysai, layout, message):
     root = tmp_path / "cases"
     root.mkdir()

@@ -31,7 +31,9 @@ def write(path, columns: dict, time):
 
 def diagnose(sysai, tmp_path, columns, time, anomaly, *extra):
     path = write(tmp_path / "m.csv", columns, time)
-    done = sysai("copilot", "diagnose", "--metrics", path, "--anomaly-time", anomaly, "--out", tmp_path / "o", "--json", *extra)
+    done = sysai(
+        "copilot", "diagnose", "--metrics", path, "--anomaly-time", anomaly, "--out", tmp_path / "o", "--json", *extra
+    )
     assert done.exit_code == 0, done.output
     return json.loads(done.stdout)
 
@@ -43,13 +45,23 @@ def noise(seed, n, scale=1.0):
 def test_few_samples_diagnose_with_lower_confidence(tmp_path, sysai):
     """A 5-minute metric: 2 normal rows, 3 anomalous ones. Diagnose anyway, say the baseline is thin."""
     time = [0, 300, 600, 900, 1200]
-    thin = diagnose(sysai, tmp_path, {"cart_latency": np.array([10, 11, 30, 31, 29.0]),
-                                      "redis_latency": np.array([5, 5.2, 5.1, 5.0, 5.3])}, time, 600)
+    thin = diagnose(
+        sysai,
+        tmp_path,
+        {"cart_latency": np.array([10, 11, 30, 31, 29.0]), "redis_latency": np.array([5, 5.2, 5.1, 5.0, 5.3])},
+        time,
+        600,
+    )
     assert thin["root_cause"] == "cart"
     assert any("baseline is thin" in n for n in thin["notes"])
     t = np.arange(0, 60 * 300, 300)
-    rich = diagnose(sysai, tmp_path, {"cart_latency": np.r_[10 + noise(1, 40, 0.5), 30 + noise(2, 20, 0.5)],
-                                      "redis_latency": 5 + noise(3, 60, 0.1)}, t, 40 * 300)
+    rich = diagnose(
+        sysai,
+        tmp_path,
+        {"cart_latency": np.r_[10 + noise(1, 40, 0.5), 30 + noise(2, 20, 0.5)], "redis_latency": 5 + noise(3, 60, 0.1)},
+        t,
+        40 * 300,
+    )
     assert rich["root_cause"] == "cart" and not rich["notes"]
 
 
@@ -74,11 +86,17 @@ def test_flat_baselines_are_bounded():
 
 def test_a_drop_in_availability_counts_a_drop_in_latency_does_not(tmp_path, sysai):
     t = np.arange(60)
-    r = diagnose(sysai, tmp_path, {
-        "cart_availability": np.r_[0.999 + noise(1, 40, 0.0005), 0.90 + noise(2, 20, 0.0005)],  # the root: a drop
-        "redis_latency": np.r_[5 + noise(3, 40, 0.1), 3 + noise(4, 20, 0.1)],  # faster: not a symptom
-        "ads_latency": 8 + noise(5, 60, 0.2),
-    }, t, 40)
+    r = diagnose(
+        sysai,
+        tmp_path,
+        {
+            "cart_availability": np.r_[0.999 + noise(1, 40, 0.0005), 0.90 + noise(2, 20, 0.0005)],  # the root: a drop
+            "redis_latency": np.r_[5 + noise(3, 40, 0.1), 3 + noise(4, 20, 0.1)],  # faster: not a symptom
+            "ads_latency": 8 + noise(5, 60, 0.2),
+        },
+        t,
+        40,
+    )
     assert r["root_cause"] == "cart"
     said = {j["service"]: j["score"] for j in r["jurors"]["metric"]}
     assert said.get("redis", 0.0) < 3  # a 40 % latency drop is not counted as a symptom
@@ -86,13 +104,19 @@ def test_a_drop_in_availability_counts_a_drop_in_latency_does_not(tmp_path, sysa
 
 def test_several_metrics_per_service_are_one_candidate(tmp_path, sysai):
     t = np.arange(60)
-    r = diagnose(sysai, tmp_path, {
-        "cart_latency": np.r_[10 + noise(1, 40, 0.5), 14 + noise(2, 20, 0.5)],
-        "cart_availability": np.r_[0.999 + noise(3, 40, 0.0005), 0.99 + noise(4, 20, 0.0005)],
-        "cart_requests": 100 + noise(5, 60, 2),
-        "redis_latency": 5 + noise(6, 60, 0.1),
-        "redis_requests": 100 + noise(7, 60, 2),
-    }, t, 40)
+    r = diagnose(
+        sysai,
+        tmp_path,
+        {
+            "cart_latency": np.r_[10 + noise(1, 40, 0.5), 14 + noise(2, 20, 0.5)],
+            "cart_availability": np.r_[0.999 + noise(3, 40, 0.0005), 0.99 + noise(4, 20, 0.0005)],
+            "cart_requests": 100 + noise(5, 60, 2),
+            "redis_latency": 5 + noise(6, 60, 0.1),
+            "redis_requests": 100 + noise(7, 60, 2),
+        },
+        t,
+        40,
+    )
     services = [x["service"] for x in r["ranking"]]
     assert services[0] == "cart" and len(services) == len(set(services)) == 2
 
@@ -100,11 +124,17 @@ def test_several_metrics_per_service_are_one_candidate(tmp_path, sysai):
 def test_a_variance_change_alone_is_found(tmp_path, sysai):
     """The level stays, the spread triples (a flapping dependency): the variance detector's case."""
     t = np.arange(90)
-    r = diagnose(sysai, tmp_path, {
-        "cart_latency": np.r_[10 + noise(1, 60, 0.5), 10 + noise(2, 30, 2.5)],
-        "redis_latency": 5 + noise(3, 90, 0.5),
-        "ads_latency": 8 + noise(4, 90, 0.5),
-    }, t, 60)
+    r = diagnose(
+        sysai,
+        tmp_path,
+        {
+            "cart_latency": np.r_[10 + noise(1, 60, 0.5), 10 + noise(2, 30, 2.5)],
+            "redis_latency": 5 + noise(3, 90, 0.5),
+            "ads_latency": 8 + noise(4, 90, 0.5),
+        },
+        t,
+        60,
+    )
     assert r["root_cause"] == "cart"
     assert "spread up" in (r["jurors"]["metric"][0]["evidence"] or "")
 
@@ -112,8 +142,13 @@ def test_a_variance_change_alone_is_found(tmp_path, sysai):
 def test_no_history_before_the_anomaly_is_noted(tmp_path, sysai):
     t = np.arange(60)
     newcomer = np.r_[np.full(40, np.nan), 7 + noise(1, 20, 0.1)]  # a pod that started with the incident
-    r = diagnose(sysai, tmp_path, {"cart_latency": np.r_[10 + noise(2, 40, 0.5), 25 + noise(3, 20, 0.5)],
-                                   "newpod_latency": newcomer}, t, 40)
+    r = diagnose(
+        sysai,
+        tmp_path,
+        {"cart_latency": np.r_[10 + noise(2, 40, 0.5), 25 + noise(3, 20, 0.5)], "newpod_latency": newcomer},
+        t,
+        40,
+    )
     assert r["root_cause"] == "cart"
     assert any("no history" in n and "newpod" in n for n in r["notes"])
 

@@ -53,13 +53,16 @@ def test_unknown_fault_is_a_user_error():
         FAULTS.get("meteor_strike")
 
 
-@pytest.mark.parametrize("agent,fault,root", [
-    ("metric", "memory_leak", "cart"),
-    ("log", "code_exception", "catalog"),
-    ("trace", "disk_io", "currency"),
-    ("trace", "network_delay", "payment"),
-    ("topology", "config_error", "redis"),
-])
+@pytest.mark.parametrize(
+    "agent,fault,root",
+    [
+        ("metric", "memory_leak", "cart"),
+        ("log", "code_exception", "catalog"),
+        ("trace", "disk_io", "currency"),
+        ("trace", "network_delay", "payment"),
+        ("topology", "config_error", "redis"),
+    ],
+)
 def test_each_agent_catches_the_case_built_for_it(shop, agent, fault, root):
     tel, view = run(shop, fault, root)
     finding = AGENTS.get(agent)().rank(view)
