@@ -77,7 +77,7 @@ def test_precision_reads_the_skills_majority_fault():
 
 
 def test_skills_command_measures_accuracy_and_cost(tmp_path, capsys):
-    assert main(["copilot", "skills", "--quick", "--out", str(tmp_path), "--json"]) == 0
+    assert main(["copilot", "skills", "--quick", "--cases", "10", "--warmup", "20", "--out", str(tmp_path), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     jury = r["methods"]["all_jurors"]
     planners = [v for k, v in r["methods"].items() if k.startswith("skills_budget_")]
