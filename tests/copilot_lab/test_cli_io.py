@@ -57,7 +57,9 @@ def test_inject_then_diagnose_finds_the_root(injected, tmp_path, sysai):
     report = json.loads(done.stdout)
     assert report["root_cause"] == "cart"
     assert report["symptoms"]["metric"] == "disk"  # what the metric juror saw at the root
-    assert set(report["jurors"]) == {"metric", "log", "trace", "topology"}
+    from copilot_lab.agents.base import AGENTS
+
+    assert set(report["jurors"]) == set(AGENTS.defaults())
     assert any("call path" in line for line in report["explanation"])
 
 

@@ -86,7 +86,7 @@ def test_missing_modality_gives_an_empty_finding(shop):
 
 def test_coordinator_explains_and_finds_a_network_fault(shop):
     tel, view = run(shop, "network_delay", "email", severity=1.5)
-    findings = [AGENTS.get(a)().rank(view) for a in ("metric", "log", "trace", "topology")]
+    findings = [AGENTS.create(a).rank(view) for a in AGENTS.defaults()]
     result = diagnose(findings, shop.names, shop.graph)
     assert result.ranking[0] == "email"
     text = "\n".join(result.explanation)
@@ -101,3 +101,22 @@ def test_same_seed_same_telemetry(shop):
     assert np.array_equal(a.metrics, b.metrics) and a.logs.message == b.logs.message
     assert np.array_equal(a.traces.duration_ms, b.traces.duration_ms)
     assert not np.array_equal(a.metrics, c.metrics)
+
+
+@pytest.mark.parametrize("name", AGENTS.names())
+def test_every_agent_plugin_honours_the_contract(shop, name):
+    """Built by the registry (seed and config keywords), any agent returns one non-negative score
+    per service and a strength in [0, 1] — with all modalities and with none but metrics."""
+    tel, view = run(shop, "cpu_hog", "cart")
+    for v in (view, CaseView(tel.without("logs").without("traces"), None, view.anomaly_time)):
+        finding = AGENTS.create(name, seed=1).rank(v)
+        assert finding.scores.shape == (shop.n,) and (finding.scores >= 0).all()
+        assert 0 <= finding.strength <= 1 and finding.agent == name
+
+
+@pytest.mark.parametrize("name", FAULTS.names())
+def test_every_fault_plugin_gives_an_effect_that_moves_something(name):
+    from copilot_lab.faults.base import Effect
+
+    effect = FAULTS.create(name, seed=1).effect(1.0)
+    assert isinstance(effect, Effect) and effect != Effect()
