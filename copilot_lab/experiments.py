@@ -224,7 +224,12 @@ class SkillsResults:
 
 
 def skills_experiment(
-    cases: int = 140, system: str = "both", warmup: int = 300, seed: int = 42, budgets: tuple[int, ...] = (1, 2, 3)
+    cases: int = 140,
+    system: str = "both",
+    warmup: int = 300,
+    seed: int = 42,
+    budgets: tuple[int, ...] = (1, 2, 3),
+    corroborated: tuple[int, ...] = (2, 3),
 ) -> SkillsResults:
     """Skills vs the all-jurors jury: accuracy and cost (agent calls, ms) per case. The skill library
     learns from `warmup` dev cases, then online on the eval cases (each diagnosed before it is learned)."""
@@ -253,8 +258,11 @@ def skills_experiment(
         "ms_per_case": float(np.mean([sum(r.ms[a] for a in jurors) for r in records])),
     }
     library, precision_rows, examples = {}, [], []
-    for budget in budgets:
-        lib = SkillLibrary()
+    from copilot_lab.skills import SkillConfig
+
+    variants = [(b, 1) for b in budgets] + [(b, 2) for b in corroborated]
+    for budget, agree in variants:
+        lib = SkillLibrary(SkillConfig(agree=agree))
         sizes, precisions = [], []
         for phase, stream in (("warm", warm), ("eval", records)):
             hits, calls, ms, low, low_hits = [], [], [], [], []
@@ -273,7 +281,7 @@ def skills_experiment(
                     low_hits.append(ok)
                 lib.learn(rec.trigger, found, rec.case.root_index, rec.case.fault, plan, cost)
         flagged = np.array(low)
-        name = f"skills_budget_{budget}"
+        name = f"skills_budget_{budget}" + ("_agree_2" if agree > 1 else "")
         methods[name] = {
             "ac1": float(np.mean(hits)),
             "agent_calls": float(np.mean(calls)),
@@ -289,7 +297,7 @@ def skills_experiment(
             "size": len(lib.skills),
             "active": len(lib.active),
         }
-        if budget == budgets[-1]:
+        if (budget, agree) == (budgets[-1], 1):
             for lo, hi in ((0, 10), (10, 25), (25, 50), (50, 10**9)):
                 got = [p for s, p in zip(sizes, precisions) if lo <= s < hi and p is not None]
                 asked = [p for s, p in zip(sizes, precisions) if lo <= s < hi]

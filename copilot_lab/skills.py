@@ -9,7 +9,9 @@ A **skill** is
 * an ordered list of **evidence steps**: which agents to consult, in which order (the ones that
   were right on the cases it was learned from, most reliable first, cheapest on ties);
 * a **decision rule**: fuse what has been consulted so far; stop as soon as the confidence
-  ``p1 / (p1 + p2)`` reaches 0.7 (witty's threshold).
+  ``p1 / (p1 + p2)`` reaches 0.7 (witty's threshold) — and, with ``agree = 2``, only once two
+  consulted jurors name the same first suspect (a single sharpened juror is nearly always
+  "confident" on its own).
 
 The **library** evolves: every resolved case *creates* a candidate skill from the agents that
 ranked its root first; a candidate whose trigger is close to an existing skill's (cosine ≥
@@ -118,6 +120,7 @@ class SkillConfig:
     retire_below: float = option(0.5, "retire a skill whose success rate falls below this")
     stop_confidence: float = option(0.7, "the decision rule: stop consulting at this confidence")
     low_coverage: float = option(0.4, "flag low confidence when evidence covers less than this share")
+    agree: int = option(1, "also require this many consulted jurors to name the same first suspect before stopping")
 
 
 @dataclass
@@ -172,7 +175,10 @@ class SkillLibrary:
             consulted.append(agent)
             pooled, confidence, _ = fuse([findings[a] for a in consulted], weights, sharpen)
             if index is not None and confidence >= self.config.stop_confidence and findings[agent].strength > 0:
-                break  # the decision rule; the fallback jury hears everyone
+                top = int(np.argmax(pooled))
+                agreeing = sum(findings[a].strength > 0 and findings[a].ranking()[0] == top for a in consulted)
+                if agreeing >= self.config.agree:
+                    break  # the decision rule; the fallback jury hears everyone
         cov = coverage(dims, consulted)
         low = cov < self.config.low_coverage or confidence < self.config.stop_confidence
         return Plan(pooled, consulted, confidence, low, index, cov)
