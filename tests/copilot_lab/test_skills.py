@@ -98,3 +98,14 @@ def test_memory_experiment_reports_held_out_types_with_and_without_memory():
     for row in r.settings:
         for m in ("multi_agent", "multi_agent_memory", "multi_agent_skills", "skills_planner"):
             assert 0 <= row[m] <= 1
+
+
+def test_corroboration_makes_the_planner_ask_a_second_juror():
+    lib = SkillLibrary(SkillConfig(agree=2))
+    lib.learn(NET, findings({"trace": 3, "metric": 3}), 3, "network_delay", None, COST)
+    case = findings({"topology": 1, "metric": 3, "trace": 3, "log": 0})
+    plan = lib.plan(NET, case, ORDER, WEIGHTS, budget=4, dims=set())
+    assert plan.consulted == ["metric", "trace"]  # one confident juror is not enough; two agreeing are
+    alone = SkillLibrary()
+    alone.learn(NET, findings({"trace": 3, "metric": 3}), 3, "network_delay", None, COST)
+    assert alone.plan(NET, case, ORDER, WEIGHTS, budget=4, dims=set()).consulted == ["metric"]
