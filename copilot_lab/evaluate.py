@@ -115,16 +115,18 @@ def collect(
     drop: str | None = None,
     faults: list[str] | None = None,
     shift_sd_s: float = 0.0,
+    roots: int = 1,
 ) -> list[CaseRecord]:
     """Generate cases and run every single agent once on each. `faults` restricts the fault types;
-    `shift_sd_s` adds a seeded random error (normal, this sd) to each case's anomaly time."""
+    `shift_sd_s` adds a seeded random error (normal, this sd) to each case's anomaly time; `roots`
+    puts the fault into that many services at once."""
     from sysai.seeding import rng
 
     jurors = agents()
     records = []
     for k in range(n_cases):
         system = systems[k % len(systems)]
-        case, telemetry = make_case(system, seed, split, offset + k, sim, faults)
+        case, telemetry = make_case(system, seed, split, offset + k, sim, faults, roots)
         if drop is not None:
             telemetry = telemetry.without(drop)
         noise = float(rng(seed, "anomaly-time", split, offset + k).normal(0, shift_sd_s)) if shift_sd_s else 0.0
@@ -193,6 +195,8 @@ def run_memory(records: list[CaseRecord], fusion: FusionConfig, memory: Experien
             judged, pooled, skilled, suspect = consult(memory, rec, fusion)
         first, second = (np.sort(pooled)[::-1].tolist() + [0.0])[:2]
         out["rank"].append(rank_of(pooled, rec.case.root_index))
+        out.setdefault("top", []).append(int(np.argmax(pooled)))
+        out.setdefault("skills_top", []).append(int(np.argmax(skilled)))
         out["skills_rank"].append(rank_of(skilled, rec.case.root_index))
         out["memory_rank"].append(rank_of(judged.scores, rec.case.root_index) if memory.cases else rec.n)
         out["confidence"].append(first / (first + second))

@@ -256,5 +256,5 @@ def show_memory(results) -> None:
         f"remembered first (seed {results.seed})",
         ["setting"] + methods,
         rows,
-        note=f"held out of memory: {', '.join(results.held_out)}; two concurrent roots are not simulated",
+        note=f"held out of memory: {', '.join(results.held_out)}; with two roots a hit names either first",
     )

@@ -51,10 +51,11 @@ class SimConfig:
 
 @dataclass(frozen=True)
 class Injection:
-    """One fault in one service: what, where, how strong, when (step index of the onset)."""
+    """One fault in one service: what, where, how strong, when (step index of the onset). A tuple
+    of roots puts the same fault into several services at once (concurrent root causes)."""
 
     fault: str
-    root: int
+    root: int | tuple[int, ...]
     severity: float
     onset: int
     effect: Effect
@@ -95,7 +96,7 @@ def simulate(system: System, injection: Injection | None, config: SimConfig, see
         f = np.where(after, 1.0, 0.0)
         if eff.ramp:
             f = np.clip((t_idx - injection.onset + 1) / config.ramp_steps, 0, 1) * after
-        root_mask[injection.root] = True
+        root_mask[np.atleast_1d(injection.root)] = True
     nb_mask = colocated[root_mask].any(axis=0) if root_mask.any() else np.zeros(S, dtype=bool)
     F = f[:, None]
 

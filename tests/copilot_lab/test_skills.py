@@ -92,8 +92,8 @@ def test_memory_experiment_reports_held_out_types_with_and_without_memory():
 
     r = memory_experiment(cases=14, warmup=14, system="shop", seed=3)
     names = [row["setting"] for row in r.settings]
-    assert names == ["standard", "held-out fault types", "noisy anomaly time (sd 60 s)"]
-    held = r.settings[1]
+    assert names == ["standard", "two concurrent roots (same fault)", "held-out fault types", "noisy anomaly time (sd 60 s)"]
+    held = r.settings[2]
     assert 0 < held["held_out_share"] < 0.5  # 2 of 7 types, round-robin
     for row in r.settings:
         for m in ("multi_agent", "multi_agent_memory", "multi_agent_skills", "skills_planner"):

@@ -120,3 +120,17 @@ def test_every_fault_plugin_gives_an_effect_that_moves_something(name):
 
     effect = FAULTS.create(name, seed=1).effect(1.0)
     assert isinstance(effect, Effect) and effect != Effect()
+
+
+def test_two_concurrent_roots_both_break(shop):
+    from copilot_lab.cases import make_case
+
+    one, tel1 = make_case(shop, 5, "eval", 2)
+    two, tel2 = make_case(shop, 5, "eval", 2, roots=2)
+    assert (one.root_index, one.severity, one.onset_time) == (two.root_index, two.severity, two.onset_time)
+    assert len(two.roots) == 2 and two.also[0] != two.root_index
+    view = CaseView(tel2, shop.graph, two.onset_time)
+    z = np.abs(view.metric_z())
+    quiet = CaseView(tel1, shop.graph, one.onset_time)
+    second = two.also[0]
+    assert z[second].max() > np.abs(quiet.metric_z())[second].max()  # the second root moves only with two
