@@ -77,7 +77,8 @@ def test_precision_reads_the_skills_majority_fault():
 
 
 def test_skills_command_measures_accuracy_and_cost(tmp_path, capsys):
-    assert main(["copilot", "skills", "--quick", "--cases", "10", "--warmup", "20", "--out", str(tmp_path), "--json"]) == 0
+    args = ["copilot", "skills", "--quick", "--cases", "10", "--warmup", "20", "--out", str(tmp_path), "--json"]
+    assert main(args) == 0
     r = json.loads(capsys.readouterr().out)
     jury = r["methods"]["all_jurors"]
     planners = [v for k, v in r["methods"].items() if k.startswith("skills_budget_")]
@@ -92,7 +93,8 @@ def test_memory_experiment_reports_held_out_types_with_and_without_memory():
 
     r = memory_experiment(cases=14, warmup=14, system="shop", seed=3)
     names = [row["setting"] for row in r.settings]
-    assert names == ["standard", "two concurrent roots (same fault)", "held-out fault types", "noisy anomaly time (sd 60 s)"]
+    assert names == ["standard", "two concurrent roots (same fault)", "held-out fault types",
+                     "noisy anomaly time (sd 60 s)"]
     held = r.settings[2]
     assert 0 < held["held_out_share"] < 0.5  # 2 of 7 types, round-robin
     for row in r.settings:
