@@ -126,8 +126,8 @@ class LazyPrefetch(LazyFlat):
             except OSError as exc:  # a foreground read will try again and report EIO if it must
                 log.warning("prefetch of %d chunks failed: %s", len(run), exc)
                 return 0
-            except Exception:  # never a traceback from a background thread (e.g. a task stub)
-                log.exception("prefetch stopped")
+            except Exception as exc:  # one line, never a traceback from a background thread (e.g. a task stub)
+                log.error("prefetch stopped: %s", exc)
                 return 0
 
         with ThreadPoolExecutor(max_workers=max(1, self.config.threads), thread_name_prefix="prefetch") as pool:
