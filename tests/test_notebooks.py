@@ -26,3 +26,7 @@ def test_notebook_runs_top_to_bottom(source, tmp_path, monkeypatch):
     images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert images, "the notebook shows its figures inline"
+
+
+def test_every_lab_has_its_notebook():
+    assert sorted(p.stem for p in NOTEBOOKS) == ["copilot", "llm-la", "trio", "yuanrong"]

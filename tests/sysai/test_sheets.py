@@ -59,3 +59,10 @@ def test_malformed_checks_name_file_and_line(tmp_path):
     sheet.write_text("<!-- expect: sysai trio compare --json => r['a'] < r['b'] -->\n")
     (check,) = sheet_checks(sheet)
     assert check.command == "trio compare --json" and check.expr == "r['a'] < r['b']"
+
+
+@pytest.mark.parametrize("sheet", ["trio", "llm-la", "yuanrong", "copilot"])
+def test_every_sheet_backs_its_numbers_and_has_an_extend_task(sheet):
+    path = repo_root() / "labs" / f"{sheet}.md"
+    assert len(sheet_checks(path)) >= 3, f"{path.name}: its numbers need checked blocks (sysai/sheets.py)"
+    assert "extend" in path.read_text().lower(), f"{path.name} needs an extend task"
