@@ -50,7 +50,7 @@ class BenchResults:
 
 def write_own_cases(out: Path, n: int, seed: int, split: str) -> None:
     from copilot_lab.cases import make_case
-    from copilot_lab.evaluate import systems_for
+    from copilot_lab.scoring import systems_for
     from copilot_lab.rcaeval_io import write_case
 
     systems = systems_for("both")

@@ -10,7 +10,7 @@ import numpy as np
 
 from copilot_lab.agents.base import juror_names
 from copilot_lab.coordinator import FusionConfig, fuse
-from copilot_lab.evaluate import EvalConfig, ac_at_k, avg_at_k, collect, evaluate, rank_of, systems_for
+from copilot_lab.scoring import EvalConfig, ac_at_k, avg_at_k, collect, evaluate, rank_of, systems_for
 from sysai.errors import UserError
 
 LAB = "copilot"
@@ -183,7 +183,7 @@ def diagnosis(
     """Ranked root causes with confidence, explanation, notes and each juror's top suspects."""
     from copilot_lab.anomaly import CaseView
     from copilot_lab.coordinator import diagnose
-    from copilot_lab.evaluate import agents
+    from copilot_lab.scoring import agents
     from copilot_lab.rcaeval_io import load_files
 
     telemetry, graph, notes = load_files(metrics, logs, traces, topology)
@@ -347,7 +347,7 @@ def memory_experiment(
     memory, with the memory juror, with the memory's per-type skill weights, and of the skill
     planner (budget 3)."""
     from copilot_lab.cases import fault_names
-    from copilot_lab.evaluate import run_memory
+    from copilot_lab.scoring import run_memory
     from copilot_lab.memory import ExperienceMemory
     from copilot_lab.skills import SkillLibrary
 

@@ -134,7 +134,7 @@ def score_cases(
     from copilot_lab import baselines as base
     from copilot_lab.anomaly import CaseView
     from copilot_lab.coordinator import FusionConfig, fuse
-    from copilot_lab.evaluate import agents, rank_of
+    from copilot_lab.scoring import agents, rank_of
     from sysai.timing import Timer
 
     fusion = fusion or FusionConfig()
@@ -180,7 +180,7 @@ def score_cases(
 
 
 def summarise(ranks: dict[str, list[int]], ms: dict[str, float], faults: list[str]) -> tuple[dict, dict]:
-    from copilot_lab.evaluate import ac_at_k, avg_at_k
+    from copilot_lab.scoring import ac_at_k, avg_at_k
 
     fault_of = np.array(faults)
     table, per_fault = {}, {f: {} for f in sorted(set(faults))}

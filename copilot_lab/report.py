@@ -77,7 +77,7 @@ def evaluation_files(results, records, raw, out: Path) -> None:
     """The evaluation's figures and per-case CSV into `out` (names relative to it, so the same seed
     gives the same results.json wherever it is written)."""
     from copilot_lab import figures
-    from copilot_lab.evaluate import rank_of
+    from copilot_lab.scoring import rank_of
 
     results.figures = [
         figures.accuracy_per_fault(results.per_fault, out / "accuracy_per_fault.png").name,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from copilot_lab.agents.base import Finding
-from copilot_lab.evaluate import collect, rank_of
+from copilot_lab.scoring import collect, rank_of
 from copilot_lab.memory import ExperienceMemory
 from copilot_lab.system import load_system
 from sysai.errors import UserError

@@ -7,7 +7,7 @@ from copilot_lab.agents.topology import personalized_pagerank
 from copilot_lab.anomaly import robust_z
 from copilot_lab.agents.base import Finding
 from copilot_lab.coordinator import fuse
-from copilot_lab.evaluate import ac_at_k, avg_at_k
+from copilot_lab.scoring import ac_at_k, avg_at_k
 
 
 @pytest.mark.task4_1
