@@ -255,10 +255,10 @@ def test_a_weights_file_with_an_unknown_scorer_is_one_line(tmp_path, capsys):
     from sysai.cli import main
 
     path = tmp_path / "weights.yaml"
-    path.write_text("weighted_scorer:\n  weights: {queue: 1, kv_cache: 1, prefixx: 2}\n")
+    path.write_text("# weights\nweighted_scorer:\n  weights: {queue: 1, kv_cache: 1, prefixx: 2}\n")
     assert main(["llm-la", "compare", "--policy-config", str(path), "--requests", "50", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "'prefixx'" in err and "weighted_scorer" in err and len(err.splitlines()) == 1
+    assert f"{path}:2:" in err and "'prefixx'" in err and "weighted_scorer" in err and len(err.splitlines()) == 1
 
 
 def test_learned_predictor_fits_a_training_prefix_and_learns_online():
