@@ -53,7 +53,7 @@ def mooncake_setup(quick: bool, seed: int) -> Setup:
 
 
 def prefix_setup(quick: bool, seed: int) -> Setup:
-    return Setup(trace=None, lengths="prefix:150,6000,1200,100", requests=600 if quick else 3000, instances=8,
+    return Setup(trace=None, lengths="prefix:150,6000,1200,100", requests=800 if quick else 3000, instances=8,
                  load=1.3, replica_spec="llama3-8b-a100", seed=seed)
 
 
