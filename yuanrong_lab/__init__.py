@@ -10,6 +10,7 @@ The lab rebuilds the engine's user-visible mechanisms on Ray:
 * the live runtime on Ray actors (:mod:`yuanrong_lab.runtime`) with an openYuanrong-like API,
   and its aiohttp HTTP gateway (:mod:`yuanrong_lab.gateway`).
 
-``import yuanrong_lab.runtime as yr`` gives ``yr.function``, ``yr.instance``, ``yr.get``,
-``yr.put``, ``yr.wait`` (the module itself stays light so ``sysai --help`` is fast).
+``import yuanrong_lab.runtime as yr`` gives openYuanrong's names: ``yr.init``, ``yr.invoke``, ``yr.instance``,
+``yr.get``, ``yr.put``, ``yr.wait``, ``yr.cancel``, ``yr.kv_*``, ``yr.finalize`` (the module stays
+light so ``sysai --help`` is fast).
 """

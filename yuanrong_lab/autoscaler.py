@@ -35,26 +35,37 @@ class AutoscalerConfig:
         if self.target_concurrency <= 0:
             raise UserError(f"autoscaler target_concurrency must be positive, got {self.target_concurrency}")
         if self.scale_up_window_s < 0.5:
-            raise UserError(f"autoscaler scale_up_window_s must be >= 0.5 s (openYuanrong's floor), got {self.scale_up_window_s}")
+            raise UserError(
+                f"autoscaler scale_up_window_s must be >= 0.5 s (openYuanrong's floor), got {self.scale_up_window_s}"
+            )
         if self.scale_down_window_s < 0 or self.burst_factor <= 1:
             raise UserError("autoscaler scale_down_window_s must be >= 0 and burst_factor > 1")
         if not 0 <= self.min_instances <= self.max_instances:
-            raise UserError(f"autoscaler needs 0 <= min_instances <= max_instances, got {self.min_instances}, {self.max_instances}")
+            raise UserError(
+                f"autoscaler needs 0 <= min_instances <= max_instances, got {self.min_instances}, {self.max_instances}"
+            )
 
 
 class Autoscaler:
     def __init__(self, config: AutoscalerConfig):
         self.config = config
-        self.history: deque[tuple[float, int]] = deque()  # (time, wanted instances), oldest first
+        # (time, wanted instances) at each *change* of the wanted count, oldest first: the count in
+        # force at any moment is the last change before it, so equal samples add nothing — and a
+        # gateway deciding on every call at 1,000 calls/s keeps a handful of entries, not 60,000
+        self.history: deque[tuple[float, int]] = deque()
 
     def wanted(self, demand: float) -> int:
         return math.ceil(max(demand, 0.0) / self.config.target_concurrency)
 
     def decide(self, now: float, demand: float, current: int) -> int:
-        """Record `demand` (in-flight + queued calls) at `now`; return the instance count to have."""
+        """Record `demand` (in-flight + queued calls) at `now`; return the instance count to have.
+
+        ``self.history`` holds the change points of the wanted count (see ``__init__``); use
+        :meth:`_over` for the min (scale-up) or max (scale-down) wanted count over a window."""
         cfg = self.config
         wanted = self.wanted(demand)
-        self.history.append((now, wanted))
+        if not self.history or self.history[-1][1] != wanted:
+            self.history.append((now, wanted))
         # BEGIN SOLUTION task3_3
         horizon = now - max(cfg.scale_up_window_s, cfg.scale_down_window_s)
         # keep one sample older than the horizon: it says what the demand was when the window opened

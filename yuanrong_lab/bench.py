@@ -8,20 +8,25 @@
   core-worker threads, which also run the runtime's completion callbacks), and the same gateway
   answering a request that does not touch Ray (``GET /functions``) for comparison;
 * a 4-stage data chain passing its payload by reference (object-store refs) vs by value
-  (pickled through the caller at every hop), at several payload sizes.
+  (pickled through the caller at every hop) vs a classic FaaS platform (process per cold start,
+  JSON through its gateway, intermediates through an HTTP object store: :mod:`yuanrong_lab.classic`),
+  at several payload sizes, and warm/cold HTTP calls through both gateways;
+* two-level scheduling vs a node-blind pool vs plain Ray tasks on a 3-node ``ray.cluster_utils``
+  cluster (:mod:`yuanrong_lab.placement`): chain latency and bytes moved between nodes.
+
+Assumptions: one machine (loopback "network", nodes share its cores), a shared busy 2-core box
+when measured for the docs; every figure is the median of the repeats shown in ``samples``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import statistics
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,13 +44,12 @@ class BenchResults:
     warm_overhead_ms_p50: float
     cold_start_ms_p50: float
     cold_start_breakdown_ms: dict[str, float]
-    gateway_rps: float | None
-    gateway_p99_ms: float | None
-    gateway_load: str
-    chain: dict[str, Any]
+    http_calls_ms: dict[str, float] = field(default_factory=dict)  # warm/cold p50 through each gateway
+    gateway: dict[str, dict[str, Any]] = field(default_factory=dict)  # hey run → rps, p99_ms, non_2xx, instances
     chain_sizes: list[dict[str, Any]] = field(default_factory=list)
-    gateway_driver: dict[str, float] = field(default_factory=dict)
+    placement: dict[str, Any] = field(default_factory=dict)
     samples: dict[str, int] = field(default_factory=dict)
+    note: str = ""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,8 +62,11 @@ def warm_vs_raw(runtime: Any, calls: int) -> tuple[list[float], list[float]]:
 
     from yuanrong_lab.runtime.worker import FunctionWorker
 
-    runtime.register("bench-echo", "yuanrong_lab.functions:echo",
-                     FunctionConfig(keepalive=KeepAliveConfig(policy="fixed", ttl_s=3600.0)))
+    runtime.register(
+        "bench-echo",
+        "yuanrong_lab.functions:echo",
+        FunctionConfig(keepalive=KeepAliveConfig(policy="fixed", options={"ttl_s": 3600.0})),
+    )
     raw_actor = ray.remote(FunctionWorker).options(num_cpus=0.1).remote("yuanrong_lab.functions:echo", time.time())
     ray.get(raw_actor.ready.remote())
     runtime.get(runtime.invoke("bench-echo", 0))  # the cold start is not part of this measurement
@@ -81,7 +88,9 @@ def warm_vs_raw(runtime: Any, calls: int) -> tuple[list[float], list[float]]:
 def cold_starts(runtime: Any, count: int) -> list[dict[str, float]]:
     """`count` cold starts of a function with a real init (keep-alive none: every call is cold)."""
     name = "bench-classify"
-    runtime.register(name, "yuanrong_lab.functions:Classifier", FunctionConfig(keepalive=KeepAliveConfig(policy="none")))
+    runtime.register(
+        name, "yuanrong_lab.functions:Classifier", FunctionConfig(keepalive=KeepAliveConfig(policy="none"))
+    )
     for _ in range(count):
         runtime.get(runtime.invoke(name, {"x": [1.0, 2.0]}))
         time.sleep(0.05)  # let the instance go before the next call
@@ -104,8 +113,11 @@ def chain(runtime: Any, size_bytes: int, stages: int, repeats: int) -> dict[str,
 
     name = "bench-transform"
     if name not in runtime.functions:
-        runtime.register(name, "yuanrong_lab.functions:transform",
-                         FunctionConfig(max_instances=stages, keepalive=KeepAliveConfig(policy="fixed", ttl_s=3600.0)))
+        runtime.register(
+            name,
+            "yuanrong_lab.functions:transform",
+            FunctionConfig(max_instances=stages, keepalive=KeepAliveConfig(policy="fixed", options={"ttl_s": 3600.0})),
+        )
         runtime.get(runtime.invoke(name, np.zeros(8, dtype=np.uint8)))
     payload = source(size_bytes)
     times: dict[str, list[float]] = {"by_reference": [], "by_value": []}
@@ -129,64 +141,97 @@ def chain(runtime: Any, size_bytes: int, stages: int, repeats: int) -> dict[str,
     if len(sums) != 1:
         raise RuntimeError("by-value and by-reference chains disagree on the result")
     by_ref, by_val = statistics.median(times["by_reference"]), statistics.median(times["by_value"])
-    return {"payload_mb": size_bytes / 1e6, "stages": stages, "by_value_s": by_val, "by_reference_s": by_ref,
-            "speedup": by_val / by_ref if by_ref > 0 else None}
+    return {
+        "payload_mb": size_bytes / 1e6,
+        "stages": stages,
+        "by_value_s": by_val,
+        "by_reference_s": by_ref,
+        "speedup": by_val / by_ref if by_ref > 0 else None,
+    }
 
 
-def gateway_load(runtime: Any, seconds: float, connections: int) -> dict[str, Any]:
-    """Serve the gateway on loopback and drive it with `hey` for a bounded time.
-
-    Returns req/s and p99 of JSON-echo invocations; the driver's CPU meanwhile (100 % = one core):
-    all of it, and the gateway's event-loop thread alone (the rest is Ray's threads, which run the
-    completion callbacks, and the runtime's ticker); and req/s of ``GET /functions`` (HTTP only).
-    """
-    import threading
-
+def gateway_load(runtime: Any, seconds: float, connections: int = 16) -> dict[str, dict[str, Any]]:
+    """`serve`'s demo echo behind the gateway, driven by ``hey -c 16`` twice: from zero instances
+    (the autoscaler must scale out during the run) and warm. Non-2xx answers are counted, not hidden."""
     from sysai.http import serve_in_thread
-    from yuanrong_lab.gateway import make_app
+    from yuanrong_lab.gateway import make_app, register_demo
 
     hey = shutil.which("hey")
     if hey is None:
         raise UserError("the gateway load needs `hey` (apt-get install hey), or run bench with --no-gateway")
-    runtime.register("gw-echo", "yuanrong_lab.functions:echo",
-                     FunctionConfig(concurrency=connections, max_instances=1,
-                                    keepalive=KeepAliveConfig(policy="fixed", ttl_s=3600.0)))
+    if "echo" not in runtime.functions:
+        register_demo(runtime)
+    post = ["-m", "POST", "-T", "application/json", "-d", json.dumps({"x": 1})]
+    runs: dict[str, dict[str, Any]] = {}
+    with serve_in_thread(make_app(runtime)) as url:
+        for run in ("from zero", "warm"):
+            done = subprocess.run(
+                [hey, "-z", f"{seconds:g}s", "-c", str(connections), *post, f"{url}/functions/echo/invocations"],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"hey failed: {done.stderr.strip()[-300:]}")
+            rps, p99, errors = parse_hey(done.stdout)
+            runs[run] = {
+                "rps": rps,
+                "p99_ms": p99,
+                "non_2xx": sum(int(n) for n in re.findall(r"(\d+) x", errors)),
+                "instances": len(runtime.functions["echo"].pool.instances),
+            }
+    return runs
 
-    def load(url: str, *method: str) -> str:
-        done = subprocess.run([hey, "-z", f"{seconds:g}s", "-c", str(connections), *method, url],
-                              capture_output=True, text=True, timeout=seconds + 60)
-        if done.returncode != 0:
-            raise RuntimeError(f"hey failed: {done.stderr.strip()[-300:]}")
-        return done.stdout
+
+def http_calls(runtime: Any, platform_urls: tuple[str, Any], calls: int) -> dict[str, float]:
+    """p50 of warm and cold JSON calls of an echo through our gateway and the classic one."""
+    from sysai.http import serve_in_thread
+    from yuanrong_lab.classic import post_json
+    from yuanrong_lab.gateway import make_app
+
+    classic_url, platform = platform_urls
+    runtime.register("http-warm", "yuanrong_lab.functions:echo", FunctionConfig())
+    runtime.register(
+        "http-cold", "yuanrong_lab.functions:echo", FunctionConfig(keepalive=KeepAliveConfig(policy="none"))
+    )
+    times: dict[str, list[float]] = {"yuanrong_warm": [], "yuanrong_cold": [], "classic_warm": [], "classic_cold": []}
+
+    def timed(key: str, url: str) -> dict:
+        t = time.perf_counter()
+        answer = post_json(url, {"x": 1})
+        times[key].append((time.perf_counter() - t) * 1e3)
+        return answer
 
     with serve_in_thread(make_app(runtime)) as url:
-        target = f"{url}/functions/gw-echo/invocations"
-        post = ("-m", "POST", "-T", "application/json", "-d", json.dumps({"x": 1}))
-        warmup = subprocess.run([hey, "-n", "50", "-c", "1", *post, target], capture_output=True, text=True, timeout=60)
-        if warmup.returncode != 0:
-            raise RuntimeError(f"hey failed: {warmup.stderr.strip()[-300:]}")
-        loop_thread = next(t for t in threading.enumerate() if t.name.startswith("aiohttp-"))
-        wall, cpu, loop_cpu = time.perf_counter(), time.process_time(), _thread_cpu_s(loop_thread.native_id)
-        report = load(target, *post)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        loop_cpu = _thread_cpu_s(loop_thread.native_id) - loop_cpu
-        plain_rps, _, _ = parse_hey(load(f"{url}/functions"))
-    rps, p99, errors = parse_hey(report)
-    if errors:
-        raise RuntimeError(f"gateway answered errors under load: {errors}")
-    return {"rps": rps, "p99_ms": p99, "how": f"hey -z {seconds:g}s -c {connections} (loopback, JSON echo)",
-            "driver": {"driver_cpu_pct": 100 * cpu / wall, "event_loop_thread_cpu_pct": 100 * loop_cpu / wall,
-                       "ray_and_other_threads_cpu_pct": 100 * (cpu - loop_cpu) / wall,
-                       "no_ray_get_functions_rps": plain_rps}}
+        timed("yuanrong_warm", f"{url}/functions/http-warm/invocations")
+        timed("classic_warm", f"{classic_url}/functions/echo/invocations")
+        times["yuanrong_warm"].clear(), times["classic_warm"].clear()
+        for _ in range(calls):  # alternate, so both paths see the same machine
+            timed("yuanrong_warm", f"{url}/functions/http-warm/invocations")
+            timed("classic_warm", f"{classic_url}/functions/echo/invocations")
+        for _ in range(max(2, calls // 20)):
+            time.sleep(0.3)  # keep-alive none: the instance is gone before the next call
+            assert timed("yuanrong_cold", f"{url}/functions/http-cold/invocations")["cold_start"]
+            platform.drop_idle("echo")
+            assert timed("classic_cold", f"{classic_url}/functions/echo/invocations")["cold_start"]
+    return {f"{k}_p50": statistics.median(v) for k, v in times.items()}
 
 
-def _thread_cpu_s(native_id: int | None) -> float:
-    """CPU seconds (user + system) of one thread of this process, from /proc (Linux); NaN elsewhere."""
-    try:
-        fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def classic_chain(urls: tuple[str, str], payload: np.ndarray, stages: int) -> tuple[float, int]:
+    """The same chain on the classic platform: PUT the input, one gateway POST per stage (keys in
+    JSON), GET the output. Seconds and the result's checksum."""
+    from yuanrong_lab.classic import get_object, post_json, put_object
+    from yuanrong_lab.functions import checksum
+
+    gateway, store = urls
+    t = time.perf_counter()
+    put_object(store, "chain-0", payload.tobytes())
+    for i in range(stages):
+        post_json(
+            f"{gateway}/functions/transform/invocations", {"store": store, "in": f"chain-{i}", "out": f"chain-{i + 1}"}
+        )
+    out = np.frombuffer(get_object(store, f"chain-{stages}"), dtype=np.uint8)
+    return time.perf_counter() - t, checksum(out)
 
 
 def parse_hey(text: str) -> tuple[float, float, str]:
@@ -200,24 +245,64 @@ def parse_hey(text: str) -> tuple[float, float, str]:
     return float(rps.group(1)), float(p99.group(1)) * 1e3, errors
 
 
-def run_bench(address: str | None, num_cpus: int | None, quick: bool, gateway: bool = True) -> BenchResults:
+def run_bench(
+    address: str | None, cpus: int | None, quick: bool, gateway: bool = True, cluster: bool = True, seed: int = 42
+) -> BenchResults:
+    from yuanrong_lab.classic import classic_platform
+    from yuanrong_lab.functions import checksum, source
     from yuanrong_lab.runtime import session
 
     calls = 300 if quick else 2000
     colds = 3 if quick else 10
     sizes = [1_000, 1_000_000, 10_000_000] if quick else [1_000, 1_000_000, 100_000_000]
-    with session(address=address, num_cpus=num_cpus) as runtime:
+    repeats = 1 if quick else 3
+    with session(address=address, num_cpus=cpus) as runtime, classic_platform() as (classic_gw, store, platform):
         raw, warm = warm_vs_raw(runtime, calls)
         records = cold_starts(runtime, colds)
-        chains = [chain(runtime, size, stages=4, repeats=1 if quick else 3) for size in sizes]
-        load = gateway_load(runtime, 3.0 if quick else 10.0, 16) if gateway else {}
-    breakdown = {k: statistics.median(r[k] for r in records)
-                 for k in ("actor_start_ms", "import_ms", "init_ms", "other_ms", "total_ms")} if records else {}
+        http = http_calls(runtime, (classic_gw, platform), 40 if quick else 200)
+        classic_chain((classic_gw, store), source(1_000), 4)  # its stage's process starts here, not in the timing
+        chains = []
+        for size in sizes:
+            row = chain(runtime, size, stages=4, repeats=repeats)
+            payload = source(size)
+            classic_runs = [classic_chain((classic_gw, store), payload, 4) for _ in range(repeats)]
+            if any(c != checksum(payload) for _, c in classic_runs):  # 4 xors with the same byte: the input
+                raise RuntimeError("the classic chain computed a different result")
+            row["classic_faas_s"] = statistics.median(t for t, _ in classic_runs)
+            row["classic_over_by_reference"] = row["classic_faas_s"] / row["by_reference_s"]
+            chains.append(row)
+        load = gateway_load(runtime, 3.0 if quick else 8.0) if gateway else {}
+    placement: dict[str, Any] = {}
+    if cluster and address is None:
+        from yuanrong_lab.placement import run_placement
+
+        size = 10_000_000 if quick else 100_000_000
+        pl = run_placement(size, stages=4, chains=3, repeats=1 if quick else 3, seed=seed)
+        placement = {f"{policy} {k}": v for policy, row in pl.policies.items() for k, v in row.items()}
+        placement["payload_mb"] = pl.payload_mb
+    breakdown = (
+        {
+            k: statistics.median(r[k] for r in records)
+            for k in ("actor_start_ms", "import_ms", "init_ms", "other_ms", "total_ms")
+        }
+        if records
+        else {}
+    )
     return BenchResults(
-        raw_ray_actor_call_ms_p50=percentile(raw, 50), warm_invoke_ms_p50=percentile(warm, 50),
-        warm_invoke_ms_p99=percentile(warm, 99), warm_overhead_ms_p50=percentile(warm, 50) - percentile(raw, 50),
-        cold_start_ms_p50=breakdown.get("total_ms", float("nan")), cold_start_breakdown_ms=breakdown,
-        gateway_rps=load.get("rps"), gateway_p99_ms=load.get("p99_ms"), gateway_load=load.get("how", "skipped"),
-        gateway_driver=load.get("driver", {}), chain=chains[-1], chain_sizes=chains,
-        samples={"warm_calls": len(warm), "raw_calls": len(raw), "cold_starts": len(records)},
+        raw_ray_actor_call_ms_p50=percentile(raw, 50),
+        warm_invoke_ms_p50=percentile(warm, 50),
+        warm_invoke_ms_p99=percentile(warm, 99),
+        warm_overhead_ms_p50=percentile(warm, 50) - percentile(raw, 50),
+        cold_start_ms_p50=breakdown.get("total_ms", float("nan")),
+        cold_start_breakdown_ms=breakdown,
+        http_calls_ms=http,
+        gateway=load,
+        chain_sizes=chains,
+        placement=placement,
+        samples={"warm_calls": len(warm), "raw_calls": len(raw), "cold_starts": len(records), "chain_repeats": repeats},
+        note="gateway: hey -z {}s -c 16 against serve's demo echo, from zero instances then warm".format(
+            3 if quick else 8
+        )
+        if gateway
+        else "gateway load skipped",
     )

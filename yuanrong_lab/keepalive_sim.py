@@ -11,11 +11,10 @@ functions) against the wasted idle memory-time (GB·s), as a Pareto plot.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from sysai.plotting import color, figure
 from yuanrong_lab.keepalive.base import POLICIES, KeepAliveConfig, make_policy
 from yuanrong_lab.pool import WarmPool
 from yuanrong_lab.workload import Workload
@@ -28,16 +27,17 @@ class Variant:
 
 
 def default_variants(policies: list[str] | None = None) -> list[Variant]:
-    """The sweep behind the Pareto plot: fixed TTLs like OpenWhisk/AWS and hybrid histogram ranges."""
-    variants = [Variant("none", KeepAliveConfig(policy="none"))]
-    variants += [Variant(f"fixed-{m}min", KeepAliveConfig(policy="fixed", ttl_s=m * 60.0)) for m in (5, 10, 20, 60, 120)]
-    variants += [Variant(f"hybrid-{h}h", KeepAliveConfig(policy="hybrid-histogram", range_s=h * 3600.0)) for h in (1, 2, 4)]
-    if policies:
-        for name in policies:
-            POLICIES.get(name)  # an unknown name is a UserError listing the known ones
-        built_in = {v.config.policy for v in variants}
-        variants = [v for v in variants if v.config.policy in policies]
-        variants += [Variant(name, KeepAliveConfig(policy=name)) for name in policies if name not in built_in]
+    """The sweep behind the Pareto plot: every `sweep()` variant of each policy named (default: the
+    registry's defaults — fixed TTLs like OpenWhisk/AWS, hybrid-histogram ranges, none, and any
+    plugin registered with ``default=True``)."""
+    names = policies or POLICIES.defaults()
+    variants = []
+    for name in names:
+        cls = POLICIES.get(name)  # an unknown name is a UserError listing the known ones
+        for label, options in cls.sweep():
+            variants.append(
+                Variant(f"{name}-{label}" if label else name, KeepAliveConfig(policy=name, options=options))
+            )
     return variants
 
 
@@ -72,7 +72,9 @@ def simulate(workload: Workload, variant: Variant, cold_start_s: float = 0.5) ->
     active = invocations > 0
     per_fn = 100.0 * colds[active] / invocations[active]
     kinds = np.array([fn.kind for fn in workload.functions])
-    by_kind = {str(k): 100.0 * colds[kinds == k].sum() / max(1, invocations[kinds == k].sum()) for k in sorted(set(kinds))}
+    by_kind = {
+        str(k): 100.0 * colds[kinds == k].sum() / max(1, invocations[kinds == k].sum()) for k in sorted(set(kinds))
+    }
     return PolicyOutcome(
         policy=variant.label,
         invocations=int(invocations.sum()),
@@ -81,8 +83,16 @@ def simulate(workload: Workload, variant: Variant, cold_start_s: float = 0.5) ->
         p75_function_cold_start_pct=float(np.percentile(per_fn, 75)) if per_fn.size else 0.0,
         idle_memory_gb_s=float(sum(p.idle_gb_s for p in pools)),
         per_function_cold_pct=per_fn.tolist(),
-        per_function=[{"function": fn.name, "kind": fn.kind, "invocations": p.invocations, "cold_starts": p.cold_starts,
-                       "idle_memory_gb_s": p.idle_gb_s} for fn, p in zip(workload.functions, pools)],
+        per_function=[
+            {
+                "function": fn.name,
+                "kind": fn.kind,
+                "invocations": p.invocations,
+                "cold_starts": p.cold_starts,
+                "idle_memory_gb_s": p.idle_gb_s,
+            }
+            for fn, p in zip(workload.functions, pools)
+        ],
         by_kind_cold_pct=by_kind,
     )
 
@@ -103,24 +113,6 @@ def _replay(env, pool: WarmPool, arrivals: np.ndarray, duration_s: float, cold_s
         done.callbacks.append(lambda _event, pool=pool, iid=inst.id: pool.release(iid, env.now))
 
 
-def pareto_figure(outcomes: list[PolicyOutcome], path: Path, reference: str = "fixed-10min") -> Path:
-    """p75 per-function cold-start % against idle memory-time normalised to `reference` (ATC'20 Fig. 15 style)."""
-    base = next((o.idle_memory_gb_s for o in outcomes if o.policy == reference), None) or max(
-        max(o.idle_memory_gb_s for o in outcomes), 1e-9)
-    families = sorted({o.policy.split("-")[0] for o in outcomes})
-    with figure(path, title="Keep-alive: cold starts vs wasted memory",
-                xlabel=f"idle memory-time (% of {reference})" if any(o.policy == reference for o in outcomes)
-                else "idle memory-time (% of max)", ylabel="p75 function cold-start %") as ax:
-        for i, family in enumerate(families):
-            points = sorted((100 * o.idle_memory_gb_s / base, o.p75_function_cold_start_pct, o.policy)
-                            for o in outcomes if o.policy.split("-")[0] == family)
-            xs, ys, labels = zip(*points)
-            ax.plot(xs, ys, marker="os^D"[i % 4], color=color(i), label=family)
-            for x, y, label in points:
-                ax.annotate(label.split("-", 1)[-1], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=9)
-    return path
-
-
 @dataclass
 class KeepAliveResults:
     workload: str
@@ -128,48 +120,98 @@ class KeepAliveResults:
     hours: float
     invocations: int
     seed: int
-    policies: dict[str, dict[str, float]]
-    headline: dict[str, float]
-    figures: list[str]
+    policies: dict[str, dict]  # label → cold_start_pct, p75_function_cold_start_pct, idle_memory_gb_s, ...
+    headline: dict
+    pareto_overall: list[str] = field(default_factory=list)  # labels on the front (idle memory, cold %)
+    pareto_per_function: list[str] = field(default_factory=list)  # ... (idle memory, p75 cold %)
+    figures: list[str] = field(default_factory=list)
+
+    # per-variant outcomes with their per-function rows, for the CSVs: an attribute, not a field,
+    # so that results.json and --json stay small
+    outcomes: ClassVar[list[PolicyOutcome]] = []
 
 
-def run_keepalive(workload: Workload, seed: int, out: Path, policies: list[str] | None = None,
-                  cold_start_s: float = 0.5) -> KeepAliveResults:
-    """Simulate every keep-alive variant on `workload`; write the CSVs and the Pareto plot."""
+def run_keepalive(
+    workload: Workload, seed: int, policies: list[str] | None = None, cold_start_s: float = 0.5
+) -> KeepAliveResults:
+    """Simulate every keep-alive variant of the sweep on `workload` (no files: see report.py)."""
     from sysai.progress import track
-    from sysai.results import write_csv
 
     variants = default_variants(policies)
     outcomes = [simulate(workload, v, cold_start_s) for v in track(variants, "keep-alive policies")]
-    table = {o.policy: {"cold_start_pct": o.cold_start_pct,
-                        "p75_function_cold_start_pct": o.p75_function_cold_start_pct,
-                        "idle_memory_gb_s": o.idle_memory_gb_s,
-                        "invocations": o.invocations, "cold_starts": o.cold_starts,
-                        "cold_start_pct_by_kind": o.by_kind_cold_pct} for o in outcomes}
-    write_csv(out / "policies.csv", [{"policy": name, **{k: v for k, v in row.items() if k != "cold_start_pct_by_kind"}}
-                                     for name, row in table.items()])
-    write_csv(out / "functions.csv", [{"policy": o.policy, **row} for o in outcomes for row in o.per_function])
-    figure_path = pareto_figure(outcomes, out / "keepalive_pareto.png")
-    return KeepAliveResults(
-        workload=workload.source, functions=len(workload.functions), hours=workload.horizon_s / 3600.0,
-        invocations=workload.invocations, seed=seed, policies=table, headline=headline(table),
-        figures=[str(figure_path)],
+    table = {
+        o.policy: {
+            "policy": v.config.policy,
+            "options": v.config.options,
+            "cold_start_pct": o.cold_start_pct,
+            "p75_function_cold_start_pct": o.p75_function_cold_start_pct,
+            "idle_memory_gb_s": o.idle_memory_gb_s,
+            "invocations": o.invocations,
+            "cold_starts": o.cold_starts,
+            "cold_start_pct_by_kind": o.by_kind_cold_pct,
+        }
+        for o, v in zip(outcomes, variants)
+    }
+    results = KeepAliveResults(
+        workload=workload.source,
+        functions=len(workload.functions),
+        hours=workload.horizon_s / 3600.0,
+        invocations=workload.invocations,
+        seed=seed,
+        policies=table,
+        headline=headline(table),
+        pareto_overall=pareto_front(table, "cold_start_pct"),
+        pareto_per_function=pareto_front(table, "p75_function_cold_start_pct"),
     )
+    results.outcomes = outcomes
+    return results
 
 
-def headline(table: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Hybrid histogram against the fixed TTL with the closest idle memory-time (ATC'20's comparison)."""
-    fixed = {k: v for k, v in table.items() if k.startswith("fixed")}
-    hybrid = {k: v for k, v in table.items() if k.startswith("hybrid")}
-    if not fixed or not hybrid:
+def pareto_front(table: dict[str, dict], metric: str) -> list[str]:
+    """Variants no other variant beats on both idle memory-time and `metric` (lower is better)."""
+    front = []
+    for name, row in table.items():
+        dominated = any(
+            o["idle_memory_gb_s"] <= row["idle_memory_gb_s"]
+            and o[metric] <= row[metric]
+            and (o["idle_memory_gb_s"] < row["idle_memory_gb_s"] or o[metric] < row[metric])
+            for other, o in table.items()
+            if other != name
+        )
+        if not dominated:
+            front.append(name)
+    return sorted(front, key=lambda n: table[n]["idle_memory_gb_s"])
+
+
+def headline(table: dict[str, dict]) -> dict:
+    """Hybrid histogram (ATC'20) against a fixed TTL *at the same idle memory-time*.
+
+    The fixed-TTL curve is interpolated (linearly, between the two sweep points that bracket the
+    hybrid's idle memory-time) for both measures, so neither side gets more memory than the other:
+    overall cold-start % (all calls pooled) and the p75 across functions of each function's own
+    cold-start %. Empty when the sweep lacks either family or the hybrid lies outside the fixed range.
+    """
+    fixed = sorted((v["idle_memory_gb_s"], k) for k, v in table.items() if k.startswith("fixed-"))
+    hybrid = [k for k in table if k.startswith("hybrid-histogram-")]
+    if len(fixed) < 2 or not hybrid:
         return {}
-    h_name = "hybrid-4h" if "hybrid-4h" in hybrid else sorted(hybrid)[-1]
-    h = hybrid[h_name]
-    f_name = min(fixed, key=lambda k: abs(fixed[k]["idle_memory_gb_s"] - h["idle_memory_gb_s"]))
-    f = fixed[f_name]
+    h_name = "hybrid-histogram-4h" if "hybrid-histogram-4h" in hybrid else hybrid[-1]
+    h = table[h_name]
+    memory = h["idle_memory_gb_s"]
+    below = [k for m, k in fixed if m <= memory]
+    above = [k for m, k in fixed if m >= memory]
+    if not below or not above:
+        return {}
+    lo, hi = table[below[-1]], table[above[0]]
+    span = hi["idle_memory_gb_s"] - lo["idle_memory_gb_s"]
+    w = 0.0 if span <= 0 else (memory - lo["idle_memory_gb_s"]) / span
+    at = lambda key: lo[key] + w * (hi[key] - lo[key])  # noqa: E731
     return {
-        "hybrid": h_name, "fixed_at_similar_memory": f_name,
-        "hybrid_p75_cold_pct": h["p75_function_cold_start_pct"], "fixed_p75_cold_pct": f["p75_function_cold_start_pct"],
-        "hybrid_cold_pct": h["cold_start_pct"], "fixed_cold_pct": f["cold_start_pct"],
-        "memory_ratio_hybrid_over_fixed": h["idle_memory_gb_s"] / max(f["idle_memory_gb_s"], 1e-9),
+        "hybrid": h_name,
+        "hybrid_idle_memory_gb_s": memory,
+        "fixed_between": [below[-1], above[0]],
+        "hybrid_cold_pct": h["cold_start_pct"],
+        "fixed_cold_pct_same_memory": at("cold_start_pct"),
+        "hybrid_p75_cold_pct": h["p75_function_cold_start_pct"],
+        "fixed_p75_cold_pct_same_memory": at("p75_function_cold_start_pct"),
     }

@@ -56,8 +56,9 @@ class Metrics:
         lines: list[str] = []
 
         def family(name: str, kind: str) -> None:
-            lines.extend((f"# HELP yuanrong_{name} {HELP.get(name, name.replace('_', ' '))}",
-                          f"# TYPE yuanrong_{name} {kind}"))
+            lines.extend(
+                (f"# HELP yuanrong_{name} {HELP.get(name, name.replace('_', ' '))}", f"# TYPE yuanrong_{name} {kind}")
+            )
 
         with self.lock:
             for name, values in sorted(self.counters.items()):
@@ -90,7 +91,9 @@ HELP = {
     "invoke_latency_seconds": "Call latency from submission to result, cold starts included.",
     "cold_start_part_seconds": "Parts of cold starts: actor_start, import, init, total.",
     "instances": "Loaded instances now.",
-    "in_flight": "Calls running or queued now.",
+    "in_flight": "Calls holding a slot on an instance now (running, or queued in a busy instance's actor).",
+    "queued": "Gateway calls waiting for a free instance now.",
+    "queue_timeouts_total": "Calls that waited past queue_timeout_s for an instance and never ran.",
     "idle_memory_gb_seconds": "Idle instance memory-time so far (GB x s), the cost of keeping warm.",
 }
 

@@ -24,6 +24,7 @@ class Instance:
     in_flight: int = 0
     idle_since: float | None = None  # None while it runs at least one call
     expires_at: float = math.inf
+    ready: bool = True  # False while a live instance is still starting (its actor not up yet)
 
     @property
     def idle(self) -> bool:
@@ -37,8 +38,15 @@ class TickResult:
 
 
 class WarmPool:
-    def __init__(self, policy: KeepAlivePolicy, *, concurrency: int = 1, min_instances: int = 0,
-                 max_instances: float = math.inf, memory_gb: float = 0.125):
+    def __init__(
+        self,
+        policy: KeepAlivePolicy,
+        *,
+        concurrency: int = 1,
+        min_instances: int = 0,
+        max_instances: float = math.inf,
+        memory_gb: float = 0.125,
+    ):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.policy = policy
@@ -64,13 +72,17 @@ class WarmPool:
     def acquire(self, now: float) -> Instance | None:
         """Take a slot on a loaded instance (a warm start), or None when every slot is taken.
 
-        Prefer the busiest instance that still has a free slot, then the most recently used
-        idle one: packing calls lets the other instances age out and be reclaimed.
+        Only a *ready* instance is a candidate (one still starting would make the call wait for
+        its start, which is not a warm start). Among the ready instances with a free slot
+        (``in_flight < concurrency``), prefer the busiest, then the most recently used idle one
+        (largest ``idle_since``): packing calls lets the other instances age out and be reclaimed.
+        The chosen instance's idle time ends now: account it (``_account_idle``), then it runs one
+        more call, is not idle and does not expire.
         """
         # BEGIN SOLUTION task3_4
         best: Instance | None = None
         for inst in self.instances.values():
-            if inst.in_flight >= self.concurrency:
+            if not inst.ready or inst.in_flight >= self.concurrency:
                 continue
             if best is None or (inst.in_flight, inst.idle_since or 0.0) > (best.in_flight, best.idle_since or 0.0):
                 best = inst
@@ -92,6 +104,14 @@ class WarmPool:
         inst = self._new(now)
         inst.in_flight, inst.idle_since = 1, None
         return inst
+
+    def free_slots(self) -> int:
+        """Free call slots on ready instances."""
+        return sum(
+            self.concurrency - i.in_flight
+            for i in self.instances.values()
+            if i.ready and i.in_flight < self.concurrency
+        )
 
     def overflow(self, now: float) -> Instance | None:
         """Queue the call behind the least-loaded instance (no slot free, no new instance now)."""
@@ -116,7 +136,10 @@ class WarmPool:
         if self.windows.prewarm_s > 0:
             # unload now, load again just before the next call is expected
             inst.expires_at = now
-            self.pending_prewarm = (now + self.windows.prewarm_s, now + self.windows.prewarm_s + self.windows.keepalive_s)
+            self.pending_prewarm = (
+                now + self.windows.prewarm_s,
+                now + self.windows.prewarm_s + self.windows.keepalive_s,
+            )
         else:
             inst.expires_at = now + self.windows.keepalive_s
 
@@ -178,13 +201,21 @@ class WarmPool:
 
     # --- state ---------------------------------------------------------------------------------
     @property
+    def started(self) -> int:
+        """Instances ever loaded: cold starts, pre-warms and autoscaler scale-ups."""
+        return self._next_id
+
+    @property
     def in_flight(self) -> int:
         return sum(i.in_flight for i in self.instances.values())
 
     def idle_gb_s_at(self, now: float) -> float:
         """Idle memory-time so far, counting the instances idle right now up to `now`."""
-        open_ = sum(max(0.0, min(now, i.expires_at) - i.idle_since) for i in self.instances.values()
-                    if i.idle and i.idle_since is not None)
+        open_ = sum(
+            max(0.0, min(now, i.expires_at) - i.idle_since)
+            for i in self.instances.values()
+            if i.idle and i.idle_since is not None
+        )
         return self.idle_gb_s + open_ * self.memory_gb
 
     def _new(self, now: float) -> Instance:

@@ -71,9 +71,14 @@ def generate(n_functions: int, hours: float, seed: int, config: GeneratorConfig 
     cfg = config or GeneratorConfig()
     horizon = hours * 3600.0
     r = rng(seed, "yuanrong-workload")
-    kinds = r.choice(["timer", "bursty", "poisson"], size=n_functions,
-                     p=[cfg.share_timer, cfg.share_bursty, 1 - cfg.share_timer - cfg.share_bursty])
-    log_rates = np.clip(r.normal(cfg.log10_rate_mean, cfg.log10_rate_sd, n_functions), cfg.log10_rate_min, cfg.log10_rate_max)
+    kinds = r.choice(
+        ["timer", "bursty", "poisson"],
+        size=n_functions,
+        p=[cfg.share_timer, cfg.share_bursty, 1 - cfg.share_timer - cfg.share_bursty],
+    )
+    log_rates = np.clip(
+        r.normal(cfg.log10_rate_mean, cfg.log10_rate_sd, n_functions), cfg.log10_rate_min, cfg.log10_rate_max
+    )
     durations = np.clip(r.lognormal(np.log(cfg.duration_median_s), 1.2, n_functions), 0.01, 60.0)
     memory = np.clip(r.lognormal(np.log(cfg.memory_median_gb), 0.5, n_functions), 0.05, 2.0)
     functions = []
@@ -111,8 +116,13 @@ def _bursty(r: np.random.Generator, per_s: float, horizon: float, cfg: Generator
     return np.sort(arrivals[arrivals < horizon])
 
 
-def load_azure_csv(path: str | Path, seed: int, hours: float | None = None, limit: int | None = None,
-                   config: GeneratorConfig | None = None) -> Workload:
+def load_azure_csv(
+    path: str | Path,
+    seed: int,
+    hours: float | None = None,
+    limit: int | None = None,
+    config: GeneratorConfig | None = None,
+) -> Workload:
     """Read an Azure Functions 2019 invocation file (``invocations_per_function_md.anon.d01.csv``)."""
     path = Path(path)
     cfg = config or GeneratorConfig()
@@ -126,15 +136,17 @@ def load_azure_csv(path: str | Path, seed: int, hours: float | None = None, limi
         header = next(reader, None)
         expected = ["HashOwner", "HashApp", "HashFunction", "Trigger"] + [str(m) for m in range(1, MINUTES_PER_DAY + 1)]
         if header is None or [h.strip() for h in header] != expected:
-            raise UserError(f"{path}:1: header is not the Azure Functions 2019 layout "
-                            "(HashOwner,HashApp,HashFunction,Trigger,1..1440)")
+            raise UserError(
+                f"{path}:1: header is not the Azure Functions 2019 layout "
+                "(HashOwner,HashApp,HashFunction,Trigger,1..1440)"
+            )
         for line, row in enumerate(reader, start=2):
             if limit is not None and len(functions) >= limit:
                 break
             if len(row) != len(expected):
                 raise UserError(f"{path}:{line}: expected {len(expected)} columns, found {len(row)}")
             try:
-                counts = np.array([int(c) for c in row[4:4 + minutes]], dtype=np.int64)
+                counts = np.array([int(c) for c in row[4 : 4 + minutes]], dtype=np.int64)
             except ValueError:
                 raise UserError(f"{path}:{line}: per-minute counts must be whole numbers") from None
             if (counts < 0).any():

@@ -19,14 +19,43 @@ Status code distribution:
 
 
 def test_keepalive_quick_writes_results_and_pareto(tmp_path, capsys):
-    assert main(["yuanrong", "keepalive", "--functions", "40", "--hours", "12", "--out", str(tmp_path), "--json",
-                 "--policy", "fixed", "--policy", "hybrid-histogram"]) == 0
+    from yuanrong_lab.keepalive.base import POLICIES
+
+    assert (
+        main(
+            [
+                "yuanrong",
+                "keepalive",
+                "--functions",
+                "40",
+                "--hours",
+                "12",
+                "--out",
+                str(tmp_path),
+                "--json",
+                "--policy",
+                "fixed",
+                "--policy",
+                "hybrid-histogram",
+            ]
+        )
+        == 0
+    )
     results = json.loads(capsys.readouterr().out)
-    assert set(results["policies"]) == {"fixed-5min", "fixed-10min", "fixed-20min", "fixed-60min", "fixed-120min",
-                                        "hybrid-1h", "hybrid-2h", "hybrid-4h"}
+    expected = {f"{name}-{label}" for name in ("fixed", "hybrid-histogram") for label, _ in POLICIES.get(name).sweep()}
+    assert set(results["policies"]) == expected  # the whole sweep of each policy, nothing dropped
     for row in results["policies"].values():
         assert {"cold_start_pct", "p75_function_cold_start_pct", "idle_memory_gb_s"} <= set(row)
-    assert set(results["policies"]["hybrid-4h"]["cold_start_pct_by_kind"]) == {"timer", "poisson", "bursty"}
+    assert set(results["policies"]["hybrid-histogram-4h"]["cold_start_pct_by_kind"]) == {"timer", "poisson", "bursty"}
+    assert set(results["pareto_overall"]) <= expected and results["pareto_overall"]
+    h = results["headline"]
+    lo, hi = (results["policies"][n] for n in h["fixed_between"])
+    assert lo["idle_memory_gb_s"] <= h["hybrid_idle_memory_gb_s"] <= hi["idle_memory_gb_s"]  # same memory, interpolated
+    assert (
+        min(lo["cold_start_pct"], hi["cold_start_pct"])
+        <= h["fixed_cold_pct_same_memory"]
+        <= max(lo["cold_start_pct"], hi["cold_start_pct"])
+    )
     assert (tmp_path / "keepalive_pareto.png").stat().st_size > 0
     header = (tmp_path / "functions.csv").read_text().splitlines()[0]
     assert header == "policy,function,kind,invocations,cold_starts,idle_memory_gb_s"
@@ -43,11 +72,13 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
     assert main(["yuanrong", "invoke", "echo", "--url", "http://127.0.0.1:9"]) == 2
     assert "cannot reach the gateway" in capsys.readouterr().err
     assert main(["yuanrong", "invoke", "echo", "--url", "127.0.0.1:8000"]) == 2
-    assert "--url must start with http://" in capsys.readouterr().err
+    assert "expected an http(s) URL" in capsys.readouterr().err
     assert main(["yuanrong", "keepalive", "--cold-start-s", "-1", "--out", str(tmp_path)]) == 2
     assert "--cold-start-s must be >= 0" in capsys.readouterr().err
     assert main(["yuanrong", "serve", "--port", "70000"]) == 2  # refused before Ray starts
-    assert "--port must be 0..65535" in capsys.readouterr().err
+    assert "--port" in capsys.readouterr().err
+    assert main(["yuanrong", "keepalive", "--plugin", str(tmp_path / "nope.py"), "--out", str(tmp_path)]) == 2
+    assert "plugin file not found" in capsys.readouterr().err
 
 
 def test_a_malformed_azure_row_names_file_and_line(tmp_path, capsys):
@@ -72,10 +103,71 @@ def test_a_students_policy_file_joins_the_comparison(tmp_path, capsys):
         "@POLICIES.register('always-warm')\n"
         "class AlwaysWarm(KeepAlivePolicy):\n"
         "    def on_invocation(self, now):\n"
-        "        return Windows(0.0, 1e9)\n")
-    assert main(["yuanrong", "keepalive", "--functions", "20", "--hours", "6", "--plugin", str(plugin),
-                 "--policy", "always-warm", "--policy", "none", "--json", "--out", str(tmp_path / "out")]) == 0
+        "        return Windows(0.0, 1e9)\n"
+    )
+    assert (
+        main(
+            [
+                "yuanrong",
+                "keepalive",
+                "--functions",
+                "20",
+                "--hours",
+                "6",
+                "--plugin",
+                str(plugin),
+                "--policy",
+                "always-warm",
+                "--policy",
+                "none",
+                "--json",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     policies = json.loads(capsys.readouterr().out)["policies"]
     assert set(policies) == {"none", "always-warm"}
     # warm forever: each function's first call is its only cold start
     assert policies["always-warm"]["cold_starts"] <= 20 < policies["none"]["cold_starts"]
+
+
+def test_a_policy_plugin_with_options_and_a_default_joins_the_sweep(tmp_path, capsys):
+    plugin = tmp_path / "idle_for.py"
+    plugin.write_text(
+        "from dataclasses import dataclass\n"
+        "from sysai.config import option\n"
+        "from yuanrong_lab.keepalive.base import POLICIES, KeepAlivePolicy, Windows\n\n"
+        "@POLICIES.register('idle-for', default=True)\n"
+        "class IdleFor(KeepAlivePolicy):\n"
+        "    @dataclass\n"
+        "    class Config:\n"
+        "        idle_s: float = option(30.0, 'keep-alive')\n\n"
+        "    def on_invocation(self, now):\n"
+        "        return Windows(0.0, self.config.idle_s)\n\n"
+        "    @classmethod\n"
+        "    def sweep(cls):\n"
+        "        return [('1s', {'idle_s': 1.0}), ('1d', {'idle_s': 86400.0})]\n"
+    )
+    assert (
+        main(
+            [
+                "yuanrong",
+                "keepalive",
+                "--functions",
+                "10",
+                "--hours",
+                "3",
+                "--plugin",
+                str(plugin),
+                "--json",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
+    policies = json.loads(capsys.readouterr().out)["policies"]
+    assert {"idle-for-1s", "idle-for-1d", "none", "fixed-10min", "hybrid-histogram-4h"} <= set(policies)
+    assert policies["idle-for-1d"]["cold_starts"] <= 10 < policies["idle-for-1s"]["cold_starts"]

@@ -16,8 +16,11 @@ from yuanrong_lab.config import FunctionConfig
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(150)]
 
-FAST_FAILURE_DETECTION = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
-                          "health_check_failure_threshold": 3}
+FAST_FAILURE_DETECTION = {
+    "health_check_initial_delay_ms": 0,
+    "health_check_period_ms": 500,
+    "health_check_failure_threshold": 3,
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +30,15 @@ def cluster():
     from sysai.raycluster import keep_ray_on_loopback
 
     keep_ray_on_loopback()
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "resources": {"head": 1}, "include_dashboard": False, "_system_config": FAST_FAILURE_DETECTION})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 1,
+            "resources": {"head": 1},
+            "include_dashboard": False,
+            "_system_config": FAST_FAILURE_DETECTION,
+        },
+    )
     try:
         worker = cluster.add_node(num_cpus=1, resources={"edge": 1})
         cluster.wait_for_nodes()

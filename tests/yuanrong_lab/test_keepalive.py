@@ -5,9 +5,18 @@ from yuanrong_lab.keepalive.base import POLICIES, KeepAliveConfig, Windows, make
 
 
 def test_registry_lists_the_three_policies():
-    assert {"none", "fixed", "hybrid-histogram"} <= set(POLICIES.names())
+    assert {"none", "fixed", "hybrid-histogram"} <= set(POLICIES.defaults())
     with pytest.raises(UserError, match="unknown keep-alive policy 'lru'"):
-        make_policy(KeepAliveConfig(policy="lru"))
+        KeepAliveConfig(policy="lru")
+
+
+@pytest.mark.parametrize("name", POLICIES.names())
+def test_every_policy_builds_from_the_registry_and_answers_windows(name):
+    policy = POLICIES.create(name, seed=1)
+    windows = [policy.on_invocation(60.0 * k) for k in range(20)]
+    assert all(w.prewarm_s >= 0 and w.keepalive_s >= 0 for w in windows)
+    for label, options in POLICIES.get(name).sweep():
+        POLICIES.make_config(name, options)  # every sweep point is a valid config
 
 
 def test_none_reclaims_at_once():
@@ -16,13 +25,15 @@ def test_none_reclaims_at_once():
 
 @pytest.mark.task3_1
 def test_fixed_keeps_for_the_ttl_whatever_the_history():
-    policy = make_policy(KeepAliveConfig(policy="fixed", ttl_s=600.0))
+    policy = make_policy(KeepAliveConfig(policy="fixed", options={"ttl_s": 600.0}))
     assert [policy.on_invocation(t) for t in (0.0, 1.0, 5000.0)] == [Windows(0.0, 600.0)] * 3
-    assert make_policy(KeepAliveConfig(policy="fixed", ttl_s=42.0)).on_invocation(0.0) == Windows(0.0, 42.0)
+    assert make_policy(KeepAliveConfig(policy="fixed", options={"ttl_s": 42.0})).on_invocation(0.0) == Windows(
+        0.0, 42.0
+    )
 
 
 def _hybrid(**kw):
-    return make_policy(KeepAliveConfig(policy="hybrid-histogram", **kw))
+    return make_policy(KeepAliveConfig(policy="hybrid-histogram", options=kw))
 
 
 @pytest.mark.task3_2
@@ -61,4 +72,8 @@ def test_hybrid_falls_back_when_not_representative():
 
 def test_bad_config_is_a_user_error():
     with pytest.raises(UserError, match="percentiles"):
-        KeepAliveConfig(head_pct=99.0, tail_pct=5.0)
+        KeepAliveConfig(policy="hybrid-histogram", options={"head_pct": 99.0, "tail_pct": 5.0})
+    with pytest.raises(UserError, match="'ttl'"):
+        KeepAliveConfig(policy="fixed", options={"ttl": 5})  # unknown key, named
+    with pytest.raises(UserError, match="has no options"):
+        KeepAliveConfig(policy="none", options={"ttl_s": 5})

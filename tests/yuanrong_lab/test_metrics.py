@@ -38,8 +38,11 @@ def test_the_exposition_is_valid_prometheus_text_even_for_awkward_names():
     m.cold_start("echo", {"actor_start_ms": 900.0, "total_ms": 1000.0})
     families = parse(m.render({"instances": {"echo": 1, 'say "hi"\\now': 0}}))
     assert {f: i["type"] for f, i in families.items()} == {
-        "yuanrong_invocations_total": "counter", "yuanrong_invoke_latency_seconds": "histogram",
-        "yuanrong_cold_start_part_seconds": "summary", "yuanrong_instances": "gauge"}
+        "yuanrong_invocations_total": "counter",
+        "yuanrong_invoke_latency_seconds": "histogram",
+        "yuanrong_cold_start_part_seconds": "summary",
+        "yuanrong_instances": "gauge",
+    }
     labels = {s[1]["function"] for s in families["yuanrong_invocations_total"]["samples"]}
     assert labels == {"echo", 'say \\"hi\\"\\\\now', "mod.fn.<locals>.f"}  # escaped, one series each
 

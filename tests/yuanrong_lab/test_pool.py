@@ -7,7 +7,8 @@ from yuanrong_lab.pool import WarmPool
 
 
 def _pool(policy="fixed", **kw):
-    cfg = KeepAliveConfig(policy=policy, ttl_s=kw.pop("ttl_s", 10.0))
+    ttl = kw.pop("ttl_s", 10.0)
+    cfg = KeepAliveConfig(policy=policy, options={"ttl_s": ttl} if policy == "fixed" else {})
     return WarmPool(make_policy(cfg), memory_gb=1.0, **kw)
 
 
@@ -94,3 +95,12 @@ def test_max_instances_and_overflow():
     assert pool.start(0.0) is None
     queued = pool.overflow(0.0)
     assert queued.in_flight == 2 and queued.expires_at == math.inf
+
+
+def test_acquire_skips_instances_still_starting():
+    pool = _pool(concurrency=2)
+    loading = pool.add_idle(0.0)
+    loading.ready = False
+    assert pool.acquire(0.1) is None and pool.free_slots() == 0
+    loading.ready = True
+    assert pool.acquire(0.2).id == loading.id and pool.free_slots() == 1

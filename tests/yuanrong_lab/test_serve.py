@@ -18,9 +18,9 @@ from tests.yuanrong_lab.promtext import parse
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(150)]
 
 
-def _http(url, method="GET", body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+def _http(url, method="GET", body=None, raw=None, **headers):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **headers})
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             payload = resp.read().decode()
@@ -63,9 +63,17 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def server(tmp_path):
     out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    fns = tmp_path / "fns"
+    fns.mkdir()
+    (fns / "mine.py").write_text("from helper import K\n\ndef scale(x):\n    return K * x\n")
+    (fns / "helper.py").write_text("K = 3\n")
     with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--num-cpus", "2"],
-                                stdout=stdout, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--cpus", "2", "--functions", str(fns)],
+            stdout=stdout,
+            stderr=stderr,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     try:
         deadline = time.time() + 90
         while "serving on" not in out.read_text():
@@ -88,8 +96,29 @@ def test_serve_answers_over_http_and_ctrl_c_stops_ray_and_the_gateway(server, ca
 
     proc, url, out, err = server
     assert url.startswith("http://127.0.0.1:")
+    # issue 11's attack, as a web page sends it: refused, nothing registered, nothing run
+    attack = json.dumps({"name": "pwn2", "target": "subprocess:getoutput"}).encode()
+    status, body = _http(
+        f"{url}/functions", "POST", raw=attack, **{"Content-Type": "text/plain", "Origin": "http://evil.example"}
+    )
+    assert status == 403 and "cross-origin" in body["error"]
+    assert _http(f"{url}/functions", "POST", raw=attack, **{"Content-Type": "text/plain"})[0] == 415
+    assert _http(f"{url}/functions", "POST", raw=attack)[0] == 403  # JSON, same origin: not allow-listed
+    status, body = _http(
+        f"{url}/functions/pwn2/invocations",
+        "POST",
+        raw=b'"id"',
+        **{"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 415
+    assert _http(f"{url}/functions/pwn2/invocations", "POST", raw=b'"id"')[0] == 404
+    # a module of the user's own --functions folder runs on a real instance, importing its sibling
+    assert _http(f"{url}/functions", "POST", {"name": "scale", "target": "mine:scale"})[0] == 201
+    status, body = _http(f"{url}/functions/scale/invocations", "POST", 7)
+    assert status == 200 and body["result"] == 21
     status, body = _http(f"{url}/functions")
     assert status == 200 and {"echo", "sleep", "fail", "classify"} <= {f["name"] for f in body["functions"]}
+    assert "pwn2" not in {f["name"] for f in body["functions"]}
     status, body = _http(f"{url}/functions", "POST", {"name": "sq", "target": "yuanrong_lab.functions:echo"})
     assert status == 201
     status, body = _http(f"{url}/functions/sq/invocations", "POST", {"n": 3})
@@ -126,3 +155,24 @@ def test_serve_answers_over_http_and_ctrl_c_stops_ray_and_the_gateway(server, ca
     assert stopped_in < 20
     # stdout carries only the server's own two lines: Ray's notices went to stderr
     assert out.read_text().splitlines() == [f"serving on {url} (Ctrl-C to stop)", "stopped"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_bench_quick_measures_every_comparison(tmp_path, capsys):
+    """`sysai yuanrong bench --quick`: every comparison present, side by side from one run."""
+    from sysai.cli import main
+
+    assert main(["yuanrong", "bench", "--quick", "--json", "--out", str(tmp_path)]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["warm_invoke_ms_p50"] > 0 and r["raw_ray_actor_call_ms_p50"] > 0
+    assert {"yuanrong_warm_p50", "yuanrong_cold_p50", "classic_warm_p50", "classic_cold_p50"} == set(r["http_calls_ms"])
+    assert {c["payload_mb"] for c in r["chain_sizes"]} == {0.001, 1.0, 10.0}
+    assert all(c["classic_faas_s"] > 0 and c["by_reference_s"] > 0 for c in r["chain_sizes"])
+    for run in ("from zero", "warm"):
+        assert r["gateway"][run]["non_2xx"] == 0 and r["gateway"][run]["rps"] > 0
+    assert r["gateway"]["from zero"]["instances"] > 1  # the autoscaler scaled out under the load
+    p = r["placement"]
+    assert p["two-level local_choices"] + p["two-level global_choices"] == 12  # 3 chains x 4 stages
+    assert p["two-level cross_node_mb"] <= p["node-blind cross_node_mb"]
+    assert (tmp_path / "chain.csv").exists()

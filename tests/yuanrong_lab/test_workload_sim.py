@@ -53,8 +53,11 @@ def test_azure_csv_errors_name_file_and_line(tmp_path):
 def test_simulation_counts_cold_starts_and_idle_memory_exactly():
     # one function called at 0, 100 and 1000 s, 1 s each, 2 GB: fixed 10 min keeps it warm once
     fn = FunctionTrace("f", "poisson", np.array([0.0, 100.0, 1000.0]), 1.0, 2.0)
-    out = simulate(Workload([fn], 2000.0, "t"), Variant("fixed", KeepAliveConfig(policy="fixed", ttl_s=600.0)),
-                   cold_start_s=0.5)
+    out = simulate(
+        Workload([fn], 2000.0, "t"),
+        Variant("fixed", KeepAliveConfig(policy="fixed", options={"ttl_s": 600.0})),
+        cold_start_s=0.5,
+    )
     assert (out.invocations, out.cold_starts) == (3, 2)
     # idle 1.5→100, 101→701 (expired), 1001.5→1601.5: (98.5 + 600 + 600) s x 2 GB
     assert out.idle_memory_gb_s == pytest.approx(2 * (98.5 + 600 + 600))
@@ -64,11 +67,36 @@ def test_simulation_counts_cold_starts_and_idle_memory_exactly():
 def test_hybrid_beats_fixed_on_timers_and_headline_pairs_them():
     w = generate(120, 12, seed=3)
     outcomes = {v.label: simulate(w, v) for v in default_variants(["fixed", "hybrid-histogram"])}
-    assert outcomes["hybrid-4h"].p75_function_cold_start_pct < outcomes["fixed-10min"].p75_function_cold_start_pct
-    table = {k: {"cold_start_pct": o.cold_start_pct, "p75_function_cold_start_pct": o.p75_function_cold_start_pct,
-                 "idle_memory_gb_s": o.idle_memory_gb_s} for k, o in outcomes.items()}
+    assert (
+        outcomes["hybrid-histogram-4h"].p75_function_cold_start_pct
+        < outcomes["fixed-10min"].p75_function_cold_start_pct
+    )
+    table = {
+        k: {
+            "cold_start_pct": o.cold_start_pct,
+            "p75_function_cold_start_pct": o.p75_function_cold_start_pct,
+            "idle_memory_gb_s": o.idle_memory_gb_s,
+        }
+        for k, o in outcomes.items()
+    }
     h = headline(table)
-    assert h["hybrid"] == "hybrid-4h" and h["fixed_at_similar_memory"].startswith("fixed-")
+    assert h["hybrid"] == "hybrid-histogram-4h"
+    lo, hi = (table[n] for n in h["fixed_between"])
+    assert lo["idle_memory_gb_s"] <= h["hybrid_idle_memory_gb_s"] <= hi["idle_memory_gb_s"]
+
+
+def test_headline_interpolates_the_fixed_curve_at_the_hybrids_memory():
+    table = {
+        "fixed-a": {"idle_memory_gb_s": 100.0, "cold_start_pct": 10.0, "p75_function_cold_start_pct": 100.0},
+        "fixed-b": {"idle_memory_gb_s": 300.0, "cold_start_pct": 2.0, "p75_function_cold_start_pct": 60.0},
+        "hybrid-histogram-4h": {"idle_memory_gb_s": 250.0, "cold_start_pct": 4.0, "p75_function_cold_start_pct": 40.0},
+    }
+    h = headline(table)
+    assert h["fixed_between"] == ["fixed-a", "fixed-b"]
+    assert h["fixed_cold_pct_same_memory"] == pytest.approx(4.0)  # 10 + 0.75 * (2 - 10)
+    assert h["fixed_p75_cold_pct_same_memory"] == pytest.approx(70.0)
+    table["hybrid-histogram-4h"]["idle_memory_gb_s"] = 500.0
+    assert headline(table) == {}  # outside the fixed range: no honest comparison
 
 
 def test_unknown_policy_filter_is_a_user_error():

@@ -1,19 +1,33 @@
-"""The keep-alive extension point: one abstract method, a config, a registry.
+"""The keep-alive extension point: one abstract method, a per-policy ``Config``, a registry.
 
 The shape follows "Serverless in the Wild" (Shahrad et al., ATC'20): after an invocation a
 policy gives a *pre-warm window* (unload the instance now and load it again that much later; 0
 keeps it loaded) and a *keep-alive window* (how long the loaded instance then waits for the next
 call before it is reclaimed). A fixed TTL (OpenWhisk, AWS Lambda: about 10 minutes) is pre-warm
 0 and keep-alive TTL; "none" reclaims at once.
+
+A policy is one file in this package (or a ``--plugin FILE``)::
+
+    @POLICIES.register("my-policy", default=True)     # default: part of `sysai yuanrong keepalive`'s sweep
+    class MyPolicy(KeepAlivePolicy):
+        @dataclass
+        class Config:                                  # its options (None: no options)
+            idle_s: float = option(300.0, "...")
+
+        def on_invocation(self, now): return Windows(0.0, self.config.idle_s)
+
+A function names its policy as ``{"policy": "my-policy", "options": {"idle_s": 60}}``
+(:class:`KeepAliveConfig`); :func:`make_policy` builds it with ``POLICIES.create``. A policy may
+offer ``sweep()``: the labelled option sets the simulation compares (the Pareto front).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from sysai.config import option
-from sysai.errors import UserError
 from sysai.registry import Registry
 
 
@@ -25,40 +39,36 @@ class Windows:
     keepalive_s: float
 
 
-@dataclass
-class KeepAliveConfig:
-    policy: str = option("fixed", "keep-alive policy: none, fixed, hybrid-histogram")
-    ttl_s: float = option(600.0, "fixed: idle time before reclaim (OpenWhisk/AWS ~10 min)")
-    range_s: float = option(4 * 3600.0, "hybrid: idle-time histogram range (ATC'20: 4 h)")
-    bin_s: float = option(60.0, "hybrid: histogram bin width (ATC'20: 1 min)")
-    head_pct: float = option(5.0, "hybrid: percentile of idle times for the pre-warm window")
-    tail_pct: float = option(99.0, "hybrid: percentile of idle times for the keep-alive window")
-    margin: float = option(0.10, "hybrid: safety margin on both windows (ATC'20: 10 %)")
-    cv_threshold: float = option(2.0, "hybrid: histogram is representative when CV of bin counts exceeds this")
-    min_samples: int = option(5, "hybrid: idle times needed before the histogram is trusted")
-    fallback_ttl_s: float = option(600.0, "hybrid: fixed keep-alive while the histogram is not representative")
-
-    def __post_init__(self) -> None:
-        for name in ("ttl_s", "range_s", "bin_s", "fallback_ttl_s"):
-            if getattr(self, name) < 0 or (name == "bin_s" and self.bin_s == 0):
-                raise UserError(f"keep-alive {name} must be positive, got {getattr(self, name)}")
-        if not 0 <= self.head_pct <= self.tail_pct <= 100:
-            raise UserError(f"keep-alive percentiles must satisfy 0 <= head_pct <= tail_pct <= 100")
-
-
 class KeepAlivePolicy(ABC):
     """One instance per function; it may keep per-function state (e.g. a histogram)."""
 
-    def __init__(self, config: KeepAliveConfig):
-        self.config = config
+    Config: ClassVar[type | None] = None
+
+    def __init__(self, *, seed: int = 0, config: Any = None):
+        self.seed = seed
+        self.config = config if config is not None or self.Config is None else self.Config()
 
     @abstractmethod
     def on_invocation(self, now: float) -> Windows:
         """Record an invocation arriving at `now` (seconds); return the windows to apply after it."""
 
+    @classmethod
+    def sweep(cls) -> list[tuple[str, dict[str, Any]]]:
+        """(label, options) variants for the keep-alive comparison; by default the defaults alone."""
+        return [("", {})]
+
 
 POLICIES: Registry[type[KeepAlivePolicy]] = Registry("keep-alive policy", package="yuanrong_lab.keepalive")
 
 
-def make_policy(config: KeepAliveConfig) -> KeepAlivePolicy:
-    return POLICIES.get(config.policy)(config)
+@dataclass
+class KeepAliveConfig:
+    policy: str = option("fixed", "keep-alive policy (`sysai plugins yuanrong` lists them)")
+    options: dict = option({}, 'the policy\'s own options (its Config), e.g. {"ttl_s": 600}')
+
+    def __post_init__(self) -> None:
+        POLICIES.make_config(self.policy, self.options)  # an unknown policy or option fails here, early
+
+
+def make_policy(config: KeepAliveConfig, seed: int = 0) -> KeepAlivePolicy:
+    return POLICIES.create(config.policy, seed=seed, options=config.options)

@@ -17,15 +17,41 @@ instead of a 10-minute TTL's cold start on every call.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from yuanrong_lab.keepalive.base import POLICIES, KeepAliveConfig, KeepAlivePolicy, Windows
+from sysai.config import option
+from sysai.errors import UserError
+from yuanrong_lab.keepalive.base import POLICIES, KeepAlivePolicy, Windows
+
+SWEEP_H = (1, 2, 4, 8)  # histogram ranges of the Pareto sweep (hours)
 
 
-@POLICIES.register("hybrid-histogram")
+@POLICIES.register("hybrid-histogram", default=True)
 class HybridHistogram(KeepAlivePolicy):
-    def __init__(self, config: KeepAliveConfig):
-        super().__init__(config)
+    @dataclass
+    class Config:
+        range_s: float = option(4 * 3600.0, "idle-time histogram range (ATC'20: 4 h)")
+        bin_s: float = option(60.0, "histogram bin width (ATC'20: 1 min)")
+        head_pct: float = option(5.0, "percentile of idle times for the pre-warm window")
+        tail_pct: float = option(99.0, "percentile of idle times for the keep-alive window")
+        margin: float = option(0.10, "safety margin on both windows (ATC'20: 10 %)")
+        cv_threshold: float = option(2.0, "the histogram is representative when the CV of its bin counts exceeds this")
+        min_samples: int = option(5, "idle times needed before the histogram is trusted")
+        fallback_ttl_s: float = option(600.0, "fixed keep-alive while the histogram is not representative")
+
+        def __post_init__(self) -> None:
+            for name in ("range_s", "bin_s", "fallback_ttl_s"):
+                if getattr(self, name) < 0 or (name == "bin_s" and self.bin_s == 0):
+                    raise UserError(f"hybrid-histogram {name} must be positive, got {getattr(self, name)}")
+            if not 0 <= self.head_pct <= self.tail_pct <= 100:
+                raise UserError("hybrid-histogram percentiles must satisfy 0 <= head_pct <= tail_pct <= 100")
+
+    def __init__(self, *, seed: int = 0, config: Any = None):
+        super().__init__(seed=seed, config=config)
+        config = self.config
         self.bins = np.zeros(max(1, int(np.ceil(config.range_s / config.bin_s))), dtype=np.int64)
         self.out_of_range = 0
         self.in_range = 0
@@ -46,6 +72,10 @@ class HybridHistogram(KeepAlivePolicy):
         self.last_arrival = now
         return self.windows()
 
+    @classmethod
+    def sweep(cls) -> list[tuple[str, dict]]:
+        return [(f"{h}h", {"range_s": h * 3600.0}) for h in SWEEP_H]
+
     @property
     def samples(self) -> int:
         return self.in_range + self.out_of_range
@@ -57,10 +87,19 @@ class HybridHistogram(KeepAlivePolicy):
         n = len(self.bins)
         mean = self.in_range / n
         variance = max(0.0, self._sum_sq / n - mean * mean)
-        return variance ** 0.5 / mean > self.config.cv_threshold
+        return variance**0.5 / mean > self.config.cv_threshold
 
     def windows(self) -> Windows:
-        """The windows the current histogram gives (the fixed fallback when not representative)."""
+        """The windows the current histogram gives (the fixed fallback when not representative).
+
+        Percentile rank rule (what Task 3.2's tests check): with ``cum[i]`` the fraction of the
+        in-range idle times in bins ``0..i``, the bin holding the p-th percentile is the *first* bin
+        whose ``cum[i] >= p / 100`` (``np.searchsorted(cum, p / 100, side="left")``). Then
+
+        * pre-warm = head bin's lower edge x (1 - margin) = ``head_bin * bin_s * (1 - margin)``;
+        * keep-alive = tail bin's upper edge x (1 + margin), minus the pre-warm:
+          ``(tail_bin + 1) * bin_s * (1 + margin) - prewarm``.
+        """
         if not self.representative():
             return Windows(prewarm_s=0.0, keepalive_s=self.config.fallback_ttl_s)
         # BEGIN SOLUTION task3_2

@@ -8,8 +8,11 @@ long the function's own init took (a class target is constructed once per instan
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pickle
+import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -22,9 +25,42 @@ class Packed:
         self.blob = blob
 
 
+@dataclass(frozen=True)
+class FileTarget:
+    """A function in a user's ``--functions DIR``: imported from that file by the instance."""
+
+    path: str
+    module: str
+    attr: str
+
+    def load(self) -> Any:
+        key = f"yuanrong_user.{self.module}"
+        if key not in sys.modules:
+            root = self.path.rsplit(
+                "/", self.module.count(".") + 2 if self.path.endswith("/__init__.py") else self.module.count(".") + 1
+            )[0]
+            if root not in sys.path:
+                sys.path.append(root)  # the module may import its siblings in DIR
+            spec = importlib.util.spec_from_file_location(key, self.path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[key] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[key]
+                raise
+        return getattr(sys.modules[key], self.attr)
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.attr} ({self.path})"
+
+
 def load_target(target: Any) -> Any:
-    """A callable from ``"package.module:attr"`` (imported here) or the callable itself."""
-    if isinstance(target, str):
+    """A callable from ``"package.module:attr"`` (imported here), a :class:`FileTarget`, or the
+    callable itself."""
+    if isinstance(target, FileTarget):
+        target = target.load()
+    elif isinstance(target, str):
         module_name, _, attr = target.partition(":")
         obj = importlib.import_module(module_name)
         for part in attr.split("."):
@@ -66,3 +102,19 @@ class InstanceWorker:
 
     def ping(self) -> None:
         """A no-op: `terminate` probes with it until the instance is dead."""
+
+
+class KVStore:
+    """The runtime's key-value store (openYuanrong's data system KV): bytes by key, in one actor."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def write(self, key: str, value: bytes) -> None:
+        self.data[key] = value
+
+    def read(self, key: str) -> bytes | None:
+        return self.data.get(key)
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
