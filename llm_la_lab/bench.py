@@ -53,12 +53,12 @@ def mooncake_setup(quick: bool, seed: int) -> Setup:
 
 
 def prefix_setup(quick: bool, seed: int) -> Setup:
-    return Setup(trace=None, lengths="prefix:150,6000,1200,100", requests=1000 if quick else 3000, instances=8,
+    return Setup(trace=None, lengths="prefix:150,6000,1200,100", requests=800 if quick else 3000, instances=8,
                  load=1.3, replica_spec="llama3-8b-a100", seed=seed)
 
 
 def speed(quick: bool, seed: int) -> tuple[list[dict[str, Any]], str]:
-    setup = Setup(trace="conv", requests=3000 if quick else None, instances=8, load=None, seed=seed)
+    setup = Setup(trace="conv", requests=2000 if quick else None, instances=8, load=None, seed=seed)
     workload, rate, _ = build_workload(setup)
     rows = []
     for policy in SPEED_POLICIES:

@@ -67,9 +67,9 @@ def _run_point(setup: Setup, policy: str, plugins: list[str]) -> dict[str, Any]:
     return sweep_point(setup, policy)
 
 
-def run_sweep(setup: Setup, policies: list[str], vary: str, values: list[float], out: Path | None,
+def run_sweep(setup: Setup, policies: list[str] | None, vary: str, values: list[float], out: Path | None,
               address: str | None = None, cpus: int | None = None, plugins: list[str] | None = None) -> SweepResults:
-    check_policies(policies)
+    policies = check_policies(policies)  # None: the registry's defaults
     jobs = [(policy, value) for value in values for policy in policies]
     points: list[dict[str, Any]] = []
     with Timer() as timer, ray_cluster(address=address, num_cpus=cpus) as ray:

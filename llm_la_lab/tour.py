@@ -10,7 +10,7 @@ def tour(ctx: TourContext) -> TourSection:
     from llm_la_lab.experiments import Setup, compare
     from llm_la_lab.report import COLUMNS, compare_rows
 
-    setup = Setup(requests=3000 if ctx.quick else 6000, load=0.85, replica_spec="constrained", seed=ctx.seed)
+    setup = Setup(requests=2000 if ctx.quick else 6000, load=0.85, replica_spec="constrained", seed=ctx.seed)
     high = compare(setup, None, ctx.out)
     rows = compare_rows(high.policies)
     rr, la = high.policies["round_robin"], high.policies["llm_la"]

@@ -176,7 +176,11 @@ def synthetic(
     ``prefix:G,S,Q,O`` is a shared-prefix workload like llm-d's benchmark: G system prompts of S
     tokens, each request one of them (uniformly) followed by its own Q-token question, O output
     tokens — prefix caching can skip S of every S + Q prompt tokens, if the request meets its
-    group's blocks on its replica.
+    group's blocks on its replica; ``sessions:N,P,Q,O`` is multi-turn chat: N sessions, each
+    arrival the next turn of a random one; a session's first prompt has P tokens and every later
+    turn's prompt is the previous prompt, its O-token answer and a new Q-token question — each turn
+    extends its own prefix. (The replicas cache prompt blocks only, so the previous answer's
+    blocks are recomputed: vLLM v1 would also have cached them.)
     """
     if n < 1 or not rate > 0:
         raise UserError(f"a synthetic workload needs n ≥ 1 and rate > 0 (got n={n}, rate={rate})")
@@ -198,6 +202,8 @@ def synthetic(
         prompt, output = trace.prompt[pick], trace.output[pick]
     elif lengths.startswith("prefix:"):
         return _shared_prefix(lengths, times, len_rng, f"{arrival}/{lengths}")
+    elif lengths.startswith("sessions:"):
+        return _sessions(lengths, times, len_rng, f"{arrival}/{lengths}")
     elif lengths.startswith("lognormal:"):
         try:
             p_med, o_med = (float(x) for x in lengths.split(":", 1)[1].split(","))
@@ -231,6 +237,24 @@ def _shared_prefix(spec: str, times: np.ndarray, len_rng, name: str) -> Workload
         ids = [("system", g, b) if (b + 1) * unit <= system else ("own", i, b) for b in range(prompt // unit)]
         keys.append(chain(ids))
     return Workload(name, times, np.full(n, prompt), np.full(n, output), keys, unit)
+
+
+def _sessions(spec: str, times: np.ndarray, len_rng, name: str) -> Workload:
+    try:
+        sessions, first, question, output = (int(x) for x in spec.split(":", 1)[1].split(","))
+    except ValueError:
+        raise UserError(f"--lengths sessions:N,P,Q,O needs four whole numbers, got {spec!r}") from None
+    if min(sessions, first, question, output) < 1:
+        raise UserError(f"--lengths sessions:N,P,Q,O needs positive numbers, got {spec!r}")
+    unit = PREFIX_BLOCK_TOKENS
+    turns = [0] * sessions
+    prompts, keys = [], []
+    for s in len_rng.integers(0, sessions, len(times)).tolist():
+        prompt = first + turns[s] * (output + question)
+        turns[s] += 1
+        prompts.append(prompt)
+        keys.append(chain(("session", s, b) for b in range(prompt // unit)))  # a turn's text extends the last
+    return Workload(name, times, np.asarray(prompts), np.full(len(times), output), keys, unit)
 
 
 def _csv_rows(fh: io.TextIOBase, path: Path, mapping: dict[str, str]):

@@ -374,6 +374,7 @@ class Proxy:
         finally:
             del backend.inflight[r.id]
             backend.touch()
+            r.finished = time.monotonic()  # the clock its polled signals carry
             try:
                 self.policy.completed(r, backend.index)
             except Exception as exc:  # a broken policy must not break the proxy

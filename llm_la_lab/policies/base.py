@@ -62,9 +62,11 @@ def policy_options(assignments: Sequence[str] = (), path: str | Path | None = No
     """Per-policy options from a YAML file (``{policy: {key: value}}``) and ``policy.key=value``
     assignments (which win); every named policy and key is checked now, not mid-experiment."""
     options: dict[str, dict[str, Any]] = {}
+    where: dict[str, str] = {}  # policy -> where its options were given, for error messages
     if path is not None:
         try:
-            data = yaml.safe_load(Path(path).read_text())
+            text = Path(path).read_text()
+            data = yaml.safe_load(text)
         except FileNotFoundError:
             raise UserError(f"policy config file not found: {path}") from None
         except yaml.YAMLError:
@@ -73,14 +75,22 @@ def policy_options(assignments: Sequence[str] = (), path: str | Path | None = No
             raise UserError(f"{path}: expected a mapping of policy names to mappings of options")
         options = {str(name): {key: _scalar(v) if isinstance(v, str) else v for key, v in values.items()}
                    for name, values in data.items()}
+        lines = text.splitlines()
+        for name in options:
+            line = next((i for i, t in enumerate(lines, 1) if t.split(":", 1)[0].strip().strip("'\"") == name), 1)
+            where[name] = f"{path}:{line}"
     for text in assignments:
         target, sep, value = text.partition("=")
         name, dot, key = target.strip().partition(".")
         if not sep or not dot or not name or not key.strip():
             raise UserError(f"--set {text!r}: expected POLICY.KEY=VALUE, e.g. llm_la.aging_tokens_s=100")
         options.setdefault(name, {})[key.strip()] = _scalar(value.strip())
+        where[name] = f"--set {text}"
     for name, values in options.items():
-        make_policy(name, 0, values)
+        try:
+            make_policy(name, 0, values)
+        except UserError as exc:
+            raise UserError(f"{where[name]}: {exc}") from None
     return options
 
 

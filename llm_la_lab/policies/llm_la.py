@@ -15,7 +15,9 @@
   best tier, the least outstanding tokens wins — so the cache decides only when it saves real
   prefill, and load decides among equals.
 * **Stale signals.** Its own dispatches since the snapshot are added back (:class:`SinceSnapshot`),
-  so a stale "idle" replica is not flooded before the next refresh.
+  so a stale "idle" replica is not flooded before the next refresh; and the KV of its requests
+  that came back *after* the snapshot was taken is taken off (the router saw them finish), so a
+  stale "full" replica is not starved either.
 
 Knobs are options (:class:`LlmLaConfig`): ``--set llm_la.pull_depth=48`` or a ``--policy-config``
 YAML file with an ``llm_la:`` section.
@@ -60,6 +62,7 @@ class LlmLa(Policy):
         self.sent = SinceSnapshot()
         self.index = ApproxIndex()
         self.outstanding: dict[int, int] = {}  # replica -> requests sent, not yet back (exact)
+        self.returned: dict[int, list[tuple[float, int]]] = {}  # replica -> (finish time, KV tokens freed)
         self.kv_limit = self.config.kv_limit
         self.aging_tokens_s = self.config.aging_tokens_s
 
@@ -68,6 +71,17 @@ class LlmLa(Policy):
 
     def completed(self, request, replica):
         self.outstanding[replica] -= 1
+        if request.finished is not None:
+            self.returned.setdefault(replica, []).append((request.finished, request.prompt + request.output))
+
+    def freed_since(self, signal) -> int:
+        """KV tokens of requests that finished on this replica after `signal` was measured."""
+        returned = self.returned.get(signal.replica)
+        if not returned:
+            return 0
+        while returned and returned[0][0] <= signal.time:
+            returned.pop(0)  # the snapshot knows about these (and every later snapshot will)
+        return sum(tokens for _, tokens in returned)
 
     def depth(self, signal) -> int:
         return self.config.pull_depth or signal.capacity + self.config.prefetch
@@ -76,8 +90,8 @@ class LlmLa(Policy):
         room = []
         for signal in loads:
             _, extra_tokens = self.sent.extra(signal)
-            if (self.outstanding.get(signal.replica, 0) < self.depth(signal)
-                    and signal.kv_util + extra_tokens / signal.kv_tokens < self.kv_limit):
+            kv = signal.kv_util + (extra_tokens - self.freed_since(signal)) / signal.kv_tokens
+            if self.outstanding.get(signal.replica, 0) < self.depth(signal) and kv < self.kv_limit:
                 room.append((signal, signal.outstanding_tokens + extra_tokens))
         if not room:
             return None

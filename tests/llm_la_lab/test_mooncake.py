@@ -104,3 +104,23 @@ def test_a_cluster_yaml_list_of_the_wrong_length_names_the_file(tmp_path, capsys
                  "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"{listed}: entry 2" in err and "kv_blockz" in err and len(err.strip().splitlines()) == 1
+
+
+def test_synthetic_prefix_workloads_share_what_they_say():
+    from llm_la_lab.workload import PREFIX_BLOCK_TOKENS, synthetic
+
+    shared = synthetic(200, 5.0, seed=1, lengths="prefix:4,512,128,10")
+    assert set(shared.prompt.tolist()) == {640} and shared.key_tokens == PREFIX_BLOCK_TOKENS
+    firsts = {k[0] for k in shared.keys}
+    assert len(firsts) == 4 and all(len(k) == 10 for k in shared.keys)  # 8 shared system blocks + 2 own
+    assert len({k[7] for k in shared.keys}) == 4 and len({k[8] for k in shared.keys}) == 200
+    chat = synthetic(60, 5.0, seed=1, lengths="sessions:3,256,64,64")
+    by_session = {}
+    for keys, prompt in zip(chat.keys, chat.prompt.tolist()):
+        by_session.setdefault(keys[0], []).append((prompt, keys))
+    assert len(by_session) == 3
+    for turns in by_session.values():
+        for (p0, k0), (p1, k1) in zip(turns, turns[1:]):
+            assert p1 == p0 + 128 and k1[:len(k0)] == k0, "each turn extends its own prefix"
+    with pytest.raises(Exception, match="sessions:N,P,Q,O needs four"):
+        synthetic(5, 1.0, seed=1, lengths="sessions:3,256")

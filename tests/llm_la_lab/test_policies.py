@@ -108,6 +108,20 @@ def test_llm_la_orders_short_first_and_pulls_only_into_room():
     assert policy.choose(REQ, loads) is None
 
 
+def test_llm_la_counts_the_kv_of_requests_that_finished_after_the_snapshot_as_free():
+    policy = make_policy("llm_la")
+    full = sig(0, kv=0.95, kv_tokens=1000)  # measured at time 0.0
+    assert policy.choose(REQ, [full]) is None
+    policy.outstanding[0] = 1
+    done = Request(7, 0.0, 100, 50)
+    done.finished = 0.5  # after the snapshot: the router saw it come back
+    policy.completed(done, 0)
+    assert policy.choose(REQ, [full]) == 0, "0.95 − 150/1000 < 0.9: room, though the signal is stale"
+    later = sig(0, kv=0.95, kv_tokens=1000)
+    later.time = 1.0  # a snapshot taken after the completion already counts it: nothing to take off
+    assert policy.freed_since(later) == 0
+
+
 def test_llm_la_default_depth_is_batch_plus_prefetch():
     policy = make_policy("llm_la", options={"prefetch": 1})
     loads = [sig(0, capacity=3, kv_tokens=10**9)]
@@ -255,10 +269,10 @@ def test_a_weights_file_with_an_unknown_scorer_is_one_line(tmp_path, capsys):
     from sysai.cli import main
 
     path = tmp_path / "weights.yaml"
-    path.write_text("weighted_scorer:\n  weights: {queue: 1, kv_cache: 1, prefixx: 2}\n")
+    path.write_text("# weights\nweighted_scorer:\n  weights: {queue: 1, kv_cache: 1, prefixx: 2}\n")
     assert main(["llm-la", "compare", "--policy-config", str(path), "--requests", "50", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "'prefixx'" in err and "weighted_scorer" in err and len(err.splitlines()) == 1
+    assert f"{path}:2:" in err and "'prefixx'" in err and "weighted_scorer" in err and len(err.splitlines()) == 1
 
 
 def test_learned_predictor_fits_a_training_prefix_and_learns_online():

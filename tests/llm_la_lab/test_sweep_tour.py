@@ -1,5 +1,7 @@
 """The Ray sweep (one small run) and the tour section."""
 
+import json
+
 import pytest
 
 from sysai.tour import TourContext
@@ -38,3 +40,16 @@ def test_tour_shows_the_headline_with_measured_numbers(tmp_path):
     rr = section.results["policies"]["round_robin"]
     assert la["e2e_mean_s"] < rr["e2e_mean_s"] and la["ttft_p99_s"] < rr["ttft_p99_s"]
     assert all(f.exists() for f in section.figures) and len(section.figures) == 3
+
+
+def test_commands_without_policies_run_the_registry_defaults(tmp_path, capsys):
+    """`compare` and `sweep` default to POLICIES.defaults(), the baseline first."""
+    from sysai.cli import main
+
+    from llm_la_lab.experiments import check_policies
+    from llm_la_lab.policies.base import POLICIES
+
+    defaults = check_policies(None)
+    assert defaults[0] == "round_robin" and sorted(defaults) == POLICIES.defaults()
+    assert main(["llm-la", "compare", "--requests", "200", "--instances", "2", "--out", str(tmp_path), "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)["policies"]) == defaults
