@@ -1,4 +1,4 @@
-"""RCAEval-style scoring: AC@k and Avg@k per fault type and method, on seeded cases (the evaluation loop behind `sysai copilot evaluate`).
+"""RCAEval-style scoring: AC@k and Avg@k per fault type and method (the loop behind `sysai copilot evaluate`).
 
 RCAEval (Pham et al., WWW'25) scores a ranked list of root-cause candidates by **AC@k** — the
 share of cases whose true root is among the top k — and **Avg@k** = mean of AC@1 … AC@k. The
