@@ -67,9 +67,31 @@ def server(tmp_path):
     fns.mkdir()
     (fns / "mine.py").write_text("from helper import K\n\ndef scale(x):\n    return K * x\n")
     (fns / "helper.py").write_text("K = 3\n")
+    plugin = tmp_path / "ten_seconds.py"
+    plugin.write_text(
+        "from yuanrong_lab.keepalive.base import POLICIES, KeepAlivePolicy, Windows\n\n"
+        "@POLICIES.register('ten-seconds')\n"
+        "class TenSeconds(KeepAlivePolicy):\n"
+        "    def on_invocation(self, now):\n"
+        "        return Windows(0.0, 10.0)\n"
+    )
     with out.open("w") as stdout, err.open("w") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--cpus", "2", "--functions", str(fns)],
+            [
+                sys.executable,
+                "-m",
+                "sysai",
+                "yuanrong",
+                "serve",
+                "--port",
+                "0",
+                "--cpus",
+                "2",
+                "--functions",
+                str(fns),
+                "--plugin",
+                str(plugin),
+            ],
             stdout=stdout,
             stderr=stderr,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -116,6 +138,18 @@ def test_serve_answers_over_http_and_ctrl_c_stops_ray_and_the_gateway(server, ca
     assert _http(f"{url}/functions", "POST", {"name": "scale", "target": "mine:scale"})[0] == 201
     status, body = _http(f"{url}/functions/scale/invocations", "POST", 7)
     assert status == 200 and body["result"] == 21
+    # a keep-alive policy from `serve --plugin FILE`, named in a function's config
+    config = {"keepalive": {"policy": "ten-seconds"}}
+    assert (
+        _http(f"{url}/functions", "POST", {"name": "e10", "target": "yuanrong_lab.functions:echo", "config": config})[0]
+        == 201
+    )
+    assert _http(f"{url}/functions/e10/invocations", "POST", 1)[0] == 200
+    bad = {"keepalive": {"policy": "no-such-policy"}}
+    status, body = _http(
+        f"{url}/functions", "POST", {"name": "e11", "target": "yuanrong_lab.functions:echo", "config": bad}
+    )
+    assert status == 400 and "unknown keep-alive policy" in body["error"]
     status, body = _http(f"{url}/functions")
     assert status == 200 and {"echo", "sleep", "fail", "classify"} <= {f["name"] for f in body["functions"]}
     assert "pwn2" not in {f["name"] for f in body["functions"]}
