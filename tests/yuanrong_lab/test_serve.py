@@ -204,9 +204,9 @@ def test_bench_quick_measures_every_comparison(tmp_path, capsys):
     assert {c["payload_mb"] for c in r["chain_sizes"]} == {0.001, 1.0, 10.0}
     assert all(c["classic_faas_s"] > 0 and c["by_reference_s"] > 0 for c in r["chain_sizes"])
     for run in ("from zero", "warm"):
-        assert r["gateway"][run]["non_2xx"] == 0 and r["gateway"][run]["rps"] > 0
-    assert r["gateway"]["from zero"]["instances"] > 1  # the autoscaler scaled out under the load
+        assert r["gateway"][run]["non_2xx"] == 0 and r["gateway"][run]["rps"] > 0, r["gateway"]
+    assert r["gateway"]["from zero"]["instances"] > 1, r["gateway"]  # the autoscaler scaled out under the load
     p = r["placement"]
-    assert p["two-level local_choices"] + p["two-level global_choices"] == 12  # 3 chains x 4 stages
-    assert p["two-level cross_node_mb"] <= p["node-blind cross_node_mb"]
+    assert p["two-level local_choices"] + p["two-level global_choices"] == 12, p  # 3 chains x 4 stages
+    assert p["two-level cross_node_mb"] <= p["node-blind cross_node_mb"], p
     assert (tmp_path / "chain.csv").exists()
