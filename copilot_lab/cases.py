@@ -31,10 +31,15 @@ class Case:
     seed: int  # the case's own seed (telemetry streams derive from it)
     split: str
     index: int
+    also: tuple[int, ...] = ()  # further roots of a concurrent fault (indices)
+
+    @property
+    def roots(self) -> tuple[int, ...]:
+        return (self.root_index, *self.also)
 
 
 def fault_names(only: list[str] | None = None) -> list[str]:
-    names = FAULTS.names()
+    names = FAULTS.defaults()
     if not only:
         return names
     for name in only:
@@ -42,9 +47,18 @@ def fault_names(only: list[str] | None = None) -> list[str]:
     return list(only)
 
 
-def make_case(system: System, seed: int, split: str, index: int, config: SimConfig | None = None,
-              faults: list[str] | None = None) -> tuple[Case, Telemetry]:
-    """Case `index` of `split`: its ground truth and its telemetry."""
+def make_case(
+    system: System,
+    seed: int,
+    split: str,
+    index: int,
+    config: SimConfig | None = None,
+    faults: list[str] | None = None,
+    roots: int = 1,
+) -> tuple[Case, Telemetry]:
+    """Case `index` of `split`: its ground truth and its telemetry. With ``roots=2`` the same fault
+    hits a second service at the same time (drawn after everything else, so the first root,
+    severity and onset are those of the single-root case)."""
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r} (choose from: {', '.join(SPLITS)})")
     config = config or SimConfig()
@@ -55,8 +69,13 @@ def make_case(system: System, seed: int, split: str, index: int, config: SimConf
     root = int(r.integers(0, system.n))
     severity = float(r.uniform(0.5, 1.5))
     onset = int(r.integers(config.onset_min, config.onset_max + 1))
-    effect = FAULTS.get(fault)().effect(severity)
-    telemetry = simulate(system, Injection(fault, root, severity, onset, effect), config, case_seed)
-    case = Case(system.name, fault, system.names[root], root, severity, float(telemetry.time[onset]),
-                case_seed, split, index)
+    effect = FAULTS.create(fault, seed=case_seed).effect(severity)
+    others = [i for i in range(system.n) if i != root]
+    also = tuple(int(x) for x in r.choice(others, size=roots - 1, replace=False)) if roots > 1 else ()
+    where = (root, *also) if also else root
+    telemetry = simulate(system, Injection(fault, where, severity, onset, effect), config, case_seed)
+    case = Case(
+        system.name, fault, system.names[root], root, severity, float(telemetry.time[onset]), case_seed, split, index,
+        also,
+    )
     return case, telemetry

@@ -32,8 +32,9 @@ DEFAULT_THRESHOLD = 0.7
 class FusionConfig:
     # Tuned on the dev split only. metric and topology read the same source (metrics), so
     # together they count about as much as one independent juror.
-    weights: dict = option({"metric": 0.5, "log": 1.0, "trace": 1.5, "topology": 0.5, "memory": 1.0},
-                           "prior weight per juror")
+    weights: dict = option(
+        {"metric": 0.5, "log": 1.0, "trace": 1.5, "topology": 0.5, "memory": 1.0}, "prior weight per juror"
+    )
     sharpen: float = option(2.0, "exponent applied to each juror's scores before pooling")
     threshold: float = option(DEFAULT_THRESHOLD, "abstain when the confidence p1/(p1+p2) is below this")
 
@@ -58,8 +59,9 @@ class Diagnosis:
         }
 
 
-def fuse(findings: list[Finding], weights: dict[str, float], sharpen: float = 2.0,
-         threshold: float = DEFAULT_THRESHOLD) -> tuple[np.ndarray, float, bool]:
+def fuse(
+    findings: list[Finding], weights: dict[str, float], sharpen: float = 2.0, threshold: float = DEFAULT_THRESHOLD
+) -> tuple[np.ndarray, float, bool]:
     """Pooled shares over services, the confidence, and whether to abstain.
 
     Juror ``a`` contributes ``weights.get(a.agent, 1) × a.strength × shares_a`` where
@@ -88,7 +90,9 @@ def fuse(findings: list[Finding], weights: dict[str, float], sharpen: float = 2.
     # END SOLUTION
 
 
-def diagnose(findings: list[Finding], names: list[str], graph: Graph | None, config: FusionConfig | None = None) -> Diagnosis:
+def diagnose(
+    findings: list[Finding], names: list[str], graph: Graph | None, config: FusionConfig | None = None
+) -> Diagnosis:
     """Fuse `findings` into a ranked, explained diagnosis."""
     config = config or FusionConfig()
     pooled, confidence, abstain = fuse(findings, config.weights, config.sharpen, config.threshold)
@@ -107,5 +111,6 @@ def diagnose(findings: list[Finding], names: list[str], graph: Graph | None, con
     verdict = "abstain: confidence below threshold, ask a human" if abstain else "confident"
     explanation.append(f"{verdict} ({confidence:.2f} vs {config.threshold:.2f})")
     symptoms = {f.agent: f.fault_hint[top] for f in findings if top in f.fault_hint}
-    return Diagnosis([names[i] for i in order], [float(pooled[i]) for i in order], confidence, abstain,
-                     explanation, symptoms)
+    return Diagnosis(
+        [names[i] for i in order], [float(pooled[i]) for i in order], confidence, abstain, explanation, symptoms
+    )

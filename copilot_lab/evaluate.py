@@ -76,6 +76,8 @@ class CaseRecord:
     findings: list[Finding]
     signature: np.ndarray
     ms: dict[str, float]
+    trigger: np.ndarray | None = None  # the symptom signature skills are retrieved by (before any agent runs)
+    coverage: dict | None = None  # anomalous dimensions and what each agent reads (for the planner)
 
 
 @dataclass
@@ -98,21 +100,37 @@ def systems_for(name: str) -> list[System]:
     return [load_system("shop"), load_system("platform")] if name == "both" else [load_system(name)]
 
 
-def agents() -> list:
-    return [AGENTS.get(name)() for name in juror_names()]
+def agents(names: list[str] | None = None) -> list:
+    return [AGENTS.create(name) for name in (names or juror_names())]
 
 
-def collect(systems: list[System], n_cases: int, seed: int, split: str, sim: SimConfig | None = None,
-            offset: int = 0, view_shift_s: float = 0.0, drop: str | None = None) -> list[CaseRecord]:
-    """Generate cases and run every single agent once on each."""
+def collect(
+    systems: list[System],
+    n_cases: int,
+    seed: int,
+    split: str,
+    sim: SimConfig | None = None,
+    offset: int = 0,
+    view_shift_s: float = 0.0,
+    drop: str | None = None,
+    faults: list[str] | None = None,
+    shift_sd_s: float = 0.0,
+    roots: int = 1,
+) -> list[CaseRecord]:
+    """Generate cases and run every single agent once on each. `faults` restricts the fault types;
+    `shift_sd_s` adds a seeded random error (normal, this sd) to each case's anomaly time; `roots`
+    puts the fault into that many services at once."""
+    from sysai.seeding import rng
+
     jurors = agents()
     records = []
     for k in range(n_cases):
         system = systems[k % len(systems)]
-        case, telemetry = make_case(system, seed, split, offset + k, sim)
+        case, telemetry = make_case(system, seed, split, offset + k, sim, faults, roots)
         if drop is not None:
             telemetry = telemetry.without(drop)
-        view = CaseView(telemetry, system.graph, case.onset_time + view_shift_s)
+        noise = float(rng(seed, "anomaly-time", split, offset + k).normal(0, shift_sd_s)) if shift_sd_s else 0.0
+        view = CaseView(telemetry, system.graph, case.onset_time + view_shift_s + noise)
         findings, ms = [], {}
         for agent, name in zip(jurors, juror_names()):
             with Timer() as t:
@@ -121,7 +139,12 @@ def collect(systems: list[System], n_cases: int, seed: int, split: str, sim: Sim
         with Timer() as t:
             sig = signatures(view, findings)
         ms["signature"] = t.elapsed_ms
-        records.append(CaseRecord(case, system.n, findings, sig, ms))
+        from copilot_lab.skills import anomalous_dimensions, symptom_signature
+
+        with Timer() as t:  # on a fresh view: the trigger's cost includes its own z-scores
+            trigger = symptom_signature(CaseView(telemetry, system.graph, view.anomaly_time))
+        ms["trigger"] = t.elapsed_ms
+        records.append(CaseRecord(case, system.n, findings, sig, ms, trigger, anomalous_dimensions(view)))
     return records
 
 
@@ -130,7 +153,9 @@ def rank_of(scores: np.ndarray, root: int) -> int:
     return int(np.flatnonzero(order == root)[0])
 
 
-def consult(memory: ExperienceMemory, rec: CaseRecord, fusion: FusionConfig) -> tuple[Finding, np.ndarray, np.ndarray, int]:
+def consult(
+    memory: ExperienceMemory, rec: CaseRecord, fusion: FusionConfig
+) -> tuple[Finding, np.ndarray, np.ndarray, int]:
     """The memory's verdict on one case: its juror finding, the pooled shares with the memory
     as a juror, the pooled shares with the jurors also re-weighted by their learned skill on the
     likely fault type, and the suspect whose signature the fault type was read from."""
@@ -145,18 +170,33 @@ def consult(memory: ExperienceMemory, rec: CaseRecord, fusion: FusionConfig) -> 
 def learn(memory: ExperienceMemory, rec: CaseRecord, judged: Finding, pooled: np.ndarray) -> None:
     """The operator resolves the case: the memory stores its signatures and the jurors' record
     (its own verdict included, once it has one)."""
-    memory.remember(rec.signature, rec.case.root_index, rec.case.fault, list(np.argsort(-pooled, kind="stable")),
-                    findings=rec.findings + ([judged] if judged.strength > 0 else []))
+    memory.remember(
+        rec.signature,
+        rec.case.root_index,
+        rec.case.fault,
+        list(np.argsort(-pooled, kind="stable")),
+        findings=rec.findings + ([judged] if judged.strength > 0 else []),
+    )
 
 
 def run_memory(records: list[CaseRecord], fusion: FusionConfig, memory: ExperienceMemory) -> dict[str, list]:
     """Diagnose each case with the memory (and its skills), then let the memory learn it."""
-    out = {"rank": [], "skills_rank": [], "memory_rank": [], "confidence": [], "precision": [], "fault_ok": [], "ms": []}
+    out = {
+        "rank": [],
+        "skills_rank": [],
+        "memory_rank": [],
+        "confidence": [],
+        "precision": [],
+        "fault_ok": [],
+        "ms": [],
+    }
     for rec in records:
         with Timer() as t:
             judged, pooled, skilled, suspect = consult(memory, rec, fusion)
         first, second = (np.sort(pooled)[::-1].tolist() + [0.0])[:2]
         out["rank"].append(rank_of(pooled, rec.case.root_index))
+        out.setdefault("top", []).append(int(np.argmax(pooled)))
+        out.setdefault("skills_top", []).append(int(np.argmax(skilled)))
         out["skills_rank"].append(rank_of(skilled, rec.case.root_index))
         out["memory_rank"].append(rank_of(judged.scores, rec.case.root_index) if memory.cases else rec.n)
         out["confidence"].append(first / (first + second))
@@ -167,13 +207,20 @@ def run_memory(records: list[CaseRecord], fusion: FusionConfig, memory: Experien
     return out
 
 
-def held_out_curve(history: list[CaseRecord], records: list[CaseRecord], fusion: FusionConfig,
-                   points: int = 6) -> dict[str, list]:
+def held_out_curve(
+    history: list[CaseRecord], records: list[CaseRecord], fusion: FusionConfig, points: int = 6
+) -> dict[str, list]:
     """Accuracy on `records` of a memory that has resolved the first n cases of `history`, for
     n from 0 to all of them; the memory is frozen while it is scored (it learns only from history)."""
     sizes = sorted({int(round(x)) for x in np.geomspace(1, len(history), points - 1)} | {0}) if history else [0]
-    curve: dict[str, list] = {"past_cases": [], "multi_agent_memory_ac1": [], "multi_agent_skills_ac1": [],
-                              "memory_alone_ac1": [], "fault_type_accuracy": [], "retrieval_precision": []}
+    curve: dict[str, list] = {
+        "past_cases": [],
+        "multi_agent_memory_ac1": [],
+        "multi_agent_skills_ac1": [],
+        "memory_alone_ac1": [],
+        "fault_type_accuracy": [],
+        "retrieval_precision": [],
+    }
     memory = ExperienceMemory()
     for n in sizes:
         while memory.cases < n:
@@ -185,11 +232,25 @@ def held_out_curve(history: list[CaseRecord], records: list[CaseRecord], fusion:
         curve["past_cases"].append(n)
         curve["multi_agent_memory_ac1"].append(float(np.mean([np.argmax(v[1]) == r for v, r in zip(verdicts, roots)])))
         curve["multi_agent_skills_ac1"].append(float(np.mean([np.argmax(v[2]) == r for v, r in zip(verdicts, roots)])))
-        curve["memory_alone_ac1"].append(float(np.mean([n > 0 and rank_of(v[0].scores, r) == 0 for v, r in zip(verdicts, roots)])))
-        curve["fault_type_accuracy"].append(float(np.mean([memory.fault_type(rec.signature[v[3]]) == rec.case.fault
-                                                           for v, rec in zip(verdicts, records)])) if n else 0.0)
-        curve["retrieval_precision"].append(float(np.mean([memory.retrieval_precision(rec.signature[rec.case.root_index], rec.case.fault)
-                                                            for rec in records])) if n else 0.0)
+        curve["memory_alone_ac1"].append(
+            float(np.mean([n > 0 and rank_of(v[0].scores, r) == 0 for v, r in zip(verdicts, roots)]))
+        )
+        curve["fault_type_accuracy"].append(
+            float(
+                np.mean([memory.fault_type(rec.signature[v[3]]) == rec.case.fault for v, rec in zip(verdicts, records)])
+            )
+            if n
+            else 0.0
+        )
+        curve["retrieval_precision"].append(
+            float(
+                np.mean(
+                    [memory.retrieval_precision(rec.signature[rec.case.root_index], rec.case.fault) for rec in records]
+                )
+            )
+            if n
+            else 0.0
+        )
     return curve
 
 
@@ -223,13 +284,21 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
     ms = {m: float(np.mean([r.ms[m] for r in records])) for m in single}
     ms["multi_agent"] = float(sum(ms[m] for m in single))
     ms["multi_agent_memory"] = ms["multi_agent_skills"] = ms["multi_agent"] + float(np.mean(online["ms"]))
-    table = {"random": {"ac1": random_expectation(n, 1), "ac3": random_expectation(n, 3),
-                          "avg5": float(np.mean([random_expectation(n, k) for k in range(1, 6)])), "ms_per_case": 0.0}}
+    table = {
+        "random": {
+            "ac1": random_expectation(n, 1),
+            "ac3": random_expectation(n, 3),
+            "avg5": float(np.mean([random_expectation(n, k) for k in range(1, 6)])),
+            "ms_per_case": 0.0,
+        }
+    }
     per_fault: dict[str, dict[str, dict[str, float]]] = {f: {} for f in faults}
     for fault in faults:
         m = fault_of == fault
-        per_fault[fault]["random"] = {"ac1": random_expectation(n[m], 1),
-                                      "avg5": float(np.mean([random_expectation(n[m], k) for k in range(1, 6)]))}
+        per_fault[fault]["random"] = {
+            "ac1": random_expectation(n[m], 1),
+            "avg5": float(np.mean([random_expectation(n[m], k) for k in range(1, 6)])),
+        }
     for method, r in ranks.items():
         r = np.array(r)
         table[method] = {"ac1": ac_at_k(r, 1), "ac3": ac_at_k(r, 3), "avg5": avg_at_k(r, 5), "ms_per_case": ms[method]}
@@ -240,8 +309,13 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
     calibration = calibrate(np.array(confidence), correct, config.threshold)
     ablation = {}
     for dropped in single:
-        r = [rank_of(fuse([f for f in rec.findings if f.agent != dropped], fusion.weights, fusion.sharpen)[0],
-                     rec.case.root_index) for rec in records]
+        r = [
+            rank_of(
+                fuse([f for f in rec.findings if f.agent != dropped], fusion.weights, fusion.sharpen)[0],
+                rec.case.root_index,
+            )
+            for rec in records
+        ]
         ablation[f"without_{dropped}"] = {"ac1": ac_at_k(np.array(r), 1), "avg5": avg_at_k(np.array(r), 5)}
     memory_summary = {
         "warmup_dev_cases": config.warmup,
@@ -253,10 +327,19 @@ def evaluate(config: EvalConfig, seed: int, sim: SimConfig | None = None) -> tup
         "skills": {t: {a: round(r, 3) for a, r in v.items()} for t, v in memory.skills().items()},
     }
     results = EvalResults(
-        cases=len(records), seed=seed, split=config.split, systems=[s.name for s in systems],
-        seeds_note=("agents and fusion weights were tuned on the 'dev' split; these cases come from the "
-                    f"'{config.split}' split (seed {seed}); the memory's warm-up history comes from 'dev'"),
-        methods=table, per_fault=per_fault, calibration=calibration, ablation=ablation, memory=memory_summary,
+        cases=len(records),
+        seed=seed,
+        split=config.split,
+        systems=[s.name for s in systems],
+        seeds_note=(
+            "agents and fusion weights were tuned on the 'dev' split; these cases come from the "
+            f"'{config.split}' split (seed {seed}); the memory's warm-up history comes from 'dev'"
+        ),
+        methods=table,
+        per_fault=per_fault,
+        calibration=calibration,
+        ablation=ablation,
+        memory=memory_summary,
         ms_generate_per_case=gen.elapsed_ms / max(len(records), 1),
     )
     return results, records, {"cold": cold, "online": online, "confidence": confidence, "correct": correct}
@@ -269,9 +352,15 @@ def calibrate(confidence: np.ndarray, correct: np.ndarray, threshold: float, bin
     table = []
     for b in range(bins):
         m = which == b
-        table.append({"low": float(edges[b]), "high": float(edges[b + 1]), "cases": int(m.sum()),
-                      "mean_confidence": float(confidence[m].mean()) if m.any() else None,
-                      "accuracy": float(correct[m].mean()) if m.any() else None})
+        table.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "cases": int(m.sum()),
+                "mean_confidence": float(confidence[m].mean()) if m.any() else None,
+                "accuracy": float(correct[m].mean()) if m.any() else None,
+            }
+        )
     answered = confidence >= threshold
     return {
         "bins": table,

@@ -18,6 +18,12 @@ class Graph:
     adjacency: np.ndarray  # [caller, callee] bool
     colocated: np.ndarray  # [i, j] bool, i != j on the same host
     entry: int | None = None
+    causal: np.ndarray | None = None  # [cause, effect] bool when the user gave causal edges
+
+    def effects(self) -> np.ndarray:
+        """[cause, effect]: the given causal edges, else callee → caller (a fault in a callee
+        shows in its callers)."""
+        return self.causal if self.causal is not None else self.adjacency.T
 
     @property
     def n(self) -> int:

@@ -7,7 +7,7 @@ from sysai.catalog import Lab
 
 
 def tour(ctx):
-    from copilot_lab.experiments import evaluation_section
+    from copilot_lab.tour import evaluation_section
 
     return evaluation_section(ctx.out, ctx.seed, ctx.quick)
 

@@ -30,11 +30,17 @@ async def chat(request: web.Request) -> web.Response:
         content = body["messages"][-1]["content"]
         answer = _answer(json.loads(content))
     except (json.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):
-        return web.json_response({"error": {"message": "expected a chat request whose last message is the case JSON"}},
-                                 status=400)
-    reply = {"id": "mock-1", "object": "chat.completion", "model": body.get("model", "mock"),
-             "choices": [{"index": 0, "finish_reason": "stop",
-                          "message": {"role": "assistant", "content": json.dumps(answer)}}]}
+        return web.json_response(
+            {"error": {"message": "expected a chat request whose last message is the case JSON"}}, status=400
+        )
+    reply = {
+        "id": "mock-1",
+        "object": "chat.completion",
+        "model": body.get("model", "mock"),
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": json.dumps(answer)}}
+        ],
+    }
     return web.json_response(reply)
 
 

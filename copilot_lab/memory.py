@@ -44,7 +44,9 @@ def signatures(view: CaseView, findings: list[Finding]) -> np.ndarray:
     z = view.metric_z()
     kinds = view.telemetry.kinds
     for kind in KINDS:
-        cols.append(np.tanh(np.clip(z[:, kinds.index(kind)], 0, None) / 10) if z is not None and kind in kinds else np.zeros(n))
+        cols.append(
+            np.tanh(np.clip(z[:, kinds.index(kind)], 0, None) / 10) if z is not None and kind in kinds else np.zeros(n)
+        )
     symptom = view.metric_anomaly(only=("latency", "error"))
     g = view.graph
     if symptom is not None and g is not None:
@@ -52,8 +54,12 @@ def signatures(view: CaseView, findings: list[Finding]) -> np.ndarray:
         callers = np.where(g.adjacency.T, s[None, :], 0)  # [i, caller]
         callees = np.where(g.adjacency, s[None, :], 0)  # [i, callee]
         n_callers = np.maximum(g.adjacency.sum(axis=0), 1)
-        cols += [callers.max(axis=1), (callers > np.tanh(0.3)).sum(axis=1) / n_callers, callees.max(axis=1),
-                 (~g.adjacency.any(axis=1)).astype(float)]
+        cols += [
+            callers.max(axis=1),
+            (callers > np.tanh(0.3)).sum(axis=1) / n_callers,
+            callees.max(axis=1),
+            (~g.adjacency.any(axis=1)).astype(float),
+        ]
     else:
         cols += [np.zeros(n)] * 4
     return np.stack(cols, axis=1)
@@ -68,8 +74,15 @@ class ExperienceMemory:
     cases: int = 0
     record: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # fault -> juror -> [hits, cases]
 
-    def remember(self, sig: np.ndarray, root: int, fault: str, candidates: list[int], negatives: int = 4,
-                 findings: list[Finding] | None = None) -> None:
+    def remember(
+        self,
+        sig: np.ndarray,
+        root: int,
+        fault: str,
+        candidates: list[int],
+        negatives: int = 4,
+        findings: list[Finding] | None = None,
+    ) -> None:
         """Store a resolved case: the root's signature (with its fault type) and a few wrong
         candidates' signatures (the ones the jurors ranked highest) as counter-examples; with
         `findings`, also each juror's hit or miss on this fault type (its skill record)."""
@@ -109,7 +122,9 @@ class ExperienceMemory:
             similar = [self.fault[j] for j, lab in zip(idx[i], labels[i]) if lab]
             if similar:
                 common = max(set(similar), key=similar.count)
-                evidence[int(i)] = f"{int(labels[i].sum())}/{len(labels[i])} most similar past signatures were roots (mostly {common})"
+                evidence[int(i)] = (
+                    f"{int(labels[i].sum())}/{len(labels[i])} most similar past signatures were roots (mostly {common})"
+                )
         strength = self.cases / (self.cases + 20.0)  # trust grows with experience
         return Finding("memory", p, strength, evidence)
 
@@ -136,8 +151,10 @@ class ExperienceMemory:
         towards its overall rate r(a) by `prior` pseudo-cases, ``(hits + prior·r(a)) / (cases + prior)``,
         so that a type seen twice does not swing the jury."""
         rates = self.overall_rates()
-        return {fault: {a: (h + prior * rates[a]) / (c + prior) for a, (h, c) in per_agent.items()}
-                for fault, per_agent in sorted(self.record.items())}
+        return {
+            fault: {a: (h + prior * rates[a]) / (c + prior) for a, (h, c) in per_agent.items()}
+            for fault, per_agent in sorted(self.record.items())
+        }
 
     def skill_weights(self, weights: dict[str, float], signature: np.ndarray, prior: float = 10.0) -> dict[str, float]:
         """`weights` re-weighted by each juror's track record on the fault type the past suggests:

@@ -51,9 +51,18 @@ def write_case(out: Path, telemetry: Telemetry, system: System, truth: dict) -> 
         w = csv.writer(fh)
         w.writerow(list(TRACE_COLUMNS) + ["kind", "statusCode"])
         for k in np.argsort(tr.start, kind="stable"):
-            w.writerow([f"t{tr.trace[k]}", f"s{tr.span[k]}", f"s{tr.parent[k]}" if tr.parent[k] >= 0 else "",
-                        telemetry.names[tr.service[k]], f"{tr.start[k]:.6f}", f"{tr.duration_ms[k]:.3f}",
-                        "client" if tr.client[k] else "server", 500 if tr.error[k] else 200])
+            w.writerow(
+                [
+                    f"t{tr.trace[k]}",
+                    f"s{tr.span[k]}",
+                    f"s{tr.parent[k]}" if tr.parent[k] >= 0 else "",
+                    telemetry.names[tr.service[k]],
+                    f"{tr.start[k]:.6f}",
+                    f"{tr.duration_ms[k]:.3f}",
+                    "client" if tr.client[k] else "server",
+                    500 if tr.error[k] else 200,
+                ]
+            )
     paths["topology"] = out / "topology.yaml"
     paths["topology"].write_text(yaml.safe_dump(to_mapping(system), sort_keys=False))
     paths["case"] = out / "case.json"
@@ -61,7 +70,9 @@ def write_case(out: Path, telemetry: Telemetry, system: System, truth: dict) -> 
     return paths
 
 
-def _rows(path: Path, required: tuple[str, ...], aliases: dict[str, str] | None = None) -> tuple[list[str], list[list[str]]]:
+def _rows(
+    path: Path, required: tuple[str, ...], aliases: dict[str, str] | None = None
+) -> tuple[list[str], list[list[str]]]:
     if not path.exists():
         raise UserError(f"file not found: {path}")
     if not path.is_file():
@@ -127,12 +138,17 @@ def read_metrics(path: Path) -> tuple[list[str], tuple[str, ...], np.ndarray, np
     back = np.flatnonzero(np.diff(time) <= 0)
     if len(back):
         i = int(back[0]) + 1
-        raise UserError(f"{path}:{i + 2}: time {body[i][ti]} does not come after the previous row's {body[i - 1][ti]} "
-                        "(rows must be in strictly increasing time)")
+        raise UserError(
+            f"{path}:{i + 2}: time {body[i][ti]} does not come after the previous row's {body[i - 1][ti]} "
+            "(rows must be in strictly increasing time)"
+        )
     cube = np.full((len(time), len(names), len(kinds)), np.nan)
     for c, (service, metric) in zip(columns, pairs):
         ci = header.index(c)
-        cube[:, names.index(service), kinds.index(metric)] = [_number(row[ci], path, i, c) for i, row in enumerate(body, start=2)]
+        values = [_number(row[ci], path, i, c) for i, row in enumerate(body, start=2)]
+        if np.isnan(values).all():
+            raise UserError(f"{path}:1: column {c!r} has no numbers (every cell is empty or NaN)")
+        cube[:, names.index(service), kinds.index(metric)] = values
     return names, kinds, time, cube
 
 
@@ -178,7 +194,11 @@ def read_traces(path: Path, names: list[str]) -> Traces:
         start.append(_number(row[col["startTime"]], path, i, "startTime", required=True))
         duration.append(_number(row[col["duration"]], path, i, "duration", required=True))
         kind.append(row[col["kind"]].strip().lower() if "kind" in col else "")
-        error.append(row[col["statusCode"]].strip() not in ("", "0", "200", "OK", "ok", "UNSET") if "statusCode" in col else False)
+        error.append(
+            row[col["statusCode"]].strip() not in ("", "0", "200", "OK", "ok", "UNSET")
+            if "statusCode" in col
+            else False
+        )
     start_a, dur = np.array(start), np.array(duration)
     if np.nanmedian(start_a) > 1e14:  # microseconds since the epoch (Jaeger, RCAEval)
         start_a, dur = start_a / 1e6, dur / 1e3
@@ -212,34 +232,30 @@ def graph_from_traces(traces: Traces, names: list[str]) -> Graph:
     return Graph.from_edges(names, {(int(a), int(b)) for a, b in zip(caller, callee) if a != b})
 
 
-def graph_from_topology(system: System, names: list[str]) -> Graph:
-    """The topology file's graph, re-indexed to the services found in the data."""
-    unknown = [n for n in system.names if n not in names]
-    for n in unknown:
-        names.append(n)
-    idx = [names.index(n) for n in system.names]
-    adjacency = np.zeros((len(names), len(names)), dtype=bool)
-    colocated = np.zeros_like(adjacency)
-    adjacency[np.ix_(idx, idx)] = system.graph.adjacency
-    colocated[np.ix_(idx, idx)] = system.graph.colocated
-    return Graph(list(names), adjacency, colocated, names.index(system.names[system.entry]))
-
-
-def load_files(metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None) -> tuple[Telemetry, Graph | None]:
-    """User telemetry (RCAEval layout) and the best graph available."""
-    from copilot_lab.system import load_system
+def load_files(
+    metrics: Path, logs: Path | None, traces: Path | None, topology: Path | None
+) -> tuple[Telemetry, Graph | None, list[str]]:
+    """User telemetry (RCAEval layout), the best graph available, and notes about what was
+    assumed (unused topology keys, services without a place in the graph)."""
+    from copilot_lab.callgraph import load_topology
 
     names, kinds, time, cube = read_metrics(metrics)
     log_data = read_logs(logs, names) if logs is not None else None
     trace_data = read_traces(traces, names) if traces is not None else None
-    graph = None
+    graph, notes = None, []
     if topology is not None:
-        graph = graph_from_topology(load_system(topology), names)
+        graph, notes = load_topology(topology, names)
     elif trace_data is not None:
         graph = graph_from_traces(trace_data, names)
-    if cube.shape[1] < len(names):  # services seen only in logs/traces/topology have no metrics
+    if cube.shape[1] < len(names):  # services seen only in logs/traces have no metrics
         cube = np.concatenate([cube, np.full((len(time), len(names) - cube.shape[1], len(kinds)), np.nan)], axis=1)
     if graph is not None and graph.n < len(names):
         pad = len(names) - graph.n
-        graph = Graph(list(names), np.pad(graph.adjacency, ((0, pad), (0, pad))), np.pad(graph.colocated, ((0, pad), (0, pad))), graph.entry)
-    return Telemetry(list(names), kinds, time, cube, log_data, trace_data), graph
+        graph = Graph(
+            list(names),
+            np.pad(graph.adjacency, ((0, pad), (0, pad))),
+            np.pad(graph.colocated, ((0, pad), (0, pad))),
+            graph.entry,
+            None if graph.causal is None else np.pad(graph.causal, ((0, pad), (0, pad))),
+        )
+    return Telemetry(list(names), kinds, time, cube, log_data, trace_data), graph, notes

@@ -149,7 +149,14 @@ def to_mapping(system: System) -> dict:
         "entry": system.spec.entry,
         "base_rps": system.spec.base_rps,
         "services": [
-            {"name": s.name, "host": s.host, "self_ms": s.self_ms, "cpu": s.cpu, "mem_mb": s.mem_mb, "calls": dict(s.calls)}
+            {
+                "name": s.name,
+                "host": s.host,
+                "self_ms": s.self_ms,
+                "cpu": s.cpu,
+                "mem_mb": s.mem_mb,
+                "calls": dict(s.calls),
+            }
             for s in system.spec.services
         ],
     }

@@ -51,10 +51,11 @@ class SimConfig:
 
 @dataclass(frozen=True)
 class Injection:
-    """One fault in one service: what, where, how strong, when (step index of the onset)."""
+    """One fault in one service: what, where, how strong, when (step index of the onset). A tuple
+    of roots puts the same fault into several services at once (concurrent root causes)."""
 
     fault: str
-    root: int
+    root: int | tuple[int, ...]
     severity: float
     onset: int
     effect: Effect
@@ -95,7 +96,7 @@ def simulate(system: System, injection: Injection | None, config: SimConfig, see
         f = np.where(after, 1.0, 0.0)
         if eff.ramp:
             f = np.clip((t_idx - injection.onset + 1) / config.ramp_steps, 0, 1) * after
-        root_mask[injection.root] = True
+        root_mask[np.atleast_1d(injection.root)] = True
     nb_mask = colocated[root_mask].any(axis=0) if root_mask.any() else np.zeros(S, dtype=bool)
     F = f[:, None]
 
@@ -167,8 +168,13 @@ def _decoys(system: System, config: SimConfig, seed: int, injection: Injection |
     a coordinator that asks for corroboration should not be fooled."""
     r = rng(seed, "decoy")
     T, S = config.steps, system.n
-    out = {"cpu": np.zeros((T, S)), "self_factor": np.ones((T, S)), "mem": np.zeros((T, S)),
-           "disk": np.zeros((T, S)), "log": []}
+    out = {
+        "cpu": np.zeros((T, S)),
+        "self_factor": np.ones((T, S)),
+        "mem": np.zeros((T, S)),
+        "disk": np.zeros((T, S)),
+        "log": [],
+    }
     centre = injection.onset if injection is not None else (config.onset_min + config.onset_max) // 2
     others = np.flatnonzero(~root_mask)
     for _ in range(r.poisson(config.decoy_rate * config.noise)):
@@ -185,7 +191,7 @@ def _decoys(system: System, config: SimConfig, seed: int, injection: Injection |
         elif kind == "backup_disk":
             out["disk"][window, victim] += 60 * strength
         elif kind == "gc_blip":
-            out["self_factor"][start:start + 1 + length // 4, victim] *= 1 + 2 * strength
+            out["self_factor"][start : start + 1 + length // 4, victim] *= 1 + 2 * strength
         else:
             counts = np.zeros(T)
             counts[window] = 2.0 * strength
@@ -195,8 +201,13 @@ def _decoys(system: System, config: SimConfig, seed: int, injection: Injection |
 
 def _fill(template: str, svc: str, r: np.random.Generator) -> str:
     return template.format(
-        svc=svc, id=int(r.integers(1, 99999)), ms=int(r.integers(5, 900)), hex=f"{int(r.integers(0, 2**32)):08x}",
-        n=int(r.integers(1, 5000)), pct=int(r.integers(70, 99)), file=f"seg-{int(r.integers(0, 999)):03d}.dat",
+        svc=svc,
+        id=int(r.integers(1, 99999)),
+        ms=int(r.integers(5, 900)),
+        hex=f"{int(r.integers(0, 2**32)):08x}",
+        n=int(r.integers(1, 5000)),
+        pct=int(r.integers(70, 99)),
+        file=f"seg-{int(r.integers(0, 999)):03d}.dat",
         key=["pool.size", "timeout.ms", "feature.flags", "db.url"][int(r.integers(0, 4))],
     )
 
@@ -225,12 +236,22 @@ def _logs(system, config, seed, time, rps, err_own, error, client, loss, F, root
     for i, j in zip(*np.nonzero(system.graph.adjacency)):
         p = system.call_prob[i, j]
         inherited = rps[:, i] * p * BUBBLE * error[:, j] * sample
-        events.append((r.poisson(np.minimum(inherited, 30)), i, f"ERROR upstream call to {system.names[j]} failed: status=500"))
+        events.append(
+            (r.poisson(np.minimum(inherited, 30)), i, f"ERROR upstream call to {system.names[j]} failed: status=500")
+        )
         slow = np.clip(client[:, i, j] / np.maximum(baseline_client[i, j], 1e-6) - 1.3, 0, None)
-        events.append((r.poisson(np.minimum(3.0 * slow, 20) + 0.01), i, f"WARN call to {system.names[j]} slow: {{ms}} ms"))
+        events.append(
+            (r.poisson(np.minimum(3.0 * slow, 20) + 0.01), i, f"WARN call to {system.names[j]} slow: {{ms}} ms")
+        )
         timeouts = rps[:, i] * p * loss[:, i, j] * sample
         if timeouts.any():
-            events.append((r.poisson(np.minimum(timeouts, 20)), i, f"WARN timeout calling {system.names[j]} after {{ms}} ms, retrying"))
+            events.append(
+                (
+                    r.poisson(np.minimum(timeouts, 20)),
+                    i,
+                    f"WARN timeout calling {system.names[j]} after {{ms}} ms, retrying",
+                )
+            )
     times, services, messages = [], [], []
     for counts, s, template in events:
         for t in np.flatnonzero(counts):
@@ -304,7 +325,9 @@ def _traces(system, config, seed, time, self_ms, delay, loss, err_own) -> Traces
     span = np.concatenate([server, client[has_parent]])
     parent_span = np.concatenate([np.where(has_parent, client, -1), pr * 2 * U + parent[pc]])
     return Traces(
-        trace=np.concatenate([rows, pr]), span=span, parent=parent_span,
+        trace=np.concatenate([rows, pr]),
+        span=span,
+        parent=parent_span,
         service=np.concatenate([service[cols], service[parent[pc]]]),
         start=np.concatenate([start[rows, cols], start[pr, pc] - d]),
         duration_ms=np.concatenate([duration[rows, cols], call_ms]),

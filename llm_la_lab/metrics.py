@@ -6,6 +6,10 @@
   queues), **prefill** (first scheduled → first token, including preemption restarts), **decode**.
 * **Throughput** in output tokens per second of simulated time; **SLO attainment**: fraction of
   requests with TTFT ≤ ``slo_ttft_s`` and TPOT ≤ ``slo_tpot_s``; **goodput**: such requests per second.
+* **Rejected**: requests a replica refused (longer than its ``max_model_len``, vLLM's 400). They
+  are left out of the latency figures and count as SLO misses.
+* **Prefix hit rate**: prompt tokens found in a replica's prefix cache / prompt tokens looked up
+  (vLLM's ``prefix_cache_hits / prefix_cache_queries``).
 * **Imbalance**: the coefficient of variation (std/mean) across replicas of outstanding tokens,
   sampled over time, averaged over samples where the cluster holds any work.
 """
@@ -58,8 +62,14 @@ def pcts(name: str, values: np.ndarray) -> dict[str, float]:
 
 
 def summarize(requests: list[Request], slo: Slo, preemptions: int, outstanding: np.ndarray | None = None,
-              kv_util: np.ndarray | None = None) -> dict[str, float]:
-    lat = latencies(requests)
+              kv_util: np.ndarray | None = None, prefix: tuple[int, int] = (0, 0)) -> dict[str, float]:
+    """Latency figures over the served requests; `prefix` = (tokens looked up, tokens hit) in prefix caches."""
+    served = [r for r in requests if not r.rejected]
+    rejected = len(requests) - len(served)
+    if not served:
+        raise UserError(f"all {len(requests)} requests were rejected: every one is longer than the replicas accept "
+                        "(see --replica-config, e.g. llama3-8b-a100 for long prompts)")
+    lat = latencies(served)
     span = float(lat["finished"].max() - lat["arrival"].min()) or 1.0
     tpot_ok = np.where(np.isnan(lat["tpot"]), True, lat["tpot"] <= slo.tpot_s)
     ok = (lat["ttft"] <= slo.ttft_s) & tpot_ok
@@ -69,9 +79,11 @@ def summarize(requests: list[Request], slo: Slo, preemptions: int, outstanding: 
         "prefill_mean_s": float(lat["prefill"].mean()),
         "decode_mean_s": float(lat["decode"].mean()),
         "throughput_tok_s": float(lat["output"].sum() / span),
-        "slo_attainment": float(ok.mean()),
+        "slo_attainment": float(ok.sum() / len(requests)),
         "goodput_rps": float(ok.sum() / span),
         "preemptions": int(preemptions),
+        "rejected": rejected,
+        "prefix_hit_rate": prefix[1] / prefix[0] if prefix[0] else 0.0,
     })
     if outstanding is not None and len(outstanding):
         out["imbalance_cv"] = imbalance_cv(outstanding)

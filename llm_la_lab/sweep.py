@@ -91,7 +91,8 @@ def run_sweep(setup: Setup, policies: list[str], vary: str, values: list[float],
 
         label = VARY[vary][1]
         results.files = [
-            write_csv(out / "points.csv", [{k: v for k, v in p.items() if k != "requests_per_replica"} for p in points]),
+            write_csv(out / "points.csv",
+                      [{k: v for k, v in p.items() if k != "requests_per_replica"} for p in points]),
             sweep_figure(out / "p99_e2e.png", points, "x", label, "e2e_p99_s", "E2E p99 (s)"),
             sweep_figure(out / "mean_e2e.png", points, "x", label, "e2e_mean_s", "E2E mean (s)"),
             sweep_figure(out / "p99_ttft.png", points, "x", label, "ttft_p99_s", "TTFT p99 (s)"),

@@ -6,6 +6,10 @@ A :class:`Workload` is three arrays — arrival time (s), prompt tokens, output 
   ``arrival=TIMESTAMP,input=ContextTokens,output=GeneratedTokens``; arrival values may be numbers
   in ``--time-unit`` (s or ms) or wall-clock timestamps. ``conv`` and ``code`` name the bundled
   Azure LLM inference traces 2023 (Patel et al., ISCA'24; CC-BY 4.0, see ``data/ATTRIBUTION.md``);
+* a **Mooncake** JSONL trace (Qin et al., FAST'25): ``timestamp`` (ms), ``input_length``,
+  ``output_length`` and ``hash_ids``, the ids of the prompt's 512-token blocks — equal ids mean
+  equal prefixes, which is what prefix caching feeds on. ``mooncake`` names the bundled synthetic
+  trace (Apache-2.0); any file whose rows carry ``hash_ids`` keeps them;
 * or a **synthetic** generator: Poisson arrivals, or bursty gamma arrivals with a coefficient of
   variation > 1, and lengths drawn from a trace's (prompt, output) pairs or from log-normals.
 
@@ -30,10 +34,13 @@ import numpy as np
 from sysai.errors import UserError
 from sysai.seeding import rng
 
-from llm_la_lab.request import Request
+from llm_la_lab.request import Request, chain
 
-BUNDLED = {"conv": "azure_llm_2023_conv.csv.gz", "code": "azure_llm_2023_code.csv.gz"}
+BUNDLED = {"conv": "azure_llm_2023_conv.csv.gz", "code": "azure_llm_2023_code.csv.gz",
+           "mooncake": "mooncake_synthetic_trace.jsonl.gz"}
 DEFAULT_COLUMNS = {"arrival": "TIMESTAMP", "input": "ContextTokens", "output": "GeneratedTokens"}
+MOONCAKE_COLUMNS = {"arrival": "timestamp", "input": "input_length", "output": "output_length"}
+MOONCAKE_BLOCK_TOKENS = 512  # tokens per hash_ids block in Mooncake traces
 TIME_UNITS = {"s": 1.0, "ms": 1e-3}
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
@@ -44,6 +51,8 @@ class Workload:
     arrival: np.ndarray  # seconds from the first request, non-decreasing
     prompt: np.ndarray
     output: np.ndarray
+    keys: list[tuple[int, ...]] | None = None  # per request: prefix-cache keys of its prompt blocks
+    key_tokens: int = 0  # tokens per prefix block
 
     def __len__(self) -> int:
         return len(self.arrival)
@@ -59,7 +68,8 @@ class Workload:
             return self
         if n < 1:
             raise UserError(f"--requests must be at least 1, got {n}")
-        return Workload(self.name, self.arrival[:n], self.prompt[:n], self.output[:n])
+        return Workload(self.name, self.arrival[:n], self.prompt[:n], self.output[:n],
+                        None if self.keys is None else self.keys[:n], self.key_tokens)
 
     def at_rate(self, rate: float) -> "Workload":
         """The same requests with inter-arrival gaps stretched so the mean rate is `rate` req/s."""
@@ -71,20 +81,23 @@ class Workload:
             raise UserError(f"{self.name}: every request arrives at the same time, so it has no rate to rescale "
                             "(use --rate with a synthetic workload, or --load 0 to replay it as is)")
         scale = self.rate / rate
-        return Workload(self.name, (self.arrival - self.arrival[0]) * scale, self.prompt, self.output)
+        return Workload(self.name, (self.arrival - self.arrival[0]) * scale, self.prompt, self.output, self.keys,
+                        self.key_tokens)
 
     def requests(self) -> list[Request]:
-        return [Request(i, float(a), int(p), int(o))
-                for i, (a, p, o) in enumerate(zip(self.arrival.tolist(), self.prompt.tolist(), self.output.tolist()))]
+        keys = self.keys or [()] * len(self)
+        return [Request(i, float(a), int(p), int(o), keys=k, key_tokens=self.key_tokens)
+                for i, (a, p, o, k) in enumerate(zip(self.arrival.tolist(), self.prompt.tolist(),
+                                                     self.output.tolist(), keys))]
 
 
 def bundled_path(name: str) -> Path:
     return Path(str(resources.files("llm_la_lab") / "data" / BUNDLED[name]))
 
 
-def parse_columns(spec: str | None) -> dict[str, str]:
+def parse_columns(spec: str | None, defaults: dict[str, str] = DEFAULT_COLUMNS) -> dict[str, str]:
     """``arrival=TIMESTAMP,input=ContextTokens,output=GeneratedTokens`` → mapping (defaults: Azure names)."""
-    mapping = dict(DEFAULT_COLUMNS)
+    mapping = dict(defaults)
     if not spec:
         return mapping
     for part in spec.split(","):
@@ -96,26 +109,37 @@ def parse_columns(spec: str | None) -> dict[str, str]:
     return mapping
 
 
-def load_trace(source: str | Path, columns: str | None = None, time_unit: str = "s") -> Workload:
-    """Read a trace: `source` is ``conv``, ``code`` or a CSV/JSONL file (``.gz`` allowed)."""
-    if time_unit not in TIME_UNITS:
+def load_trace(source: str | Path, columns: str | None = None, time_unit: str | None = None) -> Workload:
+    """Read a trace: `source` is ``conv``, ``code``, ``mooncake`` or a CSV/JSONL file (``.gz`` allowed).
+
+    A JSONL file whose first row has ``input_length`` is read as a Mooncake trace (its column names,
+    milliseconds) unless `columns` or `time_unit` say otherwise; ``hash_ids`` become prefix-cache keys.
+    """
+    if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserError(f"--time-unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
     path = bundled_path(str(source)) if str(source) in BUNDLED else Path(source)
     if not path.is_file():
-        raise UserError(f"trace file not found: {path} (or use the bundled 'conv' or 'code')")
-    mapping = parse_columns(columns)
+        raise UserError(f"trace file not found: {path} (or use the bundled {', '.join(map(repr, BUNDLED))})")
     opener = gzip.open if path.suffix == ".gz" else open
     is_jsonl = ".jsonl" in path.suffixes or ".json" in path.suffixes
+    mapping = parse_columns(columns)
+    unit = TIME_UNITS[time_unit or "s"]
     arrivals: list[float] = []
     prompts: list[int] = []
     outputs: list[int] = []
+    hashes: list[tuple[int, ...]] = []
     try:
         with opener(path, "rt", newline="", encoding="utf-8-sig") as fh:
             rows = _jsonl_rows(fh, path) if is_jsonl else _csv_rows(fh, path, mapping)
             for line, row in rows:
-                arrivals.append(_time(row, mapping["arrival"], path, line, TIME_UNITS[time_unit]))
+                if is_jsonl and not arrivals and not columns and MOONCAKE_COLUMNS["input"] in row:
+                    mapping = dict(MOONCAKE_COLUMNS)  # a Mooncake trace: its names, milliseconds
+                    unit = TIME_UNITS[time_unit or "ms"]
+                arrivals.append(_time(row, mapping["arrival"], path, line, unit))
                 prompts.append(_count(row, mapping["input"], path, line))
                 outputs.append(_count(row, mapping["output"], path, line))
+                if is_jsonl:
+                    hashes.append(_hash_ids(row, path, line))
     except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
         # Text is decoded in chunks, so the failing line is not known: say how far reading got.
         raise UserError(f"{path}: cannot read the trace after {len(arrivals)} good rows "
@@ -126,7 +150,14 @@ def load_trace(source: str | Path, columns: str | None = None, time_unit: str = 
     order = np.argsort(arrival, kind="stable")
     arrival = arrival[order] - arrival[order[0]]
     name = str(source) if str(source) in BUNDLED else path.name
-    return Workload(name, arrival, np.asarray(prompts)[order], np.asarray(outputs)[order])
+    keys = None
+    if hashes and any(hashes):
+        if not all(hashes):
+            raise UserError(f"{path}: some rows have hash_ids and some do not (first without: request "
+                            f"{next(i for i, h in enumerate(hashes, 1) if not h)} of the file)")
+        keys = [chain(hashes[i]) for i in order.tolist()]
+    return Workload(name, arrival, np.asarray(prompts)[order], np.asarray(outputs)[order], keys,
+                    MOONCAKE_BLOCK_TOKENS if keys else 0)
 
 
 def synthetic(
@@ -141,7 +172,11 @@ def synthetic(
 
     `arrival`: ``poisson`` (exponential gaps) or ``gamma`` (bursty: gamma gaps with coefficient of
     variation `cv`). `lengths`: ``conv``/``code`` resample (prompt, output) pairs of that bundled
-    trace; ``lognormal:P,O`` draws log-normal lengths with medians P and O and σ = 1.
+    trace; ``lognormal:P,O`` draws log-normal lengths with medians P and O and σ = 1;
+    ``prefix:G,S,Q,O`` is a shared-prefix workload like llm-d's benchmark: G system prompts of S
+    tokens, each request one of them (uniformly) followed by its own Q-token question, O output
+    tokens — prefix caching can skip S of every S + Q prompt tokens, if the request meets its
+    group's blocks on its replica.
     """
     if n < 1 or not rate > 0:
         raise UserError(f"a synthetic workload needs n ≥ 1 and rate > 0 (got n={n}, rate={rate})")
@@ -161,6 +196,8 @@ def synthetic(
         trace = load_trace(lengths)
         pick = len_rng.integers(0, len(trace), n)
         prompt, output = trace.prompt[pick], trace.output[pick]
+    elif lengths.startswith("prefix:"):
+        return _shared_prefix(lengths, times, len_rng, f"{arrival}/{lengths}")
     elif lengths.startswith("lognormal:"):
         try:
             p_med, o_med = (float(x) for x in lengths.split(":", 1)[1].split(","))
@@ -173,6 +210,27 @@ def synthetic(
     else:
         raise UserError(f"--lengths must be conv, code or lognormal:P,O, got {lengths!r}")
     return Workload(f"{arrival}/{lengths}", times, prompt, output)
+
+
+PREFIX_BLOCK_TOKENS = 64  # tokens per hashed block of the synthetic shared-prefix workload
+
+
+def _shared_prefix(spec: str, times: np.ndarray, len_rng, name: str) -> Workload:
+    try:
+        groups, system, question, output = (int(x) for x in spec.split(":", 1)[1].split(","))
+    except ValueError:
+        raise UserError(f"--lengths prefix:G,S,Q,O needs four whole numbers, got {spec!r}") from None
+    if min(groups, system, question, output) < 1:
+        raise UserError(f"--lengths prefix:G,S,Q,O needs positive numbers, got {spec!r}")
+    n = len(times)
+    group = len_rng.integers(0, groups, n)
+    unit = PREFIX_BLOCK_TOKENS
+    prompt = system + question
+    keys = []
+    for i, g in enumerate(group.tolist()):
+        ids = [("system", g, b) if (b + 1) * unit <= system else ("own", i, b) for b in range(prompt // unit)]
+        keys.append(chain(ids))
+    return Workload(name, times, np.full(n, prompt), np.full(n, output), keys, unit)
 
 
 def _csv_rows(fh: io.TextIOBase, path: Path, mapping: dict[str, str]):
@@ -199,6 +257,15 @@ def _jsonl_rows(fh: io.TextIOBase, path: Path):
         if not isinstance(row, dict):
             raise UserError(f"{path}:{line}: expected a JSON object per line")
         yield line, row
+
+
+def _hash_ids(row: dict, path: Path, line: int) -> tuple[int, ...]:
+    value = row.get("hash_ids")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(h, int) and not isinstance(h, bool) for h in value):
+        raise UserError(f"{path}:{line}: hash_ids must be a list of integers (block ids), got {str(value)[:60]}")
+    return tuple(value)
 
 
 def _field(row: dict, column: str, path: Path, line: int):

@@ -11,7 +11,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
-APT_PACKAGES=(fuse3 libfuse3-3 libfuse2 wrk hey)
+# tzdata: TrIO builds an image from a real tree, the time-zone database, in its tests
+APT_PACKAGES=(fuse3 libfuse3-3 libfuse2 wrk hey tzdata)
 
 # --- 1. system packages --------------------------------------------------------------------------
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -64,7 +65,11 @@ else
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
     "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -e ".[dev]" \
         2>&1 | grep -vE '^(WARNING: Location|  |Requirement already satisfied)' | sed -n '/Successfully installed/p;/ERROR/p' || true
-    "$VENV/bin/python" -c 'import sysai, simpy, numpy, aiohttp, ray, matplotlib' \
+    # PyRCA's simulator writes the EulerCopilot lab's foreign cases; the rest of sfr-pyrca's
+    # dependency list (a dashboard, old pinned ML stacks) is not needed for it, hence --no-deps.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "sfr-pyrca==1.0.1" \
+        2>&1 | grep -v "^WARNING: Location" || true
+    "$VENV/bin/python" -c 'import sysai, simpy, numpy, aiohttp, ray, matplotlib, pyrca.simulation.data_gen' \
         || { echo "error: the Python install did not complete (see above)" >&2; exit 1; }
     echo "$stamp" > "$VENV/.sysai-installed"
 fi

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from sysai.config import option
 from sysai.http import serve_in_thread
-from sysai.plotting import color, figure
 from sysai.results import to_jsonable, write_csv
-from trio_lab.experiment import CompareConfig, compare, record_trace
-from trio_lab.mounts import FuseOptions, MountDaemon
-from trio_lab.registry import make_app
+from trio_lab.experiments import CompareConfig, compare, record_trace
+from trio_lab.mounts import FuseOptions, MountDaemon, passthrough_available
+from trio_lab.blobserver import make_app
+from trio_lab.report import plot_bench
 from trio_lab.startup import cold_start
 from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.workload import SITE, get_workload, run_start
@@ -40,6 +40,9 @@ class BenchConfig:
     bandwidth_mbps: float = option(200.0, "registry bandwidth (Mbit/s)")
     containers: int = option(8, "containers for the shared-vs-private cache memory")
     repeats: int = option(7, "warm runs per FUSE variant, natively and mounted (the fastest counts)")
+    links: list = option([[2.0, 1000.0]], "more links [rtt_ms, bandwidth_mbps] timed side by side")
+    host_counts: list = option([1, 2, 4, 8], "container counts for the host page cache")
+    drop_caches: bool = option(True, "drop the machine's clean page cache between host-cache runs (when allowed)")
 
 
 @dataclass
@@ -56,50 +59,92 @@ class BenchResults:
 def run_bench(cfg: BenchConfig, out: Path, seed: int) -> BenchResults:
     workload = get_workload(cfg.workload)
     main = compare(CompareConfig(workload=cfg.workload, rtt_ms=cfg.rtt_ms, bandwidth_mbps=cfg.bandwidth_mbps,
-                                 containers=cfg.containers, sweep_rtt_ms=[], sweep_bandwidth_mbps=[]),
-                   out / "compare", seed)
+                                 containers=cfg.containers, sweep_rtt_ms=[], sweep_bandwidth_mbps=[],
+                                 links=[list(link) for link in cfg.links], host_counts=list(cfg.host_counts),
+                                 drop_caches=cfg.drop_caches), out / "compare", seed)
     store = out / "compare" / "image"
     fuse = main.loaders["trio"].fuse
     options = measure_fuse_options(store, workload, cfg.repeats) if fuse else []
     stale = stale_trace(store, workload, fuse, cfg)
     res = BenchResults(workload.name, main.mode, to_jsonable(main), options, stale)
-    L, s, c = main.loaders, main.speedup, main.cooperative
-    res.rows = [
-        ["time to ready: full / trio", s["trio_vs_full"], "≥ 5× (FlacIO: up to 23×; pytorch 18.8×)"],
-        ["time to ready: lazy-flat / trio", s["trio_vs_lazy-flat"], "≥ 2× (FlacIO: up to 4.6×; pytorch 2.8×)"],
-        ["time to ready: lazy-layered / trio", s["trio_vs_lazy-layered"], "—"],
-        ["trio time to ready (s)", L["trio"].time_to_ready_s, "—"],
-        ["trio bytes fetched / image", L["trio"].fraction_of_image, "Slacker: 6.4 % of the image read at start"],
-        ["lazy-flat bytes fetched / image", L["lazy-flat"].fraction_of_image, "—"],
-        [f"runtime page cache, {c['containers']} containers, shared (MB)", c["page_cache_bytes_shared"] / 1e6, "one copy"],
-        [f"runtime page cache, {c['containers']} containers, private (MB)", c["page_cache_bytes_private"] / 1e6,
-         f"{c['containers']}× the shared"],
-        [f"all cached content (pages, index, chunks), {c['containers']} containers, shared (MB)",
-         c["cache_bytes_shared"] / 1e6, "one copy per digest"],
-        [f"all cached content, {c['containers']} containers, private (MB)", c["cache_bytes_private"] / 1e6, "—"],
-    ]
-    if c.get("daemon_peak_rss_shared"):
-        res.rows += [
-            [f"mount daemon peak RSS, {c['containers']} containers, shared cache (MB)", c["daemon_peak_rss_shared"] / 1e6, "—"],
-            [f"mount daemon peak RSS, {c['containers']} containers, private caches (MB)", c["daemon_peak_rss_private"] / 1e6, "—"],
-        ]
-    for o in options:
-        res.rows.append([f"FUSE warm read / native ({o['variant']})", o.get("warm_read_vs_native"), "Nydus FUSE ≈ 0.70× ext4"])
-        res.rows.append([f"FUSE warm start / native ({o['variant']})", o.get("warm_start_vs_native"), "—"])
-    res.rows += [
+    res.rows = headline_rows(main, cfg) + fuse_rows(options) + [
         ["stale trace: trio miss rate (bytes)", stale["stale_miss_rate"], "fresh trace: ~0"],
         ["stale trace: time to ready trio (s)", stale["stale_trio_s"], f"fresh trace {stale['fresh_trio_s']:.2f} s"],
         ["stale trace: time to ready lazy-flat (s)", stale["lazy_flat_s"], "—"],
     ]
     write_csv(out / "fuse_options.csv", options)
-    res.figures = [str(p) for p in main.figures] + [str(p) for p in _plot(res, out)]
+    res.figures = [str(p) for p in main.figures] + [str(p) for p in plot_bench(res, out)]
     return res
 
 
+AIMS = {"full": "≥ 15× (FlacIO: up to 23×)", "lazy-flat": "≥ 4.6× (FlacIO's figure)",
+        "lazy-prefetch": "≥ 1.5× (the fair Nydus)"}
+
+
+def headline_rows(main, cfg: BenchConfig) -> list[list]:
+    """Per link: every loader's time to ready, bytes and requests, and trio's ratio to each."""
+    rows = []
+    links = [(main.rtt_ms, main.bandwidth_mbps, {n: vars(r) for n, r in main.loaders.items()})]
+    for rtt, bw in cfg.links:
+        points = {p["loader"]: p for p in main.sweep if p["axis"] == "link" and p["rtt_ms"] == rtt
+                  and p["bandwidth_mbps"] == bw}
+        links.append((rtt, bw, points))
+    for rtt, bw, by_loader in links:
+        link = f"{rtt:g} ms / {bw:g} Mbit/s"
+        trio = by_loader.get("trio")
+        for name, r in by_loader.items():
+            rows.append([f"{link}: {name} time to ready (s) / MB / requests",
+                         f"{r['time_to_ready_s']:.2f} / {r['bytes_fetched'] / 1e6:.1f} / {r['requests']}",
+                         "compressed image" if main.loaders[name].stats.get("decompress_s") is not None else "—"])
+        for name, r in by_loader.items():
+            if trio and name != "trio":
+                rows.append([f"{link}: time to ready {name} / trio", r["time_to_ready_s"] / trio["time_to_ready_s"],
+                             AIMS.get(name, "—")])
+    L, c = main.loaders, main.cooperative
+    rows += [
+        ["trio bytes fetched / image", L["trio"].fraction_of_image, "Slacker: 6.4 % of the image read at start"],
+        [f"daemon runtime cache, {c['containers']} containers, shared / private (MB)",
+         f"{c['page_cache_bytes_shared'] / 1e6:.1f} / {c['page_cache_bytes_private'] / 1e6:.1f}", "one copy vs N"],
+    ]
+    host = c.get("host", {})
+    if not host.get("available"):
+        rows.append(["host page cache", "not available", host.get("why", "")])
+        return rows
+    for run in host["runs"]:
+        rows.append([f"host page cache, {run['containers']} containers, {run['mode']} (MB, {host['cgroup']})",
+                     run["cgroup_bytes"] / 1e6, f"fincore {run['resident_bytes'] / 1e6:.1f} MB"
+                     if run["resident_bytes"] is not None else "no fincore"])
+    b = host["host_cache_bytes"]
+    rows += [
+        [f"host page cache, {host['containers']} containers: shared mount / one container", b["shared"] / b["one"],
+         "≤ 1.3×"],
+        [f"host page cache, {host['containers']} containers: private mounts / one container", b["private"] / b["one"],
+         f"{host['containers']}× (one copy per mount)"],
+        [f"host page cache, {host['containers']} containers: native disk / one container (FUSE)",
+         b["native"] / b["one"],
+         f"disk readahead {host['read_ahead_kb']['native']} KiB vs FUSE 128 KiB"],
+    ]
+    return rows
+
+
+def fuse_rows(options: list[dict]) -> list[list]:
+    ok, why = passthrough_available()
+    rows = [] if ok else [["FUSE passthrough", "not available", why]]
+    for o in options:
+        rows.append([f"FUSE warm read-all / native ({o['variant']})", o.get("warm_read_vs_native"),
+                     "Nydus FUSE ≈ 0.70× ext4"])
+        rows.append([f"FUSE warm read, files ≥ 256 KiB / native ({o['variant']})", o.get("warm_big_read_vs_native"),
+                     "throughput only"])
+        rows.append([f"FUSE warm start / native ({o['variant']})", o.get("warm_start_vs_native"), "—"])
+    return rows
+
+
 VARIANTS = [  # (name, options, environment of the mount daemon)
-    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
+    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0),
+     {}),
     ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
     ("chosen (kernel_cache, 60 s timeouts)", FuseOptions(), {}),
+    ("chosen + 1 MiB reads/readahead", FuseOptions(max_read=1 << 20, max_readahead=1 << 20, read_ahead_kb=1024), {}),
     ("chosen + libfuse3", FuseOptions(), {"FUSE_LIBRARY_PATH": LIBFUSE3}),
     ("chosen + fusepy", FuseOptions(), {"TRIO_FUSE_BINDING": "fuse"}),
 ]
@@ -123,6 +168,7 @@ def measure_fuse_options(store: Path, workload, repeats: int = 7) -> list[dict]:
         root = materialize(store, manifest, Path(tmp) / "root")
         os.sync()  # no writeback of the fresh copy during the native measurements
         nbytes = _read_all(root)
+        big = {os.path.relpath(p, root) for p in _files(root) if os.path.getsize(p) >= BIG}
         with serve_in_thread(make_app(store)) as url:
             for name, options, env in VARIANTS:
                 if not _available(env):
@@ -142,8 +188,13 @@ def measure_fuse_options(store: Path, workload, repeats: int = 7) -> list[dict]:
                         # warm: FUSE and native alternate, so both see the same machine load
                         row["warm_start_s"], row["native_start_s"] = _best_pair(
                             lambda: run_start(workload, str(mnt)), lambda: run_start(workload, str(root)), repeats)
-                        fuse_s, native_s = _best_pair(lambda: _read_all(mnt), lambda: _read_all(root), max(repeats - 2, 1))
+                        fuse_s, native_s = _best_pair(lambda: _read_all(mnt), lambda: _read_all(root), max(repeats - 2,
+                                                                                                           1))
                         row["warm_read_MBps"], row["native_read_MBps"] = nbytes / 1e6 / fuse_s, nbytes / 1e6 / native_s
+                        # big files only: bytes per second once per-file open/close round trips stop dominating
+                        fuse_s, native_s = _best_pair(lambda: _read_all(mnt, big), lambda: _read_all(root, big),
+                                                      max(repeats - 2, 1))
+                        row["warm_big_read_vs_native"] = native_s / fuse_s
                 except Exception as exc:  # one variant failing (e.g. libfuse3 ABI) is a result too
                     row["error"] = f"{type(exc).__name__}: {exc}"
                     rows.append(row)
@@ -165,12 +216,20 @@ def _best_pair(first, second, repeats: int) -> tuple[float, float]:
     return best[0], best[1]
 
 
-def _read_all(root: Path) -> int:
+BIG = 256 * 1024  # "big file" for the throughput-only ratio
+
+
+def _files(root: Path) -> list[str]:
+    return [os.path.join(d, n) for d, _, names in os.walk(Path(root) / SITE) for n in names
+            if not os.path.islink(os.path.join(d, n))]
+
+
+def _read_all(root: Path, only: set[str] | None = None) -> int:
     total = 0
     for dirpath, _, files in os.walk(Path(root) / SITE):
         for name in files:
             path = os.path.join(dirpath, name)
-            if os.path.islink(path):
+            if os.path.islink(path) or (only is not None and os.path.relpath(path, root) not in only):
                 continue
             with open(path, "rb", buffering=0) as fh:
                 while chunk := fh.read(1 << 20):
@@ -203,28 +262,3 @@ def stale_trace(store: Path, workload, fuse: bool, cfg: BenchConfig) -> dict:
     return out
 
 
-def _plot(res: BenchResults, out: Path) -> list[Path]:
-    figs = []
-    ok = [o for o in res.fuse_options if "warm_read_MBps" in o]
-    if ok:
-        path = out / "fuse_options.png"
-        with figure(path, title="Warm reads through FUSE vs native", ylabel="× native", ncols=2) as (left, right):
-            names = [o["variant"].replace(" (", "\n(").replace(" + ", "\n+ ").replace(", ", ",\n") for o in ok]
-            left.bar(names, [o["warm_read_vs_native"] for o in ok], color=[color(i) for i in range(len(ok))])
-            left.axhline(0.70, color="black", linestyle="--", label="Nydus FUSE ≈ 0.70× ext4")
-            left.set_title("read-all throughput")
-            right.bar(names, [o["warm_start_vs_native"] for o in ok], color=[color(i) for i in range(len(ok))])
-            right.set_title("warm start speed")
-            for ax in (left, right):
-                ax.tick_params(axis="x", labelsize=9)
-        figs.append(path)
-    s = res.stale
-    path = out / "stale_trace.png"
-    with figure(path, title=f"Stale trace: traced `{s['trace_start']}`, started `{s['actual_start']}`",
-                ylabel="time to ready (s)") as ax:
-        labels = ["trio, fresh trace", "trio, stale trace", "lazy-flat"]
-        values = [s["fresh_trio_s"], s["stale_trio_s"], s["lazy_flat_s"]]
-        ax.bar(labels, values, color=[color(3), color(1), color(2)])
-        ax.annotate(f"miss rate {100 * s['stale_miss_rate']:.0f} %", (1, s["stale_trio_s"]), ha="center", va="bottom")
-    figs.append(path)
-    return figs

@@ -117,6 +117,11 @@ class RuntimeCache:
                 self.content_shared_hits += 1
         return found.value
 
+    def has(self, digest: str) -> bool:
+        """True when content `digest` is cached already (no fetch, no owner recorded)."""
+        with self._lock:
+            return digest in self.contents
+
     def load_once(self, name: str, load) -> bool:
         """Run `load()` for `name` (e.g. a runtime blob digest) once per cache; concurrent
         callers wait for the first. True for the caller that loaded. If it fails, the next

@@ -39,10 +39,12 @@ def main(spec_path: str) -> int:
     from trio_lab.fetch import BlobClient
     from trio_lab.fuseops import LIBFUSE, serve
     from trio_lab.loaders.base import LOADERS, LoaderContext
-    from trio_lab.mounts import FuseOptions, unmount
+    from trio_lab.mounts import FuseOptions, set_read_ahead, unmount
     from trio_lab.store import Manifest
     from trio_lab.trace import Tracer
     from trio_lab.vfs import ImageFS
+
+    from sysai.registry import load_plugin_file
 
     spec = json.loads(Path(spec_path).read_text())
     mounted: list[str] = []
@@ -52,12 +54,16 @@ def main(spec_path: str) -> int:
     timings: dict = {"libfuse": LIBFUSE}
     try:
         client = BlobClient(spec["registry"], retries=spec["retries"], timeout_s=spec["timeout_s"])
-        loader_cls = LOADERS.get(spec["loader"])
+        for plugin in spec.get("plugins", []):  # the parent's --plugin files: same names here
+            load_plugin_file(plugin)
+        seed = spec.get("seed", 0)
+        LOADERS.make_config(spec["loader"], spec.get("loader_options"))  # bad names/options fail before "loaded"
         capacity = spec["cache_capacity"]
-        EVICTIONS.get(spec["eviction"])  # an unknown policy fails before "loaded", not mid-start
+        EVICTIONS.make_config(spec["eviction"], spec.get("eviction_options"))
 
         def new_cache() -> RuntimeCache:
-            policy = EVICTIONS.get(spec["eviction"])() if capacity is not None else None
+            policy = (EVICTIONS.create(spec["eviction"], seed=seed, options=spec.get("eviction_options"))
+                      if capacity is not None else None)
             caches.append(RuntimeCache(capacity, policy))
             return caches[-1]
 
@@ -65,12 +71,14 @@ def main(spec_path: str) -> int:
         if sys.stdin.readline().strip() != "go":
             return 0
         start = time.perf_counter()
-        # the image is resolved like a container runtime does: its manifest, by digest, over HTTP
-        manifest = Manifest.parse(client.manifest(spec["image"])[0])
+        # the image is resolved like a container engine does: its manifest, by digest, over HTTP
+        refs = spec.get("images") or [spec["image"]] * len(spec["mounts"])
+        manifests = {ref: Manifest.parse(client.manifest(ref)[0]) for ref in dict.fromkeys(refs)}
         shared = new_cache() if spec["cooperative"] else None
-        for i, _ in enumerate(spec["mounts"]):
-            ctx = LoaderContext(manifest, client, shared or new_cache(), owner=f"c{i}")
-            fss.append(ImageFS(loader_cls(ctx), Tracer(enabled=spec["trace"])))
+        for i, ref in enumerate(refs):
+            ctx = LoaderContext(manifests[ref], client, shared or new_cache(), owner=f"c{i}")
+            loader = LOADERS.create(spec["loader"], ctx, seed=seed, options=spec.get("loader_options"))
+            fss.append(ImageFS(loader, Tracer(enabled=spec["trace"])))
         with ThreadPoolExecutor(max_workers=len(fss)) as pool:
             list(pool.map(lambda fs: fs.loader.prepare(), fss))
         timings["prepare_s"] = time.perf_counter() - start
@@ -91,6 +99,9 @@ def main(spec_path: str) -> int:
             time.sleep(0.002)
         if errors or not all(os.path.ismount(m) for m in mounted):
             raise UserError(f"mount failed: {'; '.join(errors) or 'timed out'}")
+        read_ahead = FuseOptions(**spec["fuse"]).read_ahead_kb
+        if read_ahead:
+            timings["read_ahead_set"] = all([set_read_ahead(m, read_ahead) for m in mounted])
         timings["mount_s"] = time.perf_counter() - start - timings["prepare_s"]
         _say("ready", timings)
         while True:

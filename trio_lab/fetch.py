@@ -45,7 +45,8 @@ class BlobClient:
             conn.close()
             self._local.conn = None
 
-    def request(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None) -> tuple[int, bytes]:
+    def request(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None) -> tuple[int,
+                                                                                                               bytes]:
         return self.exchange(method, path, headers, body)[:2]
 
     def exchange(self, method: str, path: str, headers: dict | None = None,
@@ -113,7 +114,8 @@ class BlobClient:
         return json.loads(self.request("POST", "/stats/reset")[1])
 
     def faults(self, **faults: bool) -> dict:
-        status, data = self.request("POST", "/faults", {"Content-Type": "application/json"}, json.dumps(faults).encode())
+        status, data = self.request("POST", "/faults", {"Content-Type": "application/json"},
+                                    json.dumps(faults).encode())
         if status != 200:
             raise FetchError(f"POST /faults: HTTP {status} {data!r}")
         return json.loads(data)

@@ -36,12 +36,44 @@ class FuseOptions:
     attr_timeout: float = option(60.0, "seconds the kernel may cache file attributes (libfuse default 1)")
     entry_timeout: float = option(60.0, "seconds the kernel may cache name lookups (libfuse default 1)")
     negative_timeout: float = option(60.0, "seconds the kernel may cache 'no such file' (default 0)")
+    max_read: int = option(0, "largest read request the kernel sends, bytes (0: the kernel's default, 128 KiB)")
+    max_readahead: int = option(0, "readahead the daemon allows the kernel, bytes (0: libfuse's default)")
+    read_ahead_kb: int = option(0,
+                                "the mount's readahead window (its bdi read_ahead_kb) set after mounting; 0: leave it")
 
     def as_mount_options(self) -> dict:
-        opts = {k: v for k, v in asdict(self).items() if not isinstance(v, bool)}
+        opts = {k: v for k, v in asdict(self).items()
+                if not isinstance(v, bool) and k not in ("read_ahead_kb", "max_read", "max_readahead")}
         if self.kernel_cache:
             opts["kernel_cache"] = True
+        for key in ("max_read", "max_readahead"):
+            if getattr(self, key):
+                opts[key] = getattr(self, key)
         return opts
+
+
+def set_read_ahead(mountpoint: str, kb: int) -> bool:
+    """Write the mount's readahead window (root only); the kernel default for FUSE is 128 KiB."""
+    dev = os.stat(mountpoint).st_dev
+    try:
+        Path(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb").write_text(f"{kb}\n")
+        return True
+    except OSError:
+        return False
+
+
+def passthrough_available() -> tuple[bool, str]:
+    """FUSE passthrough (kernel ≥ 6.9: reads go straight to a backing file) needs libfuse ≥ 3.16's
+    low-level API; say what is missing here."""
+    from ctypes.util import find_library
+
+    name = find_library("fuse3") or ""
+    kernel = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+    if kernel < (6, 9):
+        return False, f"kernel {os.uname().release} has no FUSE passthrough (needs ≥ 6.9)"
+    return False, (f"FUSE passthrough needs libfuse ≥ 3.16 and its low-level API with a backing file per inode; "
+                   f"this machine has {name or 'no libfuse3'} and mfusepy's high-level API, and this image's bytes "
+                   "come from memory and the network, not from a backing file")
 
 
 def fuse_available() -> tuple[bool, str]:
@@ -139,17 +171,23 @@ class MountDaemon:
     def __init__(self, image: Path | str, url: str, loader: str, containers: int = 1, cooperative: bool = True,
                  options: FuseOptions | None = None, trace: bool = False, workdir: Path | None = None,
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
-                 env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False):
+                 env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False,
+                 loader_options: dict | None = None, eviction_options: dict | None = None,
+                 plugins: list | None = None, seed: int = 0, images: list | None = None):
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
-        self.mountpoints = [str(self.workdir / f"c{i}") for i in range(containers)]
+        self.mountpoints = [str(self.workdir / f"c{i}") for i in range(len(images) if images else containers)]
         if mountpoint is not None:
             self.mountpoints[0] = str(Path(mountpoint).resolve())
         self.spec = {
             "image": image_ref(image), "registry": url, "loader": loader, "mounts": self.mountpoints,
             "cooperative": cooperative, "fuse": asdict(options or FuseOptions()), "trace": trace,
             "cache_capacity": cache_capacity, "eviction": eviction, "retries": retries, "timeout_s": timeout_s,
-            "result": str(self.workdir / "result.json"),
+            "result": str(self.workdir / "result.json"), "loader_options": loader_options or {},
+            "eviction_options": eviction_options or {}, "plugins": [str(Path(p).resolve()) for p in plugins or []],
+            "seed": seed,
+            # one image per mount when given (several images, one daemon, one shared cache)
+            "images": [image_ref(i) for i in images] if images else [],
         }
         self.env = env
         self.log_to_stderr = log_to_stderr  # the daemon's log (EIO, digest mismatches) on our stderr

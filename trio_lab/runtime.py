@@ -11,9 +11,10 @@ did not cover fall back to the lazy loader.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
+from trio_lab.codec import zstd_compress, zstd_decompress
 from trio_lab.model import PAGE, sha256
 from trio_lab.trace import Read
 
@@ -136,6 +137,15 @@ class RuntimeImage:
     blob_size: int
     extents: list[Extent]
     file_digests: dict[str, str]  # path → content digest: the cooperative cache's dedup key
+    codec: str = "none"  # "zstd": the blob is one zstd frame per extent, back to back
+    frames: list[tuple[int, int]] = field(default_factory=list)  # per extent: (offset, size) in the blob
+
+    def extent_bytes(self, blob: bytes) -> list[bytes]:
+        """The bytes of every extent (page-padded when uncompressed), decoding zstd frames."""
+        if self.codec != "zstd":
+            return [blob[e.blob_offset:e.blob_offset + e.length] for e in self.extents]
+        return [zstd_decompress(blob[o:o + n], e.length, f"runtime extent {e.path}@{e.file_offset}")
+                for e, (o, n) in zip(self.extents, self.frames)]
 
     def to_dict(self) -> dict:
         return {
@@ -144,17 +154,31 @@ class RuntimeImage:
             "page": PAGE,
             "extents": [[e.path, e.file_offset, e.length, e.blob_offset] for e in self.extents],
             "file_digests": self.file_digests,
+            "codec": self.codec,
+            "frames": [list(f) for f in self.frames],
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> "RuntimeImage":
         extents = [Extent(p, int(f), int(n), int(b)) for p, f, n, b in data["extents"]]
-        return cls(data["blob"], int(data["blob_size"]), extents, dict(data["file_digests"]))
+        return cls(data["blob"], int(data["blob_size"]), extents, dict(data["file_digests"]),
+                   data.get("codec", "none"), [(int(o), int(n)) for o, n in data.get("frames", [])])
 
 
 def make_runtime(reads: list[Read], sizes: dict[str, int], digests: dict[str, str],
-                 read_range: Callable[[str, int, int], bytes]) -> tuple[RuntimeImage, bytes]:
+                 read_range: Callable[[str, int, int], bytes], compress: bool = False) -> tuple[RuntimeImage, bytes]:
+    """The runtime image of a trace; with `compress`, each extent is one zstd frame (the daemon
+    decompresses them into the page cache at mount), else the page-aligned blob."""
     extents = arrange(reads, sizes)
-    blob = build_blob(extents, read_range)
     used = {e.path for e in extents}
-    return RuntimeImage(sha256(blob), len(blob), extents, {p: digests[p] for p in sorted(used)}), blob
+    file_digests = {p: digests[p] for p in sorted(used)}
+    if not compress:
+        blob = build_blob(extents, read_range)
+        return RuntimeImage(sha256(blob), len(blob), extents, file_digests), blob
+    frames, out = [], bytearray()
+    for extent in extents:
+        frame = zstd_compress(read_range(extent.path, extent.file_offset, extent.length))
+        frames.append((len(out), len(frame)))
+        out += frame
+    blob = bytes(out)
+    return RuntimeImage(sha256(blob), len(blob), extents, file_digests, "zstd", frames), blob

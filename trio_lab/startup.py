@@ -43,13 +43,17 @@ class StartResult:
 def cold_start(store: Path, url: str, loader: str, workload: Workload, *, fuse: bool, reads: list[Read],
                containers: int = 1, cooperative: bool = True, modules: str | None = None,
                options: FuseOptions | None = None, trace: bool = False, cache_capacity: int | None = None,
-               eviction: str = "lru") -> StartResult:
+               eviction: str = "lru", plugin_options: dict | None = None, plugins: list | None = None,
+               seed: int = 0) -> StartResult:
     """Start `containers` containers of the image together; counters are reset first."""
     client = BlobClient(url)
     client.reset()
+    plugin_options = plugin_options or {}
+    loader_options, eviction_options = plugin_options.get(loader), plugin_options.get(eviction)
     if fuse:
         with MountDaemon(store, url, loader, containers, cooperative, options, trace,
-                         cache_capacity=cache_capacity, eviction=eviction) as daemon:
+                         cache_capacity=cache_capacity, eviction=eviction, loader_options=loader_options,
+                         eviction_options=eviction_options, plugins=plugins, seed=seed) as daemon:
             start = time.perf_counter()
             info = daemon.go()
             with ThreadPoolExecutor(max_workers=containers) as pool:
@@ -62,11 +66,15 @@ def cold_start(store: Path, url: str, loader: str, workload: Workload, *, fuse: 
     else:
         start = time.perf_counter()
         manifest = Manifest.parse(client.manifest(manifest_digest(store))[0])
-        policy = EVICTIONS.get(eviction)() if cache_capacity is not None else None
-        shared = RuntimeCache(cache_capacity, policy)
-        caches = [shared] if cooperative else [RuntimeCache(cache_capacity, policy) for _ in range(containers)]
-        fss = [ImageFS(LOADERS.get(loader)(LoaderContext(manifest, client, caches[i % len(caches)], f"c{i}")),
-                       Tracer(enabled=trace)) for i in range(containers)]
+        def policy():
+            return (EVICTIONS.create(eviction, seed=seed, options=eviction_options)
+                    if cache_capacity is not None else None)
+
+        shared = RuntimeCache(cache_capacity, policy())
+        caches = [shared] if cooperative else [RuntimeCache(cache_capacity, policy()) for _ in range(containers)]
+        fss = [ImageFS(LOADERS.create(loader, LoaderContext(manifest, client, caches[i % len(caches)], f"c{i}"),
+                                      seed=seed, options=loader_options), Tracer(enabled=trace))
+               for i in range(containers)]
         with ThreadPoolExecutor(max_workers=containers) as pool:
             list(pool.map(lambda fs: fs.loader.prepare(), fss))
             prepare_s = time.perf_counter() - start

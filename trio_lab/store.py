@@ -11,18 +11,22 @@ Build is deterministic: the same layers give the same digests.
 
 from __future__ import annotations
 
+import bisect
 import gzip
+import io
 import json
 import os
 import tempfile
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from sysai.errors import UserError
-from trio_lab.chunked import CHUNK_SIZE, build_chunked
-from trio_lab.layers import Layer, check_symlinks, flatten, read_layer, write_layer
-from trio_lab.model import FILE, Node, sha256
+from trio_lab.chunked import CHUNK_SIZE, build_chunked, data_blob
+from trio_lab.codec import gzip_by_member
+from trio_lab.layers import Layer, flatten, read_layer, write_layer
+from trio_lab.model import DIR, FILE, SYMLINK, Node, ancestors, sha256
 from trio_lab.runtime import RuntimeImage, make_runtime
 from trio_lab.trace import Read, write_trace
 
@@ -61,9 +65,15 @@ class BlobStore:
 
 @dataclass
 class LayerRef:
-    digest: str
-    size: int
+    digest: str  # the blob a pull downloads (tar+gzip when the image is compressed)
+    size: int  # its size
     toc: str
+    diff_id: str = ""  # the uncompressed tar (OCI "diff_id"), kept for building; "" = same as digest
+    media: str = "tar"  # "tar" or "tar+gzip"
+
+    @property
+    def tar(self) -> str:
+        return self.diff_id or self.digest
 
 
 @dataclass
@@ -77,6 +87,7 @@ class Manifest:
     runtime_index: str | None = None
     runtime_blob_bytes: int = 0
     trace: str | None = None
+    compressed: bool = False  # gzip layers, zstd chunks, zstd-framed runtime blob (trio_lab.codec)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -111,7 +122,7 @@ class ImageContent:
     def __init__(self, store: BlobStore, layer_refs: list[LayerRef], layers: list[Layer]):
         self.layers = layers
         self.merged = flatten(layers)
-        self._tars = [store.path(ref.digest) for ref in layer_refs]
+        self._tars = [store.path(ref.tar) for ref in layer_refs]
 
     def nodes(self) -> dict[str, Node]:
         return {p: n for p, (_, n) in self.merged.items()}
@@ -124,8 +135,10 @@ class ImageContent:
             return fh.read(max(length, 0))
 
 
-def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: int = CHUNK_SIZE) -> Manifest:
-    """Store the layers (layered format) and their flattened, chunked form."""
+def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: int = CHUNK_SIZE,
+                compress: bool = True) -> Manifest:
+    """Store the layers (layered format) and their flattened, chunked form; with `compress`
+    (the default, as registries ship images) layers are seekable tar+gzip and chunks zstd."""
     if not layer_tars:
         raise UserError("an image needs at least one layer")
     store = BlobStore(store_dir)
@@ -136,32 +149,39 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
         data = Path(tar).read_bytes()
         if data[:2] == b"\x1f\x8b":  # tar+gzip, as OCI registries ship layers: store it uncompressed
             try:
-                data = gzip.decompress(data)
+                data = gzip.GzipFile(fileobj=io.BytesIO(data)).read()
             except (OSError, EOFError, zlib.error) as exc:
                 raise UserError(f"{tar}: not a valid gzip stream ({exc})") from None
         layer = read_layer(data, where=str(tar))
-        digest = store.put(data)
-        refs.append(LayerRef(digest, len(data), store.put_json(layer.to_dict())))
+        diff_id = store.put(data)
+        if compress:
+            blob, where = gzip_by_member(data)
+            starts = sorted(where)
+            for path, offset in layer.offsets.items():
+                layer.members[path] = where[starts[bisect.bisect_right(starts, offset) - 1]]
+            refs.append(LayerRef(store.put(blob), len(blob), store.put_json(layer.to_dict()), diff_id, "tar+gzip"))
+        else:
+            refs.append(LayerRef(diff_id, len(data), store.put_json(layer.to_dict())))
         layers.append(layer)
     content = ImageContent(store, refs, layers)
-    check_symlinks(content.nodes(), where=", ".join(str(t) for t in layer_tars))
-    chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size)
+    chunked, chunks = build_chunked(content.nodes(), content.read, chunk_size, compress=compress)
     for piece in chunks.values():
         store.put(piece)
+    chunked.blob = store.put(data_blob(chunked, chunks))
     files = sum(1 for n in chunked.nodes.values() if n.kind == FILE)
     manifest = Manifest(name, refs, store.put_json(chunked.to_dict()), sum(r.size for r in refs),
-                        sum(len(c) for c in chunks.values()), files)
+                        sum(len(c) for c in chunks.values()), files, compressed=compress)
     manifest.save(store_dir)
     return manifest
 
 
-def build_from_dir(store_dir: Path, tree: Path, name: str, prefix: str = "") -> Manifest:
+def build_from_dir(store_dir: Path, tree: Path, name: str, prefix: str = "", compress: bool = True) -> Manifest:
     """One directory tree → a one-layer image (plus the flat format)."""
     if not Path(tree).is_dir():
         raise UserError(f"not a directory: {tree}")
     with tempfile.TemporaryDirectory() as tmp:
         tar = write_layer(Path(tmp) / "layer.tar", [(Path(tree), prefix)])
-        return build_image(store_dir, [tar], name)
+        return build_image(store_dir, [tar], name, compress=compress)
 
 
 def load_content(store_dir: Path, manifest: Manifest) -> ImageContent:
@@ -177,7 +197,7 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
     nodes = content.nodes()
     sizes = {p: n.size for p, n in nodes.items() if n.kind == FILE}
     digests = {p: n.digest for p, n in nodes.items() if n.kind == FILE}
-    runtime, blob = make_runtime(reads, sizes, digests, content.read)
+    runtime, blob = make_runtime(reads, sizes, digests, content.read, compress=manifest.compressed)
     store.put(blob)
     manifest.runtime_index = store.put_json(runtime.to_dict())
     manifest.runtime_blob_bytes = runtime.blob_size
@@ -189,14 +209,35 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
 def materialize(store_dir: Path, manifest: Manifest, dest: Path) -> Path:
     """Write the merged image as a plain directory tree (for native runs and comparisons)."""
     content = load_content(store_dir, manifest)
-    for path, node in sorted(content.nodes().items()):
-        target = Path(dest) / path.lstrip("/")
-        if node.kind == "dir":
-            target.mkdir(parents=True, exist_ok=True)
-        elif node.kind == "symlink":
-            target.symlink_to(node.target)
+    return extract_tree(content.nodes(), content.read, dest)
+
+
+def extract_tree(nodes: dict[str, Node], read: Callable[[str], bytes], dest: Path) -> Path:
+    """Write `nodes` below `dest` without ever following a symlink of the image.
+
+    This is the one place where an image's links could act on the host: a link ``/etc →
+    /host/dir`` followed by a file ``/etc/passwd`` would write outside `dest`. A merged image
+    never has entries below a symlink, but a crafted one might, so every parent is checked
+    with ``lstat`` and files are created with ``O_NOFOLLOW | O_EXCL``.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for path, node in sorted(nodes.items()):
+        if path == "/":
+            continue
+        for up in ancestors(path)[:-1]:
+            if (dest / up.lstrip("/")).is_symlink() or nodes.get(up, Node(DIR)).kind != DIR:
+                raise UserError(f"extracting {path!r}: its parent {up!r} is a symlink or not a directory "
+                                "(writing there could leave the root): refused")
+        target = dest / path.lstrip("/")
+        if node.kind == DIR:
+            target.mkdir(mode=0o755, exist_ok=True)
+            target.chmod(node.mode & 0o7777 or 0o755)
+        elif node.kind == SYMLINK:
+            os.symlink(node.target, target)  # the link itself; its target is never touched
         else:
-            target.write_bytes(content.read(path))
-            target.chmod(node.mode)
-            os.utime(target, (node.mtime, node.mtime))
-    return Path(dest)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, node.mode & 0o7777)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(read(path))
+            os.utime(target, (node.mtime, node.mtime), follow_symlinks=False)
+    return dest

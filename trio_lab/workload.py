@@ -9,6 +9,9 @@ is its exit. Without FUSE the recorded trace is replayed through the same read A
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -19,7 +22,7 @@ from pathlib import Path
 from sysai.errors import UserError
 from trio_lab.layers import write_layer
 from trio_lab.model import ancestors
-from trio_lab.store import Manifest, build_image
+from trio_lab.store import MANIFEST, Manifest, build_image
 
 SITE = "site"  # the image directory that goes on sys.path
 
@@ -45,12 +48,22 @@ WORKLOADS = {
     # stack, PyYAML, Pygments, Rich) whose start imports NumPy only, as most of an image is
     # never read at start (Slacker: 6.4 %).
     "numpy": Workload("numpy", (("numpy", "numpy.libs"),
-                                ("matplotlib", "mpl_toolkits", "PIL", "pillow.libs", "fontTools", "contourpy", "kiwisolver"),
+                                ("matplotlib", "mpl_toolkits", "PIL", "pillow.libs", "fontTools", "contourpy",
+                                 "kiwisolver"),
                                 ("yaml", "_yaml"), ("pygments",), ("rich",)),
                       ("/site/numpy/_pyinstaller",), "numpy", "numpy, yaml, pygments.lexers.python"),
     # The same without the Matplotlib layer: half the image, a larger share of it read at start.
     "numpy-slim": Workload("numpy-slim", (("numpy", "numpy.libs"), ("yaml", "_yaml"), ("pygments",), ("rich",)),
                            ("/site/numpy/_pyinstaller",), "numpy", "numpy, yaml, pygments.lexers.python"),
+    # A second small environment on yaml's base layer (for `together --quick`-size runs).
+    "yaml-pygments": Workload("yaml-pygments", (("yaml", "_yaml"), ("pygments",)), (), "yaml, pygments.lexers.python",
+                              "yaml, pygments"),
+    # A second environment on the same base layer as numpy-slim (the NumPy layer and the
+    # whiteout layer are byte-identical tars): Matplotlib and what `import matplotlib` needs.
+    "matplotlib": Workload("matplotlib", (("numpy", "numpy.libs"),
+                                          ("matplotlib", "mpl_toolkits", "PIL", "pillow.libs", "fontTools",
+                                           "contourpy", "kiwisolver", "cycler", "dateutil", "packaging", "pyparsing")),
+                           ("/site/numpy/_pyinstaller",), "matplotlib", "matplotlib.colors"),
 }
 
 
@@ -64,7 +77,7 @@ def site_packages() -> Path:
     return Path(sysconfig.get_paths()["purelib"])
 
 
-def build_workload_image(store: Path, workload: Workload) -> Manifest:
+def build_workload_image(store: Path, workload: Workload, compress: bool = True) -> Manifest:
     """Write the workload's layer tars from this interpreter's site-packages and build the image."""
     site = site_packages()
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +93,7 @@ def build_workload_image(store: Path, workload: Workload) -> Manifest:
             parents = {up for path in workload.whiteouts for up in ancestors(path) if up.startswith(f"/{SITE}")}
             dirs = [(site / Path(up).relative_to(f"/{SITE}"), up.lstrip("/")) for up in parents]
             tars.append(write_layer(Path(tmp) / "whiteouts.tar", whiteouts=workload.whiteouts, dirs=dirs))
-        return build_image(store, tars, workload.name)
+        return build_image(store, tars, workload.name, compress=compress)
 
 
 def run_start(workload: Workload, root: str, modules: str | None = None, timeout: float = 300) -> None:
@@ -125,3 +138,60 @@ def native_trace(root: Path, workload: Workload, modules: str | None = None) -> 
         path, offset, length = line.split("\t")
         out.append(("/" + Path(path).relative_to(root).as_posix(), int(offset), int(length)))
     return out
+
+
+# --- a per-machine build cache: an image is built once, like an image pulled once -------------
+
+CACHE_VERSION = 2  # bump when the image format changes
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sysai" / "trio"
+
+
+def fingerprint(workload: Workload, compress: bool) -> str:
+    """Changes when the workload, the format or any installed file it packs changes."""
+    h = hashlib.sha256(repr((CACHE_VERSION, workload, compress, sys.version)).encode())
+    site = site_packages()
+    h.update(str(site.stat().st_mtime_ns).encode())  # the whiteout layer records site/'s own entry
+    for entry in sorted({e for layer in workload.layers for e in layer}):
+        for dirpath, dirnames, names in os.walk(site / entry):
+            dirnames.sort()
+            for name in sorted(names):
+                st = os.lstat(os.path.join(dirpath, name))
+                h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def cached_image(store: Path, workload: Workload, compress: bool = True, reuse: bool = True) -> tuple[Manifest, Path]:
+    """Build the workload image into `store`, reusing this machine's cached build when the
+    packed files have not changed (blobs are hard-linked: content-addressed, never modified).
+    Returns the manifest and the cache folder (where a recorded trace can be kept)."""
+    if not reuse:
+        return build_workload_image(store, workload, compress), Path(store)
+    folder = cache_root() / f"{workload.name}-{fingerprint(workload, compress)}"
+    if not (folder / MANIFEST).is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{workload.name}-", dir=_mkdir(cache_root())))
+        try:
+            build_workload_image(tmp, workload, compress)
+            if not (folder / MANIFEST).is_file():
+                shutil.rmtree(folder, ignore_errors=True)
+                os.replace(tmp, folder)  # atomic: a concurrent run sees all of it or none
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    blobs = Path(store) / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+    for blob in (folder / "blobs" / "sha256").iterdir():
+        target = blobs / blob.name
+        if not target.exists():
+            try:
+                os.link(blob, target)
+            except OSError:
+                shutil.copyfile(blob, target)
+    shutil.copyfile(folder / MANIFEST, Path(store) / MANIFEST)
+    return Manifest.load(store), folder
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

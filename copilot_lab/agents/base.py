@@ -43,9 +43,13 @@ class Finding:
 
 
 class Agent(abc.ABC):
-    """One diagnosis agent (a juror). ``optional`` agents (the LLM) join only when asked."""
+    """One diagnosis agent (a juror). Registered with ``default=True`` it sits on every jury;
+    otherwise (the LLM, the hypothesis test) it joins only when asked (``--agent NAME``)."""
 
-    optional = False
+    Config = None  # a plugin with options sets a dataclass here (built by AGENTS.create)
+
+    def __init__(self, *, seed: int = 0, config=None):
+        self.seed, self.config = seed, config
 
     @abc.abstractmethod
     def rank(self, view: CaseView) -> Finding: ...
@@ -60,5 +64,5 @@ AGENTS: Registry[type[Agent]] = Registry("diagnosis agent", package="copilot_lab
 
 
 def juror_names() -> list[str]:
-    """Every registered agent that runs by default (a new agent file joins automatically)."""
-    return [name for name, cls in AGENTS.items() if not cls.optional]
+    """Every agent registered with ``default=True`` (a new agent file joins automatically)."""
+    return AGENTS.defaults()

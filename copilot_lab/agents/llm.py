@@ -30,15 +30,23 @@ SYSTEM_PROMPT = (
 
 def build_prompt(view: CaseView, findings: list[Finding], top: int = 3) -> dict:
     """The case as the model sees it (also what the mock server reads)."""
-    jurors = {f.agent: [{"service": view.names[i], "share": round(float(f.distribution()[i]), 3),
-                         "evidence": f.evidence.get(i, "")} for i in f.ranking()[:top] if f.scores[i] > 0]
-              for f in findings if f.strength > 0}
+    jurors = {
+        f.agent: [
+            {"service": view.names[i], "share": round(float(f.distribution()[i]), 3), "evidence": f.evidence.get(i, "")}
+            for i in f.ranking()[:top]
+            if f.scores[i] > 0
+        ]
+        for f in findings
+        if f.strength > 0
+    }
     anomalies = []
     z = view.metric_z()
     if z is not None:
         flat = np.argsort(-np.nan_to_num(z, nan=0.0), axis=None)[:8]
         for s, k in zip(*np.unravel_index(flat, z.shape)):
-            anomalies.append({"service": view.names[s], "metric": view.telemetry.kinds[k], "z": round(float(z[s, k]), 1)})
+            anomalies.append(
+                {"service": view.names[s], "metric": view.telemetry.kinds[k], "z": round(float(z[s, k]), 1)}
+            )
     return {"services": view.names, "jurors": jurors, "metric_anomalies": anomalies}
 
 
@@ -49,8 +57,11 @@ async def _ask(url: str, model: str, prompt: dict, timeout_s: float) -> dict:
     key = os.environ.get("OPENAI_API_KEY")
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    body = {"model": model, "temperature": 0,
-            "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": json.dumps(prompt)}]}
+    body = {
+        "model": model,
+        "temperature": 0,
+        "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": json.dumps(prompt)}],
+    }
     endpoint = url.rstrip("/") + "/v1/chat/completions"
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
@@ -85,10 +96,17 @@ def parse_answer(answer: dict, names: list[str]) -> tuple[np.ndarray, str]:
 
 @AGENTS.register("llm")
 class LlmAgent(Agent):
-    optional = True
-
-    def __init__(self, url: str | None = None, model: str = "gpt-4o-mini", findings: list[Finding] | None = None,
-                 timeout_s: float = 60.0):
+    def __init__(
+        self,
+        url: str | None = None,
+        model: str = "gpt-4o-mini",
+        findings: list[Finding] | None = None,
+        timeout_s: float = 60.0,
+        *,
+        seed: int = 0,
+        config=None,
+    ):
+        super().__init__(seed=seed, config=config)
         self.url, self.model, self.findings, self.timeout_s = url, model, findings or [], timeout_s
 
     def rank(self, view: CaseView) -> Finding:

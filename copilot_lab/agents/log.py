@@ -21,7 +21,7 @@ LEVEL_WEIGHT = {"ERROR": 1.0, "WARN": 0.6, "WARNING": 0.6}
 NOVELTY = 2.0  # a template never seen in the baseline counts this much more
 
 
-@AGENTS.register("log")
+@AGENTS.register("log", default=True)
 class LogAgent(Agent):
     def rank(self, view: CaseView) -> Finding:
         logs = view.telemetry.logs

@@ -2,8 +2,9 @@
 (and MicroRCA, WWW'20) rank root causes.
 
 Symptoms (latency, errors) propagate *upstream* (callers of a slow service are slow), so a
-walker that starts at services with anomalous symptoms and prefers stepping to anomalous **callees** drifts down to the service that
-explains the others, and stays there. The walk's stationary visit share is the score.
+walker that starts at services with anomalous symptoms and prefers stepping to anomalous
+**callees** drifts down to the service that explains the others, and stays there. The walk's
+stationary visit share is the score.
 
 Edges, weighted by the anomaly of the node stepped to: caller → callee (1), callee → caller
 (``back``, small, lets the walker leave a dead end), co-located services (``host``), and a
@@ -18,8 +19,9 @@ from copilot_lab.agents.base import AGENTS, Agent, Finding, saturate
 from copilot_lab.anomaly import CaseView
 
 
-def personalized_pagerank(weights: np.ndarray, personalization: np.ndarray, damping: float = 0.85,
-                          iterations: int = 100, tol: float = 1e-10) -> np.ndarray:
+def personalized_pagerank(
+    weights: np.ndarray, personalization: np.ndarray, damping: float = 0.85, iterations: int = 100, tol: float = 1e-10
+) -> np.ndarray:
     """Stationary distribution of a walk that follows `weights` (row = from) with probability
     `damping` and restarts at `personalization` otherwise. Rows without out-weight restart.
 
@@ -47,7 +49,7 @@ def personalized_pagerank(weights: np.ndarray, personalization: np.ndarray, damp
 SYMPTOMS = ("latency", "error")  # what propagates along calls; resource metrics do not
 
 
-@AGENTS.register("topology")
+@AGENTS.register("topology", default=True)
 class TopologyAgent(Agent):
     back = 0.2
     host = 0.3

@@ -54,10 +54,14 @@ def _per_step(view: CaseView, start: np.ndarray, value: np.ndarray, key: np.ndar
     split = int(round(view.baseline_s / step_s))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # keys without spans in a window
-        return robust_z(series[:split], series[split:]), np.nanmedian(series[:split], axis=0), np.nanmean(series[split:], axis=0)
+        return (
+            robust_z(series[:split], series[split:]),
+            np.nanmedian(series[:split], axis=0),
+            np.nanmean(series[split:], axis=0),
+        )
 
 
-@AGENTS.register("trace")
+@AGENTS.register("trace", default=True)
 class TraceAgent(Agent):
     step_s = 10.0
 
@@ -66,7 +70,9 @@ class TraceAgent(Agent):
         if tr is None or len(tr.span) == 0:
             return Finding.empty("trace", view.n)
         n = view.n
-        keep = np.flatnonzero((tr.start >= view.anomaly_time - view.baseline_s) & (tr.start < view.anomaly_time + view.test_s))
+        keep = np.flatnonzero(
+            (tr.start >= view.anomaly_time - view.baseline_s) & (tr.start < view.anomaly_time + view.test_s)
+        )
         span, parent, start = tr.span[keep], tr.parent[keep], tr.start[keep]
         service, duration, client = tr.service[keep], tr.duration_ms[keep], tr.client[keep]
         server = ~client

@@ -8,7 +8,7 @@ share CPU and disk. So the root is rarely the loudest node — exactly what make
 
 Adding a fault type is one file in this package::
 
-    @FAULTS.register("thread_leak")
+    @FAULTS.register("thread_leak", default=True)  # default: part of every evaluation
     class ThreadLeak(Fault):
         def effect(self, severity):
             return Effect(self_factor=1 + severity, ramp=True, logs=[("WARN", "thread pool {n} busy")])
@@ -44,6 +44,11 @@ class Effect:
 
 class Fault(abc.ABC):
     """A fault type: its signature at the root, for a given severity (≈0.5–1.5)."""
+
+    Config = None  # a plugin with options sets a dataclass here (built by FAULTS.create)
+
+    def __init__(self, *, seed: int = 0, config=None):
+        self.seed, self.config = seed, config
 
     @abc.abstractmethod
     def effect(self, severity: float) -> Effect: ...

@@ -6,8 +6,12 @@ from __future__ import annotations
 from copilot_lab.faults.base import FAULTS, Effect, Fault
 
 
-@FAULTS.register("cpu_hog")
+@FAULTS.register("cpu_hog", default=True)
 class CpuHog(Fault):
     def effect(self, severity: float) -> Effect:
-        return Effect(cpu_add=35 * severity, self_factor=1 + 1.6 * severity,
-                      neighbour_cpu_add=12 * severity, neighbour_self_factor=1 + 0.3 * severity)
+        return Effect(
+            cpu_add=35 * severity,
+            self_factor=1 + 1.6 * severity,
+            neighbour_cpu_add=12 * severity,
+            neighbour_self_factor=1 + 0.3 * severity,
+        )

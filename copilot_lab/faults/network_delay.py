@@ -7,7 +7,7 @@ from __future__ import annotations
 from copilot_lab.faults.base import FAULTS, Effect, Fault
 
 
-@FAULTS.register("network_delay")
+@FAULTS.register("network_delay", default=True)
 class NetworkDelay(Fault):
     def effect(self, severity: float) -> Effect:
         return Effect(edge_delay_ms=12 * severity)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from copilot_lab.faults.base import FAULTS, Effect, Fault
 
 
-@FAULTS.register("packet_loss")
+@FAULTS.register("packet_loss", default=True)
 class PacketLoss(Fault):
     def effect(self, severity: float) -> Effect:
         return Effect(edge_loss=0.06 * severity, net_add=3 * severity)

@@ -38,6 +38,7 @@ from llm_la_lab.predictors.base import make_predictor
 COMPARED = ("e2e_mean_s", "ttft_mean_s", "tpot_mean_s")
 
 
+
 @dataclass
 class AgreementResults:
     requests: int
@@ -57,17 +58,20 @@ class AgreementResults:
     within_tolerance: bool
     achieved_poll_s: dict[str, float] = field(default_factory=dict)
     nominal_sim: dict[str, dict[str, Any]] = field(default_factory=dict)
+    predictor: str = ""
     files: list[Path] = field(default_factory=list)
 
 
 def run_live(setup: Setup, policy: str, workload, time_scale: float, poll_s: float) -> tuple[dict[str, Any], dict]:
     """Replay `workload` through a proxy (routing with `policy`) and fresh mock engines."""
+    cluster = setup.cluster()
     with ExitStack() as stack:
-        urls = [stack.enter_context(serve_in_thread(make_engine_app(f"engine-{i}", setup.replica, setup.latency,
-                                                                    time_scale)))
-                for i in range(setup.instances)]
-        proxy = Proxy(urls, make_policy(policy, setup.seed, setup.policy_options.get(policy)),
-                      make_predictor(setup.predictor, setup.seed, setup.sigma), refresh_s=poll_s)
+        urls = [stack.enter_context(serve_in_thread(make_engine_app(f"engine-{i}", config, latency, time_scale)))
+                for i, (config, latency) in enumerate(zip(cluster.configs, cluster.latencies))]
+        predictor = make_predictor(setup.predictor_name, setup.seed, setup.sigma)
+        predictor.fit(workload.prompt, workload.output)
+        proxy = Proxy(urls, make_policy(policy, setup.seed, setup.policy_options.get(policy)), predictor,
+                      refresh_s=poll_s)
         proxy_url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
         polls, since = proxy.stats.polls, proxy.stats.last_poll
         outcomes = asyncio.run(replay(proxy_url, workload, time_scale))
@@ -114,4 +118,4 @@ def agreement(setup: Setup, policies: list[str], time_scale: float = 0.2, poll_s
                         rank_margin)
     return AgreementResults(len(workload), setup.instances, rate / capacity, time_scale, poll_s, tolerance,
                             rank_margin, timer.elapsed, sim, live, errors, sim_rank, live_rank, agrees, within,
-                            achieved, nominal)
+                            achieved, nominal, setup.predictor_name)

@@ -7,9 +7,18 @@ absolute, so small event-loop delays do not accumulate. Requests generate exactl
 tokens (like vLLM with ``ignore_eos``); prompts count one token per word.
 
 Endpoints: ``POST /v1/completions`` and ``/v1/chat/completions`` (SSE streaming or not),
-``GET /load`` (the load signal: requests, waiting, outstanding tokens, KV use), ``GET /health``,
-``GET /v1/models``. Malformed requests get a 400 with a message. A streaming client that hangs
-up is aborted (its tokens stop counting as load), like vLLM does.
+``GET /metrics`` (Prometheus text with vLLM's metric names: ``vllm:num_requests_running``,
+``vllm:num_requests_waiting``, ``vllm:kv_cache_usage_perc`` and its older name
+``vllm:gpu_cache_usage_perc``, ``vllm:prefix_cache_queries_total``/``_hits_total``,
+``vllm:num_preemptions_total``) — what a router can scrape from a real vLLM — and ``GET /load``
+(the same plus outstanding tokens, a mock-only fast path), ``GET /health``, ``GET /v1/models``.
+
+The engine has vLLM's automatic prefix cache: a prompt's words are hashed into blocks of
+``block_size`` words (:func:`~llm_la_lab.live.openai_api.text_keys`), so two prompts that share
+their leading blocks share KV blocks and the second skips their prefill. A request longer than
+the replica accepts gets vLLM's 400 ("This model's maximum context length is …"). Malformed
+requests get a 400 with a message. A streaming client that hangs up is aborted (its tokens stop
+counting as load), like vLLM does.
 """
 
 from __future__ import annotations
@@ -19,11 +28,12 @@ import itertools
 import time
 
 from aiohttp import web
-
-from sysai.errors import UserError
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from llm_la_lab.latency import LatencyModel
-from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body, sse
+from llm_la_lab.live.openai_api import (CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body,
+                                        prompt_words, sse, text_keys, too_long)
 from llm_la_lab.replica import ReplicaConfig, ReplicaCore
 from llm_la_lab.request import DONE, Request
 
@@ -59,7 +69,7 @@ class Engine:
                 await self.wake.wait()
                 clock = max(clock, self.now())
                 continue
-            active = list(core.batch) if core.prefilling else list(core.running)
+            active = [r for r, _ in core.batch] + (list(core.running) if core.decoding else [])
             clock += duration
             delay = clock * self.scale + self.origin - time.monotonic()
             await asyncio.sleep(max(delay, 0.0))
@@ -68,14 +78,39 @@ class Engine:
                 if r.listener is not None:
                     r.listener.set()
 
-    def submit(self, prompt: int, max_tokens: int, predicted: int | None) -> Request:
+    def submit(self, prompt: int, max_tokens: int, predicted: int | None, keys: tuple[int, ...] = ()) -> Request:
+        """Queue a request; it comes back rejected if it is longer than the replica accepts."""
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.run())
-        r = Request(next(self.ids), self.now(), prompt, max_tokens, predicted)
+        r = Request(next(self.ids), self.now(), prompt, max_tokens, predicted, keys=keys,
+                    key_tokens=self.core.config.block_size if keys else 0)
         r.listener = asyncio.Event()
-        self.core.add(r)
-        self.wake.set()
+        if self.core.add(r):
+            self.wake.set()
         return r
+
+    def collect(self):
+        """Prometheus metric families with vLLM's names (scraped by ``GET /metrics``)."""
+        core, labels = self.core, {"model_name": MODEL}
+
+        def family(kind, name, text, value):
+            metric = kind(name, text, labels=list(labels))
+            metric.add_metric(list(labels.values()), value)
+            return metric
+
+        yield family(GaugeMetricFamily, "vllm:num_requests_running", "Number of requests in model execution batches.",
+                     len(core.running) + len(core.partial))
+        yield family(GaugeMetricFamily, "vllm:num_requests_waiting", "Number of requests waiting to be processed.",
+                     len(core.waiting))
+        yield family(GaugeMetricFamily, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.",
+                     core.kv_util)
+        yield family(GaugeMetricFamily, "vllm:gpu_cache_usage_perc", "GPU KV-cache usage (vLLM v0 name).",
+                     core.kv_util)
+        yield family(CounterMetricFamily, "vllm:prefix_cache_queries", "Prefix-cache queries, in tokens.",
+                     core.cache.queries)
+        yield family(CounterMetricFamily, "vllm:prefix_cache_hits", "Prefix-cache hits, in tokens.", core.cache.hits)
+        yield family(CounterMetricFamily, "vllm:num_preemptions", "Cumulative number of preemptions.",
+                     core.preemptions)
 
     def load(self) -> dict:
         core = self.core
@@ -83,7 +118,7 @@ class Engine:
                 "running": len(core.running), "outstanding_tokens": core.outstanding_tokens,
                 "kv_util": core.kv_util, "kv_tokens": core.config.kv_blocks * core.config.block_size,
                 "capacity": core.config.max_num_seqs, "preemptions": core.preemptions, "served": self.served,
-                "aborted": self.aborted}
+                "aborted": self.aborted, "rejected": core.rejected, "prefix_hit_rate": core.cache.hit_rate}
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -91,7 +126,8 @@ class Engine:
 
 
 def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None, latency: LatencyModel | None = None,
-                    time_scale: float = 0.1) -> web.Application:
+                    time_scale: float = 0.1, fast_path: bool = True) -> web.Application:
+    """The engine's HTTP app; ``fast_path=False`` leaves out ``/load``, so it looks like a real vLLM."""
     app = web.Application(middlewares=[json_errors])
     holder: dict[str, Engine] = {}
 
@@ -111,10 +147,10 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
         except ValueError as exc:
             return error(400, str(exc))
         eng = engine()
-        try:
-            r = eng.submit(prompt, max_tokens, predicted)
-        except UserError as exc:  # larger than the KV cache can ever hold (minus its watermark)
-            return error(400, f"prompt + max_tokens = {prompt + max_tokens} tokens: {exc}")
+        keys = text_keys(prompt_words(request.path, body), eng.core.config.block_size)
+        r = eng.submit(prompt, max_tokens, predicted, keys)
+        if r.rejected:  # longer than max_model_len, or than the KV cache can ever hold
+            return too_long(eng.core.limit, prompt, max_tokens)
         chat = request.path.endswith(CHAT)
         created = int(time.time())
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{eng.name}-{r.id}"
@@ -165,6 +201,12 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
     async def load(request: web.Request) -> web.Response:
         return web.json_response(engine().load())
 
+    async def metrics(request: web.Request) -> web.Response:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(engine())
+        return web.Response(body=generate_latest(registry), content_type="text/plain", charset="utf-8",
+                            headers={"X-Prometheus-Format": "0.0.4"})
+
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "name": name})
 
@@ -177,7 +219,9 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
 
     app.router.add_post(COMPLETIONS, complete)
     app.router.add_post(CHAT, complete)
-    app.router.add_get("/load", load)
+    if fast_path:
+        app.router.add_get("/load", load)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/health", health)
     app.router.add_get("/v1/models", models)
     app.on_cleanup.append(cleanup)

@@ -6,6 +6,7 @@ tokenizer, and the replayer builds prompts of exactly N words for an N-token tra
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -44,6 +45,48 @@ def count_message(message: Any) -> int:
     if isinstance(content, list) and all(isinstance(part, dict) for part in content):
         return sum(len(str(part.get("text", "")).split()) for part in content)
     raise ValueError(f"a {message['role']!r} message needs 'content': a string or a list of parts")
+
+
+def prompt_words(path: str, body: dict) -> list[str]:
+    """The words of a (well-formed) request's prompt, in order: what prefix hashing looks at."""
+    if path.endswith(CHAT):
+        words: list[str] = []
+        for m in body["messages"]:
+            content = m.get("content")
+            if isinstance(content, list):
+                content = " ".join(str(part.get("text", "")) for part in content)
+            words += [f"<{m['role']}>", *str(content or "").split()]
+        return words
+    prompt = body["prompt"]
+    if isinstance(prompt, str):
+        return prompt.split()
+    if prompt and all(isinstance(t, int) for t in prompt):
+        return [str(t) for t in prompt]
+    return [w for p in prompt for w in (p.split() if isinstance(p, str) else map(str, p))]
+
+
+def text_keys(words: list[str], block: int) -> tuple[int, ...]:
+    """Hash-chain keys of the full `block`-word blocks of a prompt (llm-d's approximate prefix hashing).
+
+    A stable digest (not Python's salted ``hash``), so a proxy and its engines in different
+    processes compute the same keys for the same text.
+    """
+    keys = []
+    previous = b""
+    for start in range(0, len(words) - block + 1, block):
+        digest = hashlib.blake2b(previous + "\x1f".join(words[start:start + block]).encode(), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big", signed=True))
+        previous = digest
+    return tuple(keys)
+
+
+def too_long(limit: int, prompt: int, max_tokens: int) -> web.Response:
+    """vLLM's answer to a request over ``max_model_len``: a 400 with this message."""
+    return web.json_response({"error": {
+        "message": f"This model's maximum context length is {limit} tokens. However, you requested "
+                   f"{prompt + max_tokens} tokens ({prompt} in the messages, {max_tokens} in the completion). "
+                   "Please reduce the length of the messages or completion.",
+        "type": "BadRequestError", "param": None, "code": 400}}, status=400)
 
 
 def parse_body(path: str, body: Any) -> tuple[int, int, bool]:

@@ -1,11 +1,24 @@
 """The routing proxy: OpenAI-compatible in front, any OpenAI-compatible backends behind.
 
-It routes with the **same policy objects** as the simulator. Per backend it keeps a load signal:
+It routes with the **same policy objects** as the simulator. Per backend it keeps a load signal,
+refreshed every ``refresh_s`` — a snapshot that is stale between polls, exactly like the
+simulator's ``--refresh``:
 
-* polled from the backend's ``GET /load`` every ``refresh_s`` (the mock engines have it) — a
-  snapshot that is stale between polls, exactly like the simulator's ``--refresh``;
-* or, for backends without ``/load`` (e.g. a real vLLM server), built from the proxy's own books:
-  requests in flight, their prompt tokens until the first byte, predicted decode tokens left.
+* from ``GET /metrics``, the Prometheus text a real vLLM serves: ``vllm:num_requests_running``,
+  ``vllm:num_requests_waiting`` and ``vllm:kv_cache_usage_perc`` (or the older
+  ``vllm:gpu_cache_usage_perc``); outstanding tokens come from the proxy's own books (vLLM does
+  not export them). So the proxy works unchanged in front of vLLM;
+* from ``GET /load`` where a backend has it (the mock engines: the same numbers plus outstanding
+  tokens, as JSON — a fast path, tried first);
+* from the proxy's own books alone when a backend offers neither, or its ``/metrics`` cannot be
+  parsed (logged once): requests in flight, their prompt tokens until the first byte, predicted
+  decode tokens left.
+
+Prefix-aware policies see each request's prompt hashed into blocks of ``block_size`` words
+(:func:`~llm_la_lab.live.openai_api.text_keys`); the backends do not report their caches, so such
+policies use their approximate, router-side index (as llm-d's approximate prefix scorer does).
+Every reply that comes back is reported to the policy (:meth:`Policy.completed`): pull policies
+count outstanding requests exactly.
 
 Requests wait in a central queue ordered by ``policy.order`` while the policy returns None.
 Failures: a backend that refuses the connection, times out or answers 5xx before the proxy has
@@ -22,10 +35,15 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
+import logging
+
 import aiohttp
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
-from llm_la_lab.live.openai_api import CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body, sse
+from llm_la_lab.live import DEFAULT_PROXY_POLICY
+from llm_la_lab.live.openai_api import (CHAT, COMPLETIONS, PREDICTED_HEADER, error, json_errors, parse_body,
+                                        prompt_words, sse, text_keys)
 from llm_la_lab.load import LoadSignal
 from llm_la_lab.policies.base import Policy
 from llm_la_lab.predictors.base import Predictor
@@ -33,6 +51,24 @@ from llm_la_lab.request import Request
 
 FALLBACK_CAPACITY = 256
 FALLBACK_KV_TOKENS = 10**9
+BLOCK_WORDS = 16  # vLLM's default KV block size: prompts are hashed in blocks of this many words
+log = logging.getLogger("llm_la_lab.proxy")
+
+
+def parse_vllm_metrics(text: str) -> tuple[int, int, float]:
+    """(running, waiting, KV use in [0, 1]) from vLLM's Prometheus text; ValueError if they are not there."""
+    values: dict[str, float] = {}
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                values[sample.name] = values.get(sample.name, 0.0) + float(sample.value)
+    except Exception as exc:  # the parser raises ValueError, TypeError or IndexError on bad text
+        raise ValueError(f"not Prometheus text ({type(exc).__name__}: {exc})") from None
+    kv = values.get("vllm:kv_cache_usage_perc", values.get("vllm:gpu_cache_usage_perc"))
+    missing = [n for n in ("vllm:num_requests_running", "vllm:num_requests_waiting") if n not in values]
+    if missing or kv is None:
+        raise ValueError(f"no {', '.join(missing) or 'vllm:kv_cache_usage_perc'} in it")
+    return int(values["vllm:num_requests_running"]), int(values["vllm:num_requests_waiting"]), float(kv)
 
 
 class BackendFailed(Exception):
@@ -61,6 +97,9 @@ class Backend:
     healthy: bool = True
     polled: LoadSignal | None = None
     has_load: bool = True
+    has_metrics: bool = True
+    scraped: tuple[int, int, float] | None = None  # (running, waiting, KV use) from the last good /metrics
+    warned: bool = False
     version: int = 0
     inflight: dict[int, list[int]] = field(default_factory=dict)  # request id -> [prompt, predicted, tokens seen]
     routed: int = 0
@@ -70,8 +109,17 @@ class Backend:
         if self.polled is not None and self.has_load:
             return self.polled
         outstanding = sum((p if seen == 0 else 0) + max(pred - seen, 0) for p, pred, seen in self.inflight.values())
+        if self.scraped is not None:
+            running, waiting, kv = self.scraped
+            return LoadSignal(self.index, self.version, now, running + waiting, waiting, outstanding, kv,
+                              FALLBACK_KV_TOKENS, FALLBACK_CAPACITY)
         return LoadSignal(self.index, self.version, now, len(self.inflight), 0, outstanding, 0.0, FALLBACK_KV_TOKENS,
                           FALLBACK_CAPACITY)
+
+    @property
+    def source(self) -> str:
+        """Where this backend's load signal comes from now."""
+        return "load" if self.has_load else "metrics" if self.scraped is not None else "own books"
 
     def touch(self) -> None:
         self.version += 1
@@ -162,10 +210,34 @@ class Proxy:
                         return
                     else:
                         raise BackendFailed(f"/load answered {resp.status}")
+            if backend.has_metrics and await self._scrape(backend, timeout):
+                return
             async with self.session.get(f"{backend.url}/health", timeout=timeout) as resp:
                 backend.healthy = resp.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError, BackendFailed, KeyError, ValueError, TypeError):
             backend.healthy = False
+
+    async def _scrape(self, backend: Backend, timeout: aiohttp.ClientTimeout) -> bool:
+        """Read vLLM's /metrics; True if it gave a signal. Unparsable text is logged once, then own books."""
+        async with self.session.get(f"{backend.url}/metrics", timeout=timeout) as resp:
+            if resp.status == 404:
+                backend.has_metrics = False
+                return False
+            if resp.status != 200:
+                raise BackendFailed(f"/metrics answered {resp.status}")
+            text = await resp.text()
+        try:
+            backend.scraped = parse_vllm_metrics(text)
+        except ValueError as exc:
+            backend.scraped = None
+            if not backend.warned:
+                backend.warned = True
+                log.warning("backend %s: cannot use its /metrics (%s); routing on the proxy's own counts", backend.url,
+                            exc)
+            return False
+        backend.touch()
+        backend.healthy = True
+        return True
 
     # --- routing --------------------------------------------------------------------------------
     def dispatch(self) -> None:
@@ -202,7 +274,8 @@ class Proxy:
         try:
             key = self.policy.order(r)
         except Exception as exc:
-            raise PolicyFailed(f"policy {type(self.policy).__name__}.order raised {type(exc).__name__}: {exc}") from None
+            raise PolicyFailed(f"policy {type(self.policy).__name__}.order raised "
+                               f"{type(exc).__name__}: {exc}") from None
         heapq.heappush(self.queue, (key, r.arrival, next(self.ids), (r, exclude, future)))
         self.dispatch()
         return await asyncio.wait_for(future, self.queue_timeout_s)
@@ -220,7 +293,9 @@ class Proxy:
             self.stats.client_errors += 1
             return error(400, str(exc))
         self.stats.requests += 1
-        r = Request(next(self.ids), time.monotonic(), prompt, max_tokens)
+        keys = text_keys(prompt_words(request.path, body), BLOCK_WORDS)
+        r = Request(next(self.ids), time.monotonic(), prompt, max_tokens, keys=keys,
+                    key_tokens=BLOCK_WORDS if keys else 0)
         r.predicted = self.predictor.predict(r)
         exclude: set[int] = set()
         tried: list[str] = []
@@ -264,6 +339,8 @@ class Proxy:
                     raise BackendFailed(f"answered {up.status}")
                 if up.status != 200 or not stream:
                     data = await up.read()
+                    if up.status == 200:
+                        self._learn(r)
                     return web.Response(body=data, status=up.status, content_type=up.content_type)
                 async for chunk in up.content.iter_any():
                     if response is None:
@@ -274,6 +351,7 @@ class Proxy:
                     await _to_client(response.write(chunk))
                 if response is None:
                     raise BackendFailed("closed the stream before any data")
+                self._learn(r)
                 await _to_client(response.write_eof())
                 return response
         except ClientGone:
@@ -296,13 +374,26 @@ class Proxy:
         finally:
             del backend.inflight[r.id]
             backend.touch()
+            try:
+                self.policy.completed(r, backend.index)
+            except Exception as exc:  # a broken policy must not break the proxy
+                self.stats.policy_errors += 1
+                log.warning("policy %s.completed raised %s: %s", type(self.policy).__name__, type(exc).__name__, exc)
             self.dispatch()
+
+    def _learn(self, r: Request) -> None:
+        """A reply came back in full: tell the predictor (the mock engines generate exactly max_tokens)."""
+        try:
+            self.predictor.observe(r.prompt, r.output)
+        except Exception as exc:  # a broken predictor must not break the proxy
+            log.warning("predictor %s.observe raised %s: %s", type(self.predictor).__name__, type(exc).__name__, exc)
 
     async def status(self, request: web.Request) -> web.Response:
         return web.json_response({
             "policy": type(self.policy).__name__, "refresh_s": self.refresh_s, "stats": vars(self.stats),
             "backends": [{"url": b.url, "healthy": b.healthy, "routed": b.routed, "failures": b.failures,
-                          "inflight": len(b.inflight), "load_endpoint": b.has_load} for b in self.backends],
+                          "inflight": len(b.inflight), "load_endpoint": b.has_load, "signal": b.source}
+                         for b in self.backends],
             "queued": len(self.queue)})
 
     async def models(self, request: web.Request) -> web.Response:
@@ -334,3 +425,23 @@ def make_proxy_app(proxy: Proxy) -> web.Application:
     app.on_startup.append(proxy.start)
     app.on_cleanup.append(proxy.stop)
     return app
+
+
+
+
+def build_proxy(backends: list[str], policy: str | None, predictor: str | None, sigma: float, refresh_s: float,
+                seed: int, assignments: list[str], policy_config=None) -> Proxy:
+    """A proxy from command-line options (checked: bad URLs, names and options are one-line errors)."""
+    from sysai.errors import UserError
+
+    from llm_la_lab.live.replay import check_url
+    from llm_la_lab.policies.base import make_policy, policy_options
+    from llm_la_lab.predictors.base import make_predictor
+
+    options = policy_options(assignments, policy_config)
+    if not refresh_s > 0:
+        raise UserError("--refresh must be positive")
+    urls = [check_url(b, allow_remote=True, option="--backend") for b in backends]
+    name = policy or DEFAULT_PROXY_POLICY
+    return Proxy(urls, make_policy(name, seed, options.get(name)), make_predictor(predictor, seed, sigma),
+                 refresh_s=refresh_s)

@@ -1,7 +1,9 @@
 """Replay a trace against an OpenAI-compatible URL and measure what the simulator measures.
 
 Each trace row becomes a streaming ``/v1/completions`` request with a prompt of exactly
-``prompt`` words and ``max_tokens = output``, sent at its arrival time × ``time_scale`` (wall
+``prompt`` words and ``max_tokens = output``. The words are the request's own (so two prompts
+share a prefix only where the trace says so: a trace with block hashes, like Mooncake's, repeats
+a block's words wherever its hash repeats; other traces share nothing), sent at its arrival time × ``time_scale`` (wall
 seconds per model second, the same factor the mock engines use). TTFT is the first streamed
 token, E2E the end of the stream; times are divided by ``time_scale`` so they read in the
 simulator's (model) seconds. Bounded: a maximum number of requests, and loopback URLs only unless
@@ -14,6 +16,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 import aiohttp
@@ -38,6 +41,18 @@ class Outcome:
     e2e: float = float("nan")
     tokens: int = 0
     error: str = ""
+    text: str = ""
+
+
+def prompt_text(index: int, prompt: int, keys: tuple[int, ...] = (), key_tokens: int = 0) -> str:
+    """`prompt` words: one word per token of each hashed block (equal blocks, equal words), then unique ones."""
+    words: list[str] = []
+    for key in keys:
+        if len(words) + key_tokens > prompt:
+            break
+        words += [f"k{key & 0xFFFFFFFFFFFF:x}"] * key_tokens
+    words += [f"r{index}"] * (prompt - len(words))
+    return " ".join(words)
 
 
 def check_url(url: str, allow_remote: bool, option: str = "--url") -> str:
@@ -60,17 +75,21 @@ async def replay(url: str, workload: Workload, time_scale: float, timeout_s: flo
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
         start = time.monotonic()
         tasks = []
-        for arrival, prompt, output in zip(workload.arrival.tolist(), workload.prompt.tolist(), workload.output.tolist()):
+        keys = workload.keys or [()] * len(workload)
+        for i, (arrival, prompt, output) in enumerate(zip(workload.arrival.tolist(), workload.prompt.tolist(),
+                                                          workload.output.tolist())):
             delay = start + arrival * time_scale - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            outcome = Outcome(arrival, int(prompt), int(output))
+            outcome = Outcome(arrival, int(prompt), int(output),
+                              text=prompt_text(i, int(prompt), keys[i], workload.key_tokens))
             tasks.append(asyncio.ensure_future(_one(session, url, outcome, time_scale)))
         return list(await asyncio.gather(*tasks))
 
 
 async def _one(session: aiohttp.ClientSession, url: str, outcome: Outcome, scale: float) -> Outcome:
-    body = {"model": "replay", "prompt": " ".join(["w"] * outcome.prompt), "max_tokens": outcome.output, "stream": True}
+    body = {"model": "replay", "prompt": outcome.text or " ".join(["w"] * outcome.prompt),
+            "max_tokens": outcome.output, "stream": True}
     sent = time.monotonic()
     try:
         async with session.post(f"{url}{COMPLETIONS}", json=body) as resp:
@@ -108,3 +127,25 @@ def summarize_outcomes(outcomes: list[Outcome], slo: Slo) -> dict[str, float]:
             "throughput_tok_s": float(output.sum() / span) if span > 0 else float("nan"),
             "slo_attainment": float(good.sum() / len(outcomes)) if outcomes else float("nan"),
             "completed": len(ok), "errors": len(outcomes) - len(ok)}
+
+
+def replay_trace(url: str, trace: str, columns: str | None, time_unit: str | None, requests: int,
+                 rate: float | None, time_scale: float, allow_remote: bool, slo_ttft: float, slo_tpot: float,
+                 out: Path) -> dict:
+    """The `replay` command's work: replay a trace slice, write requests.csv, return the summary."""
+    from dataclasses import asdict
+
+    from sysai.results import write_csv
+
+    from llm_la_lab.workload import load_trace
+
+    base = check_url(url, allow_remote)
+    workload = load_trace(trace, columns, time_unit).head(requests)
+    if rate is not None:
+        workload = workload.at_rate(rate)
+    outcomes = asyncio.run(replay(base, workload, time_scale))
+    summary = summarize_outcomes(outcomes, Slo(slo_ttft, slo_tpot))
+    write_csv(out / "requests.csv", [{k: v for k, v in asdict(o).items() if k != "text"} for o in outcomes])
+    failed = [o.error for o in outcomes if o.error]
+    return {"url": base, "requests": len(workload), "time_scale": time_scale, **summary,
+            "first_error": failed[0] if failed else None}

@@ -20,7 +20,6 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import yaml
 
-from sysai.config import from_mapping
 from sysai.errors import UserError
 from sysai.registry import Registry
 from sysai.seeding import py_random
@@ -47,18 +46,16 @@ class Policy(ABC):
     def choose(self, request: Request, loads: Sequence[LoadSignal]) -> int | None:
         """The `replica` id of one of `loads`, or None to hold the request in the central queue."""
 
+    def completed(self, request: Request, replica: int) -> None:
+        """`request`, routed to `replica`, finished or was rejected there (the router sees every reply)."""
+
 
 POLICIES: Registry[type[Policy]] = Registry("routing policy", package="llm_la_lab.policies")
 
 
 def make_policy(name: str, seed: int = 0, options: Mapping[str, Any] | None = None) -> Policy:
     """The policy registered as `name`, its ``Config`` built from `options` (checked, with messages)."""
-    cls = POLICIES.get(name)
-    if cls.Config is None:
-        if options:
-            raise UserError(f"policy {name!r} has no options (got {', '.join(map(repr, options))})")
-        return cls(seed)
-    return cls(seed, from_mapping(cls.Config, options or {}, where=f"options of policy {name!r}"))
+    return POLICIES.create(name, seed=seed, options=options)
 
 
 def policy_options(assignments: Sequence[str] = (), path: str | Path | None = None) -> dict[str, dict[str, Any]]:

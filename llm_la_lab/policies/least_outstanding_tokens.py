@@ -10,7 +10,7 @@ from __future__ import annotations
 from llm_la_lab.policies.base import POLICIES, Policy
 
 
-@POLICIES.register("least_outstanding_tokens")
+@POLICIES.register("least_outstanding_tokens", default=True)
 class LeastOutstandingTokens(Policy):
     def choose(self, request, loads):
         # BEGIN SOLUTION task2_2

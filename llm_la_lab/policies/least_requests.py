@@ -9,7 +9,7 @@ from __future__ import annotations
 from llm_la_lab.policies.base import POLICIES, Policy
 
 
-@POLICIES.register("least_requests")
+@POLICIES.register("least_requests", default=True)
 class LeastRequests(Policy):
     def choose(self, request, loads):
         # BEGIN SOLUTION task2_1

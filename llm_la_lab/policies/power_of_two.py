@@ -8,7 +8,7 @@ from __future__ import annotations
 from llm_la_lab.policies.base import POLICIES, Policy
 
 
-@POLICIES.register("power_of_two")
+@POLICIES.register("power_of_two", default=True)
 class PowerOfTwo(Policy):
     def choose(self, request, loads):
         if len(loads) == 1:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from llm_la_lab.policies.base import POLICIES, Policy
 
 
-@POLICIES.register("round_robin")
+@POLICIES.register("round_robin", default=True)
 class RoundRobin(Policy):
-    def __init__(self, seed: int = 0):
-        super().__init__(seed)
+    def __init__(self, seed: int = 0, config=None):
+        super().__init__(seed, config)
         self.next = 0
 
     def choose(self, request, loads):

@@ -54,8 +54,20 @@ def test_mock_server_rejects_malformed_requests_and_client_reports_errors(view):
 
 
 def test_parse_answer_ignores_invented_services_and_rejects_prose():
-    answer = {"choices": [{"message": {"content": json.dumps(
-        {"ranking": [{"service": "cart", "score": 0.7}, {"service": "mainframe", "score": 0.3}], "reason": "r"})}}]}
+    answer = {
+        "choices": [
+            {
+                "message": {
+                    "content": json.dumps(
+                        {
+                            "ranking": [{"service": "cart", "score": 0.7}, {"service": "mainframe", "score": 0.3}],
+                            "reason": "r",
+                        }
+                    )
+                }
+            }
+        ]
+    }
     scores, reason = parse_answer(answer, ["frontend", "cart"])
     assert scores.tolist() == [0.0, 0.7] and reason == "r"
     with pytest.raises(UserError, match="not the JSON ranking"):

@@ -33,13 +33,16 @@ def test_a_user_system_loads_from_yaml(tmp_path):
     assert system.graph.colocated[0, 1] and not system.graph.colocated[0, 2]
 
 
-@pytest.mark.parametrize("change,message", [
-    (("db: 0.5", "dbx: 0.5"), "calls unknown service 'dbx'"),
-    (("- {name: db, host: b, self_ms: 1}", "- {name: db, host: b, self_ms: 1, calls: {web: 1.0}}"), "cycle"),
-    (("entry: web", "entry: nowhere"), "entry 'nowhere'"),
-    (("db: 0.5", "db: 1.5"), "must be in (0, 1]"),
-    (("self_ms: 1}", "self_ms: 1, colour: red}"), "unknown key(s) 'colour'"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (("db: 0.5", "dbx: 0.5"), "calls unknown service 'dbx'"),
+        (("- {name: db, host: b, self_ms: 1}", "- {name: db, host: b, self_ms: 1, calls: {web: 1.0}}"), "cycle"),
+        (("entry: web", "entry: nowhere"), "entry 'nowhere'"),
+        (("db: 0.5", "db: 1.5"), "must be in (0, 1]"),
+        (("self_ms: 1}", "self_ms: 1, colour: red}"), "unknown key(s) 'colour'"),
+    ],
+)
 def test_bad_system_files_name_the_problem(tmp_path, change, message):
     path = tmp_path / "bad.yaml"
     path.write_text(GOOD.replace(*change))

@@ -96,3 +96,43 @@ def test_confidence_is_the_margin_over_the_runner_up():
     pooled, confidence, abstain = fuse([a], {}, sharpen=1.0, threshold=0.7)
     assert pooled == pytest.approx([0.5, 0.25, 0.25])
     assert confidence == pytest.approx(2 / 3) and abstain  # p1 / (p1 + p2), not p1
+
+
+@pytest.mark.task4_5
+def test_variance_z_sees_a_spread_change_and_not_a_level_shift():
+    from copilot_lab.anomaly import variance_z
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(10, 1, (60, 3))
+    test = np.column_stack([rng.normal(10, 3, 30), rng.normal(15, 1, 30), rng.normal(10, 0.2, 30)])
+    z = variance_z(base, test)
+    assert z.shape == (3,)
+    assert z[0] > 3.5  # spread ×3, same level
+    assert abs(z[1]) < 3  # a level shift alone: the test spread is around the test's own mean
+    assert z[2] < -4  # spread shrank: negative
+
+
+@pytest.mark.task4_5
+def test_variance_z_standard_error_and_edge_cases():
+    from copilot_lab.anomaly import variance_z
+
+    base = np.tile([9.0, 11.0], 30)[:, None]  # MAD 1 -> s_b = 1.4826
+    test = np.tile([8.0, 12.0], 10)[:, None]  # std (ddof=1) of ±2 around 10
+    s_t = np.std(np.tile([8.0, 12.0], 10), ddof=1)
+    expected = np.log(s_t / 1.4826) / np.sqrt(1 / (2 * 20) + 1.35 / 60)
+    assert variance_z(base, test)[0] == pytest.approx(expected, rel=1e-6)
+    one = variance_z(base, np.array([[30.0]]))  # a single test value has no spread
+    assert one[0] == 0.0
+    missing = np.full((10, 1), np.nan)
+    assert variance_z(missing, test[:10])[0] == 0.0
+    flat = variance_z(np.full((30, 1), 5.0), np.array([[5.0], [5.1], [4.9]]))
+    assert np.isfinite(flat).all() and abs(flat[0]) < 50  # the flat-baseline floor bounds it
+
+
+@pytest.mark.task4_1
+def test_robust_z_floor_for_flat_baselines():
+    flat = np.full((30, 2), [5.0, 0.0])
+    z = robust_z(flat, np.array([[5.001, 0.001]]))
+    assert abs(z[0]) < 1 and 0 < z[1] <= 101  # never "+1e9σ"
+    noisy = np.tile([9.0, 11.0], 15)[:, None]
+    assert robust_z(noisy, np.array([[1000.0]]))[0] > 500  # a real spread is not floored away

@@ -53,13 +53,16 @@ def test_unknown_fault_is_a_user_error():
         FAULTS.get("meteor_strike")
 
 
-@pytest.mark.parametrize("agent,fault,root", [
-    ("metric", "memory_leak", "cart"),
-    ("log", "code_exception", "catalog"),
-    ("trace", "disk_io", "currency"),
-    ("trace", "network_delay", "payment"),
-    ("topology", "config_error", "redis"),
-])
+@pytest.mark.parametrize(
+    "agent,fault,root",
+    [
+        ("metric", "memory_leak", "cart"),
+        ("log", "code_exception", "catalog"),
+        ("trace", "disk_io", "currency"),
+        ("trace", "network_delay", "payment"),
+        ("topology", "config_error", "redis"),
+    ],
+)
 def test_each_agent_catches_the_case_built_for_it(shop, agent, fault, root):
     tel, view = run(shop, fault, root)
     finding = AGENTS.get(agent)().rank(view)
@@ -83,7 +86,7 @@ def test_missing_modality_gives_an_empty_finding(shop):
 
 def test_coordinator_explains_and_finds_a_network_fault(shop):
     tel, view = run(shop, "network_delay", "email", severity=1.5)
-    findings = [AGENTS.get(a)().rank(view) for a in ("metric", "log", "trace", "topology")]
+    findings = [AGENTS.create(a).rank(view) for a in AGENTS.defaults()]
     result = diagnose(findings, shop.names, shop.graph)
     assert result.ranking[0] == "email"
     text = "\n".join(result.explanation)
@@ -98,3 +101,36 @@ def test_same_seed_same_telemetry(shop):
     assert np.array_equal(a.metrics, b.metrics) and a.logs.message == b.logs.message
     assert np.array_equal(a.traces.duration_ms, b.traces.duration_ms)
     assert not np.array_equal(a.metrics, c.metrics)
+
+
+@pytest.mark.parametrize("name", AGENTS.names())
+def test_every_agent_plugin_honours_the_contract(shop, name):
+    """Built by the registry (seed and config keywords), any agent returns one non-negative score
+    per service and a strength in [0, 1] — with all modalities and with none but metrics."""
+    tel, view = run(shop, "cpu_hog", "cart")
+    for v in (view, CaseView(tel.without("logs").without("traces"), None, view.anomaly_time)):
+        finding = AGENTS.create(name, seed=1).rank(v)
+        assert finding.scores.shape == (shop.n,) and (finding.scores >= 0).all()
+        assert 0 <= finding.strength <= 1 and finding.agent == name
+
+
+@pytest.mark.parametrize("name", FAULTS.names())
+def test_every_fault_plugin_gives_an_effect_that_moves_something(name):
+    from copilot_lab.faults.base import Effect
+
+    effect = FAULTS.create(name, seed=1).effect(1.0)
+    assert isinstance(effect, Effect) and effect != Effect()
+
+
+def test_two_concurrent_roots_both_break(shop):
+    from copilot_lab.cases import make_case
+
+    one, tel1 = make_case(shop, 5, "eval", 2)
+    two, tel2 = make_case(shop, 5, "eval", 2, roots=2)
+    assert (one.root_index, one.severity, one.onset_time) == (two.root_index, two.severity, two.onset_time)
+    assert len(two.roots) == 2 and two.also[0] != two.root_index
+    view = CaseView(tel2, shop.graph, two.onset_time)
+    z = np.abs(view.metric_z())
+    quiet = CaseView(tel1, shop.graph, one.onset_time)
+    second = two.also[0]
+    assert z[second].max() > np.abs(quiet.metric_z())[second].max()  # the second root moves only with two

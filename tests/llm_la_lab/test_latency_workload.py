@@ -77,7 +77,8 @@ def test_excel_bom_iso_z_timestamps_and_unreadable_files(tmp_path):
     ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10\n", r"t.csv:2: column GeneratedTokens is missing"),
     ("time,ContextTokens,GeneratedTokens\n0,10,5\n", r"t.csv:1: no column\(s\) TIMESTAMP"),
     ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10,5\n1,10,5,9\n", r"t.csv:3: 3 columns in the header, 4 in this row"),
-    ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10,5\nnan,10,5\n", r"t.csv:3: column TIMESTAMP: 'nan' is not a finite"),
+    ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,10,5\nnan,10,5\n",
+     r"t.csv:3: column TIMESTAMP: 'nan' is not a finite"),
     ("TIMESTAMP,ContextTokens,GeneratedTokens\n0,1e400,5\n", r"t.csv:2: column ContextTokens: '1e400'"),
 ])
 def test_malformed_csv_names_file_and_line(tmp_path, body, message):
@@ -107,7 +108,8 @@ def test_synthetic_rates_and_burstiness():
     gaps_p, gaps_b = poisson.arrival[1:] - poisson.arrival[:-1], bursty.arrival[1:] - bursty.arrival[:-1]
     assert gaps_b.std() / gaps_b.mean() > 2 * gaps_p.std() / gaps_p.mean()
     log = synthetic(100, 1.0, seed=2, lengths="lognormal:100,20")
-    assert (log.prompt >= 1).all() and synthetic(5, 1.0, seed=3).prompt.tolist() == synthetic(5, 1.0, seed=3).prompt.tolist()
+    assert (log.prompt >= 1).all()
+    assert synthetic(5, 1.0, seed=3).prompt.tolist() == synthetic(5, 1.0, seed=3).prompt.tolist()
     with pytest.raises(UserError):
         synthetic(10, 1.0, seed=1, arrival="uniform")
 

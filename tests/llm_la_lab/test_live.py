@@ -14,6 +14,7 @@ from contextlib import ExitStack
 
 import pytest
 from openai import OpenAI
+from prometheus_client.parser import text_string_to_metric_families
 
 from sysai.errors import UserError
 from sysai.http import serve_in_thread
@@ -26,6 +27,7 @@ from llm_la_lab.live.replay import check_url, replay
 from llm_la_lab.policies.base import Policy, make_policy
 from llm_la_lab.predictors.base import make_predictor
 from llm_la_lab.replica import ReplicaConfig
+from llm_la_lab.request import Request
 from llm_la_lab.workload import load_trace
 
 SMALL = ReplicaConfig(kv_blocks=1000, max_num_seqs=32)
@@ -58,7 +60,12 @@ def test_engine_speaks_openai_over_raw_http():
         status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": -2})
         assert status == 400 and "max_tokens" in json.loads(text)["error"]["message"]
         status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 117_500})  # > cache − watermark
-        assert status == 400 and "KV cache" in json.loads(text)["error"]["message"]
+        error = json.loads(text)["error"]
+        assert status == 400 and error["type"] == "BadRequestError"  # vLLM's answer, and the engine keeps serving
+        assert error["message"].startswith("This model's maximum context length is 116432 tokens. However, you "
+                                           "requested 117501 tokens (1 in the messages, 117500 in the completion)")
+        status, text = post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 2})
+        assert status == 200
 
 
 @pytest.fixture
@@ -215,9 +222,12 @@ def test_replay_command_measures_a_live_engine(tmp_path, capsys):
     assert main(["llm-la", "replay", "--url", "http://example.com", "--out", str(tmp_path)]) == 2
 
 
-def _plain_backend(status: int):
+def _plain_backend(status: int, metrics: str | None = None):
     """An OpenAI-ish server with no /load (like vLLM) that answers every completion with `status`."""
     from aiohttp import web
+
+    async def scrape(request):
+        return web.Response(text=metrics)
 
     async def complete(request):
         await asyncio.sleep(0.05)
@@ -231,7 +241,65 @@ def _plain_backend(status: int):
     app = web.Application()
     app.router.add_post("/v1/completions", complete)
     app.router.add_get("/health", health)
+    if metrics is not None:
+        app.router.add_get("/metrics", scrape)
     return app
+
+
+@pytest.mark.timeout(60)
+def test_proxy_routes_on_vllm_metrics_in_front_of_engines_without_load():
+    """Engines that expose only vLLM's Prometheus /metrics (no /load): the proxy reads load from there."""
+    with ExitStack() as stack:
+        engines = [stack.enter_context(serve_in_thread(make_engine_app(f"v{i}", SMALL, time_scale=0.05,
+                                                                       fast_path=False))) for i in range(2)]
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{engines[0]}/load")
+        text = urllib.request.urlopen(f"{engines[0]}/metrics").read().decode()
+        for name in ("vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
+                     "vllm:gpu_cache_usage_perc", "vllm:prefix_cache_queries_total", "vllm:prefix_cache_hits_total"):
+            assert f"\n{name}{{" in text, name
+        learned = make_predictor("learned", options={"refit_every": 2})
+        proxy = Proxy(engines, make_policy("least_requests"), learned, refresh_s=0.02)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        prompt = " ".join(f"w{i}" for i in range(64))  # 4 full blocks of 16 words
+        for _ in range(4):
+            assert post(f"{url}/v1/completions", {"prompt": prompt, "max_tokens": 3})[0] == 200
+        stats = json.loads(urllib.request.urlopen(f"{url}/stats").read())
+        assert [b["signal"] for b in stats["backends"]] == ["metrics", "metrics"]
+        assert not any(b.has_load for b in proxy.backends) and sum(b.routed for b in proxy.backends) == 4
+        hits = 0
+        for engine in engines:
+            for family in text_string_to_metric_families(urllib.request.urlopen(f"{engine}/metrics").read().decode()):
+                hits += sum(s.value for s in family.samples if s.name == "vllm:prefix_cache_hits_total")
+        assert len(learned.seen) == 4 and learned.predict(Request(9, 0.0, 64, 1)) == 3, "it learned from replies"
+        repeats = sum(b.routed - 1 for b in proxy.backends if b.routed)
+        assert hits == repeats * 48, "each repeat reuses 3 of its 4 blocks (the last token is recomputed)"
+
+
+def test_parse_vllm_metrics_reads_both_kv_names_and_rejects_garbage():
+    from llm_la_lab.live.proxy import parse_vllm_metrics
+
+    v1 = ('vllm:num_requests_running{model_name="m"} 3.0\nvllm:num_requests_waiting{model_name="m"} 2.0\n'
+          'vllm:kv_cache_usage_perc{model_name="m"} 0.25\n')
+    assert parse_vllm_metrics(v1) == (3, 2, 0.25)
+    assert parse_vllm_metrics(v1.replace("kv_cache_usage_perc", "gpu_cache_usage_perc")) == (3, 2, 0.25)
+    for bad in ("<html>oops</html>", "vllm:num_requests_running 1\n", ""):
+        with pytest.raises(ValueError):
+            parse_vllm_metrics(bad)
+
+
+@pytest.mark.timeout(60)
+def test_unparsable_metrics_are_logged_once_and_the_proxy_keeps_serving(caplog):
+    with ExitStack() as stack:
+        odd = stack.enter_context(serve_in_thread(_plain_backend(200, metrics="{{{ not prometheus")))
+        proxy = Proxy([odd], make_policy("least_requests"), make_predictor("oracle"), refresh_s=0.02)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        with caplog.at_level("WARNING", logger="llm_la_lab.proxy"):
+            for _ in range(3):
+                assert post(f"{url}/v1/completions", {"prompt": "x", "max_tokens": 1})[0] == 200
+                time.sleep(0.05)  # several polls
+        warnings = [r for r in caplog.records if "cannot use its /metrics" in r.getMessage()]
+        assert len(warnings) == 1 and proxy.backends[0].source == "own books" and proxy.backends[0].healthy
 
 
 @pytest.mark.timeout(60)
@@ -275,3 +343,19 @@ def test_a_broken_policy_fails_its_request_not_the_proxy():
         time.sleep(0.2)
         assert not proxy.poller.done(), "the load poller survives a broken policy"
         assert proxy.stats.policy_errors == 1 and proxy.stats.rejected_503 == 1
+
+
+@pytest.mark.timeout(60)
+def test_prefix_aware_proxy_hashes_prompts_and_sends_repeats_where_their_blocks_are():
+    """The proxy's backends report no cache: prefix_affinity routes on its own index of hashed prompt blocks."""
+    with ExitStack() as stack:
+        engines = [stack.enter_context(serve_in_thread(make_engine_app(f"p{i}", SMALL, time_scale=0.05)))
+                   for i in range(3)]
+        proxy = Proxy(engines, make_policy("prefix_affinity"), make_predictor("oracle"), refresh_s=0.02)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        prompts = {name: " ".join(f"{name}{i}" for i in range(64)) for name in ("a", "b", "c")}
+        for name in ("a", "b", "c", "a", "b", "c", "a"):
+            assert post(f"{url}/v1/completions", {"prompt": prompts[name], "max_tokens": 2})[0] == 200
+        assert [b.routed for b in proxy.backends] == [3, 2, 2], "each prompt's repeats follow its first request"
+        loads = [json.loads(urllib.request.urlopen(f"{e}/load").read()) for e in engines]
+        assert all(load["prefix_hit_rate"] > 0 for load in loads), "and hit the engines' prefix caches"

@@ -9,7 +9,7 @@ import pytest
 
 from sysai.http import serve_in_thread
 from trio_lab.mounts import fuse_available, lab_mounts, mount_daemons
-from trio_lab.registry import make_app
+from trio_lab.blobserver import make_app
 from trio_lab.store import build_from_dir
 
 
@@ -73,3 +73,15 @@ def _ours() -> list[str]:
     orphaned = set(lab_mounts(orphaned_only=True))
     # no pid in the fsname: a mount made by an older checkout of this lab, not by this run
     return [m for m, pid in mount_daemons().items() if pid.isdigit() and (m in orphaned or descends(pid))]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_build_cache(tmp_path_factory):
+    """Workload builds and traces are cached per machine; tests keep theirs to themselves."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous

@@ -25,7 +25,7 @@ def test_pages_with_the_same_content_are_held_once_and_counted_per_owner():
 def test_a_capacity_needs_a_policy_and_fifo_drops_the_oldest():
     with pytest.raises(ValueError):
         RuntimeCache(10)
-    cache = RuntimeCache(3 * 10, EVICTIONS.get("fifo")())
+    cache = RuntimeCache(3 * 10, EVICTIONS.create("fifo"))
     for page in range(3):
         cache.insert("c", ("d", page), b"." * 10)
     cache.get("c", ("d", 0))
@@ -36,7 +36,7 @@ def test_a_capacity_needs_a_policy_and_fifo_drops_the_oldest():
 
 @pytest.mark.task1_4
 def test_lru_keeps_the_page_that_is_still_read():
-    cache = RuntimeCache(3 * 10, EVICTIONS.get("lru")())
+    cache = RuntimeCache(3 * 10, EVICTIONS.create("lru"))
     for page in range(3):
         cache.insert("c", ("d", page), b"." * 10)
     cache.get("c", ("d", 0))  # page 0 is warm again; page 1 is now the least recently used
@@ -49,10 +49,10 @@ def test_lru_keeps_the_page_that_is_still_read():
 
 @pytest.mark.task1_4
 def test_lru_breaks_ties_by_insertion_order():
-    cache = RuntimeCache(2 * 10, EVICTIONS.get("lru")())
+    cache = RuntimeCache(2 * 10, EVICTIONS.create("lru"))
     cache.insert("c", ("d", 0), b"." * 10)
     cache.insert("c", ("d", 1), b"." * 10)
-    victim = EVICTIONS.get("lru")().victim(cache.entries)
+    victim = EVICTIONS.create("lru").victim(cache.entries)
     assert victim == ("d", 0)
 
 

@@ -20,9 +20,14 @@ def _one_line_error(capsys, argv, needle):
 
 def test_build_from_a_directory_with_a_trace(tmp_path, tree, capsys):
     trace = write_trace(tmp_path / "t.trace", [Read("/pkg/big.bin", 0, 5000)])
-    assert main(["trio", "build", "--from-dir", str(tree), "--trace", str(trace), "--out", str(tmp_path / "o"), "--json"]) == 0
+    assert main(["trio", "build", "--from-dir", str(tree), "--trace", str(trace), "--out", str(tmp_path / "o"),
+                 "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["files"] == 6 and res["runtime_blob_bytes"] == 8192 and res["runtime_extents"] == 1
+    assert res["files"] == 6 and res["runtime_extents"] == 1 and 0 < res["runtime_blob_bytes"] < 8192  # a zstd frame
+    assert main(["trio", "build", "--from-dir", str(tree), "--trace", str(trace), "--uncompressed",
+                 "--out", str(tmp_path / "p"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["runtime_blob_bytes"] == 8192  # two whole pages, page-aligned
     assert (tmp_path / "o" / "image" / "image.json").is_file()
 
 
@@ -35,7 +40,9 @@ def test_build_from_gzipped_layers_with_a_whiteout(tmp_path, tree, capsys):
     top = write_layer(tmp_path / "top.tar", whiteouts=["/pkg/big.bin"])
     gz = tmp_path / "base.tar.gz"
     gz.write_bytes(gzip.compress(base.read_bytes()))
-    assert main(["trio", "build", "--layer", str(gz), "--layer", str(top), "--out", str(tmp_path / "o"), "--json"]) == 0
+    assert main(["trio", "build", "--layer", str(gz), "--layer", str(top), "--uncompressed", "--out",
+                 str(tmp_path / "o"),
+                 "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["layers"] == 2 and res["files"] == 5  # big.bin is deleted by the top layer
     assert res["flat_bytes"] < 100_000 < res["image_bytes"]
@@ -55,6 +62,12 @@ def test_build_from_gzipped_layers_with_a_whiteout(tmp_path, tree, capsys):
     (["trio", "compare", "--eviction", "nope"], "unknown eviction policy 'nope'"),
     (["trio", "compare", "--cache-mb", "-1"], "--cache-mb"),
     (["trio", "mount", "/no/such/image", "/tmp"], "no image at"),
+    (["trio", "compare", "--set", "lazy-prefetch.nope=1"], "unknown key(s) 'nope'"),
+    (["trio", "compare", "--set", "lazy-prefetch.threads=many"], "threads"),
+    (["trio", "compare", "--set", "oops"], "expected NAME.KEY=VALUE"),
+    (["trio", "compare", "--set", "nope.k=1"], "unknown plugin 'nope'"),
+    (["trio", "compare", "--plugin", "/no/such/plugin.py"], "plugin file not found"),
+    (["trio", "mount", "/no/such/image", "/tmp", "--set", "trio.k=1"], "has no options"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, needle):
     _one_line_error(capsys, argv + (["--out", str(tmp_path)] if argv[1] in ("build", "compare") else []), needle)
@@ -71,15 +84,19 @@ def test_trace_command_and_its_errors(tmp_path, capsys):
 @pytest.mark.timeout(120)
 def test_compare_in_process_writes_the_results_contract(tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--containers", "2", "--out", str(out)]) == 0
+    assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--containers", "2", "--out",
+                 str(out)]) == 0
     res = json.loads((out / "results.json").read_text())
     assert isinstance(res["image_bytes"], int) and res["mode"].startswith("no FUSE")
-    assert set(res["loaders"]) == {"full", "lazy-layered", "lazy-flat", "trio"}
+    from trio_lab.loaders.base import LOADERS
+
+    assert set(res["loaders"]) == set(LOADERS.defaults())
     for row in res["loaders"].values():
         assert row["time_to_ready_s"] > 0 and row["requests"] >= 1 and row["fuse"] is False
     manifest = (out / "image" / "image.json").stat().st_size  # fetched over HTTP first, by every loader
     assert res["loaders"]["full"]["bytes_fetched"] == res["image_bytes"] + manifest
-    assert res["loaders"]["trio"]["requests"] == 4 < res["loaders"]["lazy-flat"]["requests"]  # manifest, 2 indexes, blob
+    # manifest, 2 indexes, blob
+    assert res["loaders"]["trio"]["requests"] == 4 < res["loaders"]["lazy-flat"]["requests"]
     coop = res["cooperative"]
     assert coop["containers"] == 2 and coop["cache_bytes_private"] == 2 * coop["cache_bytes_shared"] > 0
     assert (out / "time_to_ready.png").is_file() and (out / "bytes_fetched.png").is_file()
@@ -93,7 +110,10 @@ def test_tour_section_runs_the_real_start_over_fuse(tmp_path, need_fuse):
     from trio_lab.lab import LAB
 
     section = LAB.tour(TourContext(out=tmp_path, seed=1, quick=True))
-    assert [row[0] for row in section.rows] == ["full", "lazy-layered", "lazy-flat", "trio"]
+    from trio_lab.experiments import loader_order
+    from trio_lab.loaders.base import LOADERS
+
+    assert [row[0] for row in section.rows] == loader_order(LOADERS.defaults())
     assert all(row[-1] is True for row in section.rows)  # mounted for real
     loaders = section.results["loaders"]
     assert loaders["trio"]["bytes_fetched"] < loaders["lazy-flat"]["bytes_fetched"] < loaders["full"]["bytes_fetched"]
@@ -104,14 +124,67 @@ def test_tour_section_runs_the_real_start_over_fuse(tmp_path, need_fuse):
 @pytest.mark.slow
 @pytest.mark.fuse
 @pytest.mark.timeout(170)
-def test_bench_runs_every_measurement_on_the_small_image(tmp_path, need_fuse):
-    from trio_lab.bench import BenchConfig, run_bench
-
-    res = run_bench(BenchConfig(workload="yaml", containers=2, repeats=1), tmp_path, seed=3)
-    labels = [row[0] for row in res.rows]
-    assert "time to ready: full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
-    measured = [o for o in res.fuse_options if "error" not in o]
-    assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache", "chosen (kernel_cache, 60 s timeouts)"}
+def test_bench_quick_runs_every_measurement_on_the_small_image(tmp_path, capsys, need_fuse):
+    assert main(["trio", "bench", "--quick", "--out", str(tmp_path), "--json", "--seed", "3"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    labels = [row[0] for row in res["rows"]]
+    assert "20 ms / 200 Mbit/s: time to ready full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
+    assert "2 ms / 1000 Mbit/s: time to ready lazy-prefetch / trio" in labels  # the second link, side by side
+    measured = [o for o in res["fuse_options"] if "error" not in o]
+    assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache",
+                                                "chosen (kernel_cache, 60 s timeouts)"}
     assert all(o["warm_read_vs_native"] > 0 and o["warm_start_vs_native"] > 0 for o in measured)
-    assert res.stale["fresh_miss_rate"] < res.stale["stale_miss_rate"] and res.stale["stale_requests"] > 3
-    assert all(Path(p).is_file() for p in res.figures)
+    assert res["stale"]["fresh_miss_rate"] < res["stale"]["stale_miss_rate"] and res["stale"]["stale_requests"] > 3
+    host = res["compare"]["cooperative"]["host"]
+    if host["available"]:  # the kernel's counters: one copy on the shared mount, N on private mounts
+        b = host["host_cache_bytes"]
+        assert b["shared"] <= 1.3 * b["one"] and b["private"] >= 1.8 * b["one"]
+    assert all(Path(p).is_file() for p in res["figures"])
+
+
+def test_mount_of_an_image_without_a_trace_points_at_record(tmp_path, store, capsys):
+    (tmp_path / "mnt").mkdir()
+    _one_line_error(capsys, ["trio", "mount", str(store), str(tmp_path / "mnt"), "--loader", "trio"],
+                    f"sysai trio record {store} -- COMMAND")
+
+
+PLUGIN = """
+from trio_lab.loaders.base import LOADERS
+from trio_lab.loaders.lazy_flat import LazyFlat
+
+
+@LOADERS.register("student-flat")
+class StudentFlat(LazyFlat):
+    \"\"\"A student's loader from one file.\"\"\"
+"""
+
+
+def test_a_loader_from_one_file_runs_in_compare_with_plugin(tmp_path, capsys):
+    plugin = tmp_path / "student.py"
+    plugin.write_text(PLUGIN)
+    assert main(["trio", "compare", "--quick", "--fuse", "off", "--no-sweep", "--no-host-cache", "--containers", "1",
+                 "--loaders", "student-flat,trio", "--plugin", str(plugin), "--out", str(tmp_path / "o"),
+                     "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res["loaders"]) == {"student-flat", "trio"} and res["loaders"]["student-flat"]["requests"] > 4
+
+
+def test_a_plugin_loader_is_loaded_in_the_mount_daemon_too(tmp_path, store, registry, tree, need_fuse):
+    from trio_lab.mounts import MountDaemon
+
+    plugin = tmp_path / "student.py"
+    plugin.write_text(PLUGIN)
+    with MountDaemon(store, registry, "student-flat", plugins=[plugin]) as daemon:
+        daemon.go()
+        assert (Path(daemon.mountpoints[0]) / "pkg" / "sub" / "mod.py").read_bytes() == \
+            (tree / "pkg" / "sub" / "mod.py").read_bytes()
+
+
+def test_two_images_sharing_a_base_layer_started_together_share_the_daemon_cache(tmp_path, need_fuse):
+    from trio_lab.experiments import TogetherConfig, together
+
+    res = together(TogetherConfig(workloads=["yaml", "yaml-pygments"], rtt_ms=0, bandwidth_mbps=1000,
+                                  loader="lazy-flat"), tmp_path, seed=1)
+    shared, private = res.runs["shared"], res.runs["private"]
+    assert res.shared_layers == 1 and res.shared_chunks_bytes > 0 and res.traced_common_bytes > 0
+    assert shared["bytes_fetched"] < private["bytes_fetched"] and shared["cache_bytes"] < private["cache_bytes"]

@@ -2,7 +2,7 @@
 
 A policy is one class with one method in one file of this package::
 
-    @EVICTIONS.register("my_policy")
+    @EVICTIONS.register("my_policy", default=True)   # default: in the sweep of `compare --cache-mb`
     class MyPolicy(EvictionPolicy):
         def victim(self, entries): ...
 
@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 
 
 class EvictionPolicy(ABC):
+    Config: Any = None  # a dataclass of this policy's options, or None
+
+    def __init__(self, *, seed: int = 0, config: Any = None):
+        self.seed = seed
+        self.config = config if config is not None or self.Config is None else self.Config()
+
     @abstractmethod
     def victim(self, entries: "OrderedDict[Key, Entry]") -> "Key":
         """The key of the page to evict (entries is never empty)."""

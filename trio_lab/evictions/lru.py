@@ -9,7 +9,7 @@ from __future__ import annotations
 from trio_lab.evictions.base import EVICTIONS, EvictionPolicy
 
 
-@EVICTIONS.register("lru")
+@EVICTIONS.register("lru", default=True)
 class Lru(EvictionPolicy):
     def victim(self, entries):
         # BEGIN SOLUTION task1_4

@@ -1,10 +1,17 @@
 """The loader extension point, and the two metadata views loaders serve lookups from.
 
-A loader is one class in one file of this package::
+A loader is one class in one file of this package (or any file given with ``--plugin FILE``)::
 
-    @LOADERS.register("my-loader")
+    @LOADERS.register("my-loader", default=True)   # default: part of `compare`'s default set
     class MyLoader(Loader):
+        @dataclass
+        class Config:                               # optional: its options, `--set my-loader.k=v`
+            k: int = option(1, "what k does")
+
         def read(self, path, node, offset, size): ...
+
+Loaders are made with ``LOADERS.create(name, ctx, seed=..., options={...})``, which checks the
+options against ``Config`` and passes ``seed`` and ``config`` to ``__init__``.
 
 ``prepare()`` (optional) runs once at mount, before the container starts: it is where `full`
 downloads every layer and `trio` fetches its runtime blob. ``read()`` returns the bytes of a
@@ -82,8 +89,13 @@ class LoaderContext:
 
 
 class Loader(ABC):
-    def __init__(self, ctx: LoaderContext):
+    Config: Any = None  # a dataclass of this loader's options, or None
+    order = 50  # display position in tables (full 0 … trio 40)
+
+    def __init__(self, ctx: LoaderContext, *, seed: int = 0, config: Any = None):
         self.ctx = ctx
+        self.seed = seed
+        self.config = config if config is not None or self.Config is None else self.Config()
         self.tree: Tree = FlatTree({})
         self.fetches = 0  # digests this container fetched itself (not found in the shared cache)
 

@@ -8,7 +8,7 @@ import pytest
 
 from sysai.http import serve_in_thread
 from trio_lab.fetch import BlobClient, FetchError
-from trio_lab.registry import PIECE, make_app
+from trio_lab.blobserver import PIECE, make_app
 from trio_lab.store import BlobStore, Manifest
 
 pytestmark = pytest.mark.timeout(60)

@@ -2,7 +2,8 @@
 
 ``GET /manifests/<name or sha256:digest>`` serves the image manifest (``image.json``) with its
 digest in ``Docker-Content-Digest``; ``GET /blobs/sha256:<hex>`` serves a blob (whole, or one
-``Range: bytes=a-b``); ``HEAD`` gives its size. Every request pays one round trip (``rtt_ms``) before its first byte, and all bodies
+``Range: bytes=a-b``); ``HEAD`` gives its size. Every request pays one round trip (``rtt_ms``)
+before its first byte, and all bodies
 share one token bucket of ``bandwidth`` bytes/s (the link), as a registry behind a WAN would.
 ``GET /stats`` returns request and byte counters; ``POST /stats/reset`` zeroes them;
 ``POST /faults`` (JSON ``{"down": bool, "corrupt": bool}``) makes it answer 503 or flip a byte,
@@ -34,6 +35,17 @@ class Counters:
     range_requests: int = 0
 
 
+class _Union:
+    """Blob lookup over several stores: the first that holds the digest."""
+
+    def __init__(self, stores: list[BlobStore]):
+        self.stores = stores
+
+    def path(self, digest: str):
+        paths = [one.path(digest) for one in self.stores]  # each validates the digest's form
+        return next((p for p in paths if p.is_file()), paths[0])
+
+
 class TokenBucket:
     """`rate` bytes/s shared by all responses (one link); None = unlimited.
 
@@ -57,9 +69,12 @@ class TokenBucket:
 
 
 def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None) -> web.Application:
+    """`store_dir` is one image folder, or a list of them: one registry serving several images
+    (blobs are content-addressed, so images that share layers or chunks share those blobs)."""
     if rtt_ms < 0 or (bandwidth_mbps is not None and bandwidth_mbps <= 0):
         raise UserError(f"--rtt-ms must be ≥ 0 and --bandwidth-mbps > 0 (got {rtt_ms}, {bandwidth_mbps})")
-    store = BlobStore(store_dir)
+    stores = [BlobStore(d) for d in (store_dir if isinstance(store_dir, (list, tuple)) else [store_dir])]
+    store = _Union(stores)
     counters = Counters()
     faults = {"down": False, "corrupt": False}
     bucket = TokenBucket(None if bandwidth_mbps is None else bandwidth_mbps * 1e6 / 8)
@@ -103,6 +118,8 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
             first = True
             while remaining:
                 piece = fh.read(min(PIECE, remaining))
+                if not piece:  # the file shrank under us: end the body short, never spin (the client sees it)
+                    break
                 if first and faults["corrupt"]:
                     piece = bytes([piece[0] ^ 0xFF]) + piece[1:]
                 first = False
@@ -119,14 +136,21 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
         if faults["down"]:
             return web.Response(status=503, text="registry is down (fault injected)\n")
         ref = request.match_info["ref"]
-        try:
-            data = (store.root / MANIFEST).read_bytes()
-            name = json.loads(data)["name"]
-        except (OSError, ValueError, KeyError):
-            return web.Response(status=404, text="this registry holds no image manifest\n")
-        digest = sha256(data)
-        if ref not in (name, digest, "latest"):
-            return web.Response(status=404, text=f"no manifest {ref!r} (this registry serves {name!r}, {digest})\n")
+        served = []
+        for one in stores:
+            try:
+                data = (one.root / MANIFEST).read_bytes()
+                name = json.loads(data)["name"]
+            except (OSError, ValueError, KeyError):
+                continue
+            digest = sha256(data)
+            served.append(f"{name!r} ({digest})")
+            if ref in (name, digest) or (ref == "latest" and len(stores) == 1):
+                break
+        else:
+            if not served:
+                return web.Response(status=404, text="this registry holds no image manifest\n")
+            return web.Response(status=404, text=f"no manifest {ref!r} (this registry serves {', '.join(served)})\n")
         if faults["corrupt"]:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         await bucket.take(len(data))
