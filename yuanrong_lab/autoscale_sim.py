@@ -1,14 +1,18 @@
 """A burst against one function, in SimPy, through the runtime's own WarmPool and Autoscaler.
 
-The call path is the live runtime's (`Runtime.submit`): a free warm slot serves the call; else the
-function at zero cold-starts an instance, and so does burst mode when demand jumps; otherwise the
-call queues behind the least-loaded instance until the ticker's windowed decision scales up. A ticker
-applies keep-alive expiries and the autoscaler's windowed decisions every 100 ms, like the
-runtime's thread. We compare autoscaler settings on latency, cold starts and idle instance time.
+The call path is the live runtime's: a free slot on a ready instance serves the call; else a
+function at zero cold-starts an instance (the call rides on it), and so does burst mode when demand
+jumps; otherwise the call waits. By default it waits as at the gateway (`Runtime.call_async`): in
+one central queue, taken by the first slot that frees on a ready instance; with
+``central_queue=False`` as in the Python API (`Runtime.submit`): behind one busy instance. A
+ticker applies keep-alive expiries and the autoscaler's windowed decisions (demand = in flight +
+queued) every 100 ms, like the runtime's thread; scale-ups start idle instances that take queued
+calls once ready. We compare autoscaler settings on latency, instance starts and idle time.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +37,8 @@ class BurstScenario:
     duration_s: float = option(0.2, "execution time of one call (s)")
     cold_start_s: float = option(1.0, "time to start an instance (s)")
     keepalive_s: float = option(60.0, "fixed keep-alive of idle instances (s)")
+    central_queue: bool = option(True, "the gateway's queue: a waiting call takes the first free slot on a ready "
+                                       "instance (False: the Python API's, queued behind one busy instance)")
 
     def __post_init__(self) -> None:
         if min(self.base_rps, self.burst_rps, self.duration_s, self.horizon_s) <= 0 or self.cold_start_s < 0:
@@ -64,10 +70,27 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
     ready_at: dict[int, float] = {}
     latencies: list[float] = []
     peak = [0]
+    waiting: deque[float] = deque()  # arrival times of calls in the central queue
 
     def load(iid: int, now: float) -> None:
         slots[iid] = simpy.Resource(env, capacity=pool.concurrency)
         ready_at[iid] = now + s.cold_start_s
+        if s.central_queue:  # as in the runtime: only a ready instance takes queued calls
+            pool.instances[iid].ready = False
+            env.process(become_ready(iid))
+
+    def become_ready(iid: int):
+        yield env.timeout(s.cold_start_s)
+        if iid in pool.instances:
+            pool.instances[iid].ready = True
+        dispatch()
+
+    def dispatch() -> None:
+        while waiting:
+            inst = pool.acquire(env.now)
+            if inst is None:
+                return
+            env.process(run(inst.id, waiting.popleft()))
 
     def run(iid: int, arrived: float):
         with slots[iid].request() as slot:
@@ -77,6 +100,7 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
             yield env.timeout(s.duration_s)
         pool.release(iid, env.now)
         latencies.append(env.now - arrived)
+        dispatch()
 
     def ticker():
         while True:
@@ -84,7 +108,7 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
             now = env.now
             pool.tick(now)
             n = len(pool.instances)
-            wanted = scaler.decide(now, pool.in_flight, n)
+            wanted = scaler.decide(now, pool.in_flight + len(waiting), n)
             for _ in range(max(0, wanted - n)):
                 inst = pool.add_idle(now)
                 if inst is not None:
@@ -102,12 +126,17 @@ def simulate_burst(s: BurstScenario, config: AutoscalerConfig, times: np.ndarray
             pool.arrive(now)
             inst = pool.acquire(now)
             if inst is None:
+                demand = pool.in_flight + len(waiting) + 1
                 if not pool.instances or (
-                    config.burst and scaler.decide(now, pool.in_flight + 1, len(pool.instances)) > len(pool.instances)
+                    config.burst and scaler.decide(now, demand, len(pool.instances)) > len(pool.instances)
                 ):
                     inst = pool.start(now)
                     if inst is not None:
                         load(inst.id, now)
+                if inst is None and s.central_queue:
+                    waiting.append(now)
+                    peak[0] = max(peak[0], len(pool.instances))
+                    continue
                 if inst is None:
                     inst = pool.overflow(now)
             peak[0] = max(peak[0], len(pool.instances))

@@ -65,6 +65,13 @@ def keepalive(
 def autoscale(
     burst_rps: Annotated[float, typer.Option("--burst-rps", help="Arrival rate during the burst (calls/s).")] = 40.0,
     max_instances: Annotated[int, typer.Option("--max-instances", help="Instance cap.")] = 20,
+    central_queue: Annotated[
+        bool,
+        typer.Option(
+            "--central-queue/--instance-queue",
+            help="Waiting calls share one queue (as at the gateway) or queue behind one instance (Python API).",
+        ),
+    ] = True,
     seed: Seed = DEFAULT_SEED,
     out: Out = None,
     quick: Quick = False,
@@ -74,7 +81,7 @@ def autoscale(
     from sysai.results import finish, prepare_out
     from yuanrong_lab import experiments, report
 
-    results = experiments.autoscale(burst_rps, max_instances, seed, quick)
+    results = experiments.autoscale(burst_rps, max_instances, seed, quick, central_queue)
     folder = prepare_out(LAB, "autoscale", out)
     report.write_autoscale(results, folder)
     finish(results, folder, json, lambda: report.show_autoscale(results))

@@ -53,14 +53,14 @@ class AutoscaleResults:
 
 
 def autoscale(
-    burst_rps: float = 40.0, max_instances: int = 20, seed: int = 42, quick: bool = False
+    burst_rps: float = 40.0, max_instances: int = 20, seed: int = 42, quick: bool = False, central_queue: bool = True
 ) -> AutoscaleResults:
     """A burst against one function under each autoscaler setting of :func:`autoscale_sim.variants`."""
     from yuanrong_lab.autoscale_sim import BurstScenario, arrivals, simulate_burst, variants
 
     if max_instances < 1:
         raise UserError(f"--max-instances must be >= 1, got {max_instances}")
-    scenario = BurstScenario(burst_rps=burst_rps, horizon_s=40.0 if quick else 60.0)
+    scenario = BurstScenario(burst_rps=burst_rps, horizon_s=40.0 if quick else 60.0, central_queue=central_queue)
     times = arrivals(scenario, seed)
     outcome = {name: simulate_burst(scenario, cfg, times) for name, cfg in variants(max_instances).items()}
     return AutoscaleResults(scenario=scenario, seed=seed, variants=outcome)

@@ -67,9 +67,31 @@ def server(tmp_path):
     fns.mkdir()
     (fns / "mine.py").write_text("from helper import K\n\ndef scale(x):\n    return K * x\n")
     (fns / "helper.py").write_text("K = 3\n")
+    plugin = tmp_path / "ten_seconds.py"
+    plugin.write_text(
+        "from yuanrong_lab.keepalive.base import POLICIES, KeepAlivePolicy, Windows\n\n"
+        "@POLICIES.register('ten-seconds')\n"
+        "class TenSeconds(KeepAlivePolicy):\n"
+        "    def on_invocation(self, now):\n"
+        "        return Windows(0.0, 10.0)\n"
+    )
     with out.open("w") as stdout, err.open("w") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sysai", "yuanrong", "serve", "--port", "0", "--cpus", "2", "--functions", str(fns)],
+            [
+                sys.executable,
+                "-m",
+                "sysai",
+                "yuanrong",
+                "serve",
+                "--port",
+                "0",
+                "--cpus",
+                "2",
+                "--functions",
+                str(fns),
+                "--plugin",
+                str(plugin),
+            ],
             stdout=stdout,
             stderr=stderr,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -116,6 +138,18 @@ def test_serve_answers_over_http_and_ctrl_c_stops_ray_and_the_gateway(server, ca
     assert _http(f"{url}/functions", "POST", {"name": "scale", "target": "mine:scale"})[0] == 201
     status, body = _http(f"{url}/functions/scale/invocations", "POST", 7)
     assert status == 200 and body["result"] == 21
+    # a keep-alive policy from `serve --plugin FILE`, named in a function's config
+    config = {"keepalive": {"policy": "ten-seconds"}}
+    assert (
+        _http(f"{url}/functions", "POST", {"name": "e10", "target": "yuanrong_lab.functions:echo", "config": config})[0]
+        == 201
+    )
+    assert _http(f"{url}/functions/e10/invocations", "POST", 1)[0] == 200
+    bad = {"keepalive": {"policy": "no-such-policy"}}
+    status, body = _http(
+        f"{url}/functions", "POST", {"name": "e11", "target": "yuanrong_lab.functions:echo", "config": bad}
+    )
+    assert status == 400 and "unknown keep-alive policy" in body["error"]
     status, body = _http(f"{url}/functions")
     assert status == 200 and {"echo", "sleep", "fail", "classify"} <= {f["name"] for f in body["functions"]}
     assert "pwn2" not in {f["name"] for f in body["functions"]}
@@ -170,9 +204,9 @@ def test_bench_quick_measures_every_comparison(tmp_path, capsys):
     assert {c["payload_mb"] for c in r["chain_sizes"]} == {0.001, 1.0, 10.0}
     assert all(c["classic_faas_s"] > 0 and c["by_reference_s"] > 0 for c in r["chain_sizes"])
     for run in ("from zero", "warm"):
-        assert r["gateway"][run]["non_2xx"] == 0 and r["gateway"][run]["rps"] > 0
-    assert r["gateway"]["from zero"]["instances"] > 1  # the autoscaler scaled out under the load
+        assert r["gateway"][run]["non_2xx"] == 0 and r["gateway"][run]["rps"] > 0, r["gateway"]
+    assert r["gateway"]["from zero"]["instances"] > 1, r["gateway"]  # the autoscaler scaled out under the load
     p = r["placement"]
-    assert p["two-level local_choices"] + p["two-level global_choices"] == 12  # 3 chains x 4 stages
-    assert p["two-level cross_node_mb"] <= p["node-blind cross_node_mb"]
+    assert p["two-level local_choices"] + p["two-level global_choices"] == 12, p  # 3 chains x 4 stages
+    assert p["two-level cross_node_mb"] <= p["node-blind cross_node_mb"], p
     assert (tmp_path / "chain.csv").exists()
