@@ -44,6 +44,9 @@ def _check_threshold(value: float) -> None:
         raise UserError(f"--threshold must be in (0, 1], got {value}")
 
 
+Systems = Annotated[str, typer.Option("--system", help="shop, platform, both, or a system YAML file.")]
+
+
 @app.command()
 def evaluate(
     cases: Annotated[
@@ -53,7 +56,7 @@ def evaluate(
             help="Simulated cases to generate (≥ 200 for the report), or a folder of RCAEval-layout cases to score.",
         ),
     ] = "210",
-    system: Annotated[str, typer.Option("--system", help="shop, platform, both, or a system YAML file.")] = "both",
+    system: Systems = "both",
     split: Annotated[str, typer.Option("--split", help="eval (report) or dev (tuning).")] = "eval",
     warmup: Annotated[int, typer.Option("--warmup", help="Dev cases the memory resolved beforehand.")] = 100,
     threshold: Annotated[float, typer.Option("--threshold", help="Abstain below this confidence.")] = 0.7,
@@ -210,7 +213,7 @@ def skills(
     warmup: Annotated[
         int, typer.Option("--warmup", min=0, help="Dev cases the skill library learns from first.")
     ] = 300,
-    system: Annotated[str, typer.Option("--system", help="shop, platform, both, or a system YAML file.")] = "both",
+    system: Systems = "both",
     seed: Seed = DEFAULT_SEED,
     out: Out = None,
     quick: Quick = False,
@@ -233,7 +236,7 @@ def skills(
 def memory(
     cases: Annotated[int, typer.Option("--cases", min=1, help="Eval cases per setting.")] = 140,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Dev cases remembered first.")] = 100,
-    system: Annotated[str, typer.Option("--system", help="shop, platform, both, or a system YAML file.")] = "both",
+    system: Systems = "both",
     seed: Seed = DEFAULT_SEED,
     out: Out = None,
     quick: Quick = False,

@@ -145,3 +145,25 @@ def _number_text(text: str, where: str) -> float:
         return float(text)
     except ValueError:
         raise UserError(f"{where}: expected a number, got {text!r}") from None
+
+
+def parse_assignment(text: str, form: str = "NAME.KEY=VALUE", example: str = "") -> tuple[str, str, Any]:
+    """One ``--set NAME.KEY=VALUE`` (a plugin's option, the one key style of every lab) → (name, key, value)."""
+    target, sep, raw = text.partition("=")
+    name, dot, key = target.strip().partition(".")
+    if not sep or not dot or not name or not key.strip():
+        raise UserError(f"--set {text!r}: expected {form}" + (f", e.g. {example}" if example else ""))
+    return name, key.strip(), scalar(raw.strip())
+
+
+def scalar(text: str) -> Any:
+    """A value as YAML reads it, but ``1e9`` is a number (PyYAML's YAML 1.1 makes it text)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    try:
+        return yaml.safe_load(text) if text else text
+    except yaml.YAMLError:
+        return text

@@ -7,6 +7,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from sysai.config import parse_assignment
 from sysai.errors import UserError
 from sysai.options import DEFAULT_SEED, Json, Out, Plugin, Quick, Seed, load_plugins
 
@@ -23,18 +24,10 @@ PluginOption = Annotated[Optional[List[str]], typer.Option(
 
 def plugin_options(values: Optional[List[str]]) -> dict:
     """``["lazy-prefetch.amplify_kb=512", ...]`` → ``{"lazy-prefetch": {"amplify_kb": 512}}``."""
-    import yaml
-
     out: dict = {}
     for value in values or []:
-        name, _, assignment = value.partition(".")
-        key, eq, raw = assignment.partition("=")
-        if not (name and key and eq):
-            raise UserError(f"--set {value!r}: expected NAME.KEY=VALUE, e.g. lazy-prefetch.amplify_kb=512")
-        try:
-            out.setdefault(name, {})[key] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            out.setdefault(name, {})[key] = raw
+        name, key, parsed = parse_assignment(value, example="lazy-prefetch.amplify_kb=512")
+        out.setdefault(name, {})[key] = parsed
     return out
 
 

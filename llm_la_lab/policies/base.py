@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import yaml
 
+from sysai.config import parse_assignment, scalar
 from sysai.errors import UserError
 from sysai.registry import Registry
 from sysai.seeding import py_random
@@ -73,18 +74,15 @@ def policy_options(assignments: Sequence[str] = (), path: str | Path | None = No
             raise UserError(f"{path}: not valid YAML") from None
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise UserError(f"{path}: expected a mapping of policy names to mappings of options")
-        options = {str(name): {key: _scalar(v) if isinstance(v, str) else v for key, v in values.items()}
+        options = {str(name): {key: scalar(v) if isinstance(v, str) else v for key, v in values.items()}
                    for name, values in data.items()}
         lines = text.splitlines()
         for name in options:
             line = next((i for i, t in enumerate(lines, 1) if t.split(":", 1)[0].strip().strip("'\"") == name), 1)
             where[name] = f"{path}:{line}"
     for text in assignments:
-        target, sep, value = text.partition("=")
-        name, dot, key = target.strip().partition(".")
-        if not sep or not dot or not name or not key.strip():
-            raise UserError(f"--set {text!r}: expected POLICY.KEY=VALUE, e.g. llm_la.aging_tokens_s=100")
-        options.setdefault(name, {})[key.strip()] = _scalar(value.strip())
+        name, key, value = parse_assignment(text, "POLICY.KEY=VALUE", "llm_la.aging_tokens_s=100")
+        options.setdefault(name, {})[key] = value
         where[name] = f"--set {text}"
     for name, values in options.items():
         try:
@@ -92,19 +90,6 @@ def policy_options(assignments: Sequence[str] = (), path: str | Path | None = No
         except UserError as exc:
             raise UserError(f"{where[name]}: {exc}") from None
     return options
-
-
-def _scalar(text: str) -> Any:
-    """A value as YAML reads it, but ``1e9`` is a number (PyYAML's YAML 1.1 makes it text)."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    try:
-        return yaml.safe_load(text) if text else text
-    except yaml.YAMLError:
-        return text
 
 
 class SinceSnapshot:
