@@ -21,9 +21,9 @@ from sysai.options import DEFAULT_SEED, Quick, Seed
 from sysai.tables import make_console, print_table
 
 try:  # recent Typer ships its own copy of Click; its exceptions are the ones raised
-    from typer._click.exceptions import ClickException, UsageError
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older Typer uses Click itself
-    from click import ClickException, UsageError
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 HELP = (
     "Hands-on labs for a systems-for-AI tutorial: TrIO container-image I/O, LLM-LA load "
@@ -165,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return exc.exit_code
+    except NoArgsIsHelpError as exc:  # `sysai` or `sysai llm-la` alone: the help is the answer, not an error
+        if exc.format_message().strip():  # plain Click returns the help text; Typer's rich help is printed already
+            print(exc.format_message())
+        return 0
     except UsageError as exc:  # typer's own: one line too, pointing to the right --help
         path = exc.ctx.command_path if exc.ctx is not None else "sysai"
         print(f"error: {exc.format_message()} (see `{path} --help`)", file=sys.stderr)
@@ -178,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        # .message, not str(): a UserError raised inside a Ray task comes back as Ray's subclass of it,
+        # whose str() is the remote traceback; the message is the one line
+        print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         if debug:

@@ -90,6 +90,13 @@ def test_typer_usage_errors_are_one_line_pointing_to_help(argv, where, capsys):
     assert "Usage:" not in captured.out + captured.err
 
 
+@pytest.mark.parametrize("argv", [[], ["llm-la"]])
+def test_a_bare_command_shows_its_help_and_no_error(argv, capsys):
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "Commands" in captured.out and "error" not in captured.err, captured.err
+
+
 def test_help_imports_no_lab():
     import subprocess
     import sys
