@@ -17,7 +17,7 @@ import typer
 from sysai import __version__
 from sysai.catalog import CATALOG, LabInfo, discover
 from sysai.errors import EXIT_USAGE, UserError
-from sysai.options import DEFAULT_SEED, Quick, Seed
+from sysai.options import DEFAULT_SEED, Plugin, Quick, Seed, load_plugins
 from sysai.tables import make_console, print_table
 
 try:  # recent Typer ships its own copy of Click; its exceptions are the ones raised
@@ -118,6 +118,7 @@ def check(
 
 def plugins(
     lab: Annotated[Optional[str], typer.Argument(help="Only this lab (e.g. llm-la).")] = None,
+    plugin: Plugin = None,
 ) -> None:
     """Every plugin of every lab's registries, with its options: what `--plugin FILE` can add to."""
     from sysai.registry import resolve
@@ -125,6 +126,7 @@ def plugins(
     statuses = [s for s in discover() if lab is None or s.info.name == lab]
     if not statuses:
         raise UserError(f"unknown lab {lab!r} (choose from: {', '.join(i.name for i in CATALOG)})")
+    load_plugins(plugin)  # after the labs: a plugin file imports its lab's registry
     rows = []
     for status in statuses:
         for path in status.lab.registries if status.lab is not None else ():

@@ -133,3 +133,19 @@ def test_plugins_lists_every_registry_of_every_lab(capsys):
             for name in resolve(path).names():
                 assert name in out, (status.info.name, path, name)
     assert main(["plugins", "no-such-lab"]) == 2
+
+
+def test_plugins_lists_a_plugin_file_given_with_plugin(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    # the sheets' extend steps: write one file, then see it listed (a subprocess: registries are global)
+    (tmp_path / "spread_agent.py").write_text(
+        "from copilot_lab.agents.base import AGENTS, Agent\n\n\n"
+        "@AGENTS.register('spread-from-a-file')\n"
+        "class Spread(Agent):\n    \"\"\"A juror from a file.\"\"\"\n")
+    done = subprocess.run([sys.executable, "-m", "sysai", "plugins", "copilot", "--plugin",
+                           str(tmp_path / "spread_agent.py")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0 and "spread-from-a-file" in done.stdout, done.stderr
