@@ -62,7 +62,8 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+    # ensure_ascii=False: curl shows "labs/yuanrong.md §1 — run ..." as written, not as \u escapes
+    return web.json_response({"error": message}, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 @web.middleware

@@ -19,7 +19,9 @@ DEFAULT_MAX_TOKENS = 16
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error") -> web.Response:
-    return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status)
+    # ensure_ascii=False: a message is read by people too (curl, replay's "first error"), not only parsed
+    return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 def count_prompt(prompt: Any) -> int:

@@ -49,6 +49,8 @@ def test_the_gateway_answers_501_with_the_pointer_when_a_call_needs_a_task(monke
             with pytest.raises(urllib.error.HTTPError) as info:
                 urllib.request.urlopen(req, timeout=30)
             assert info.value.code == 501
-            assert "this needs Task 3.1" in json.loads(info.value.read())["error"]
+            body = info.value.read().decode()
+            assert "this needs Task 3.1 (labs/yuanrong.md §1) — run" in body, "as written, not \\u-escaped (curl)"
+            assert "this needs Task 3.1" in json.loads(body)["error"]
     finally:
         runtime.shutdown()
