@@ -32,6 +32,10 @@ HELP = (
 )
 
 
+# The options every lab command takes (sysai.options), which users also try before the command
+SHARED_OPTIONS = ("--seed", "--quick", "--json", "--out", "--plugin")
+
+
 def build_app(load: Iterable[str] | None = None) -> typer.Typer:
     """The command tree. Only the labs named in `load` (all when None) are imported; the others
     appear in `--help` from their catalog line alone, so `sysai --help` imports no lab."""
@@ -173,7 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except UsageError as exc:  # typer's own: one line too, pointing to the right --help
         path = exc.ctx.command_path if exc.ctx is not None else "sysai"
-        print(f"error: {exc.format_message()} (see `{path} --help`)", file=sys.stderr)
+        message = exc.format_message()
+        option = getattr(exc, "option_name", None)
+        if path == "sysai" and option in SHARED_OPTIONS:  # `sysai --seed 1 llm-la compare`: a common slip
+            message = (f"{option} is an option of each command: put it after the command "
+                       f"(`sysai llm-la compare {option} ...`)")
+        print(f"error: {message} (see `{path} --help`)", file=sys.stderr)
         return EXIT_USAGE
     except ClickException as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)

@@ -81,6 +81,7 @@ def test_console_script_runs_in_a_subprocess():
     (["llm-la", "no-such-command"], "sysai llm-la --help"),
     (["no-such-command"], "sysai --help"),
     (["trio", "compare", "--no-such-option"], "sysai trio compare --help"),
+    (["--seed", "-1", "llm-la", "compare"], "sysai --help"),
 ])
 def test_typer_usage_errors_are_one_line_pointing_to_help(argv, where, capsys):
     assert main(argv) == 2
@@ -95,6 +96,11 @@ def test_a_bare_command_shows_its_help_and_no_error(argv, capsys):
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "Commands" in captured.out and "error" not in captured.err, captured.err
+
+
+def test_a_shared_option_before_the_command_says_where_it_goes(capsys):
+    assert main(["--seed", "1", "llm-la", "compare"]) == 2
+    assert "--seed is an option of each command: put it after the command" in capsys.readouterr().err
 
 
 def test_help_imports_no_lab():
