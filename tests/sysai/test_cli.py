@@ -126,6 +126,20 @@ def test_a_stub_reached_by_a_command_is_a_one_line_pointer(monkeypatch, capsys):
     assert err == "error: this needs Task 2.1 (labs/llm-la.md §1) — run sysai check 2.1"
 
 
+def test_a_stub_reached_inside_a_ray_task_is_the_same_one_line(monkeypatch, capsys):
+    from ray.exceptions import RayTaskError
+
+    from sysai.errors import TaskNotDone
+
+    def remote_stub():  # what ray.get raises: Ray's subclass of the cause, whose str() is the remote traceback
+        raise RayTaskError("_run_point", "Traceback (most recent call last):\n  ...", TaskNotDone("2.1")) \
+            .as_instanceof_cause()
+
+    monkeypatch.setattr("sysai.cli.list_labs", remote_stub)
+    assert main(["list"]) == 2
+    assert capsys.readouterr().err.strip() == "error: this needs Task 2.1 (labs/llm-la.md §1) — run sysai check 2.1"
+
+
 def test_plugins_lists_every_registry_of_every_lab(capsys):
     from sysai.catalog import discover
     from sysai.registry import resolve
