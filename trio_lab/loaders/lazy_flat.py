@@ -15,11 +15,15 @@ from trio_lab.loaders.base import LOADERS, FlatTree, Loader
 class LazyFlat(Loader):
     order = 20  # display position in tables (full first, trio last)
     def prepare(self) -> None:
+        self.image, self.tree = self._flat()
+
+    def _flat(self) -> tuple[ChunkedImage, FlatTree]:
+        """The flat index and its tree, fetched and parsed once per daemon."""
         def parse(data: dict) -> tuple[ChunkedImage, FlatTree]:
             image = ChunkedImage.from_dict(data)
             return image, FlatTree(image.nodes)
 
-        self.image, self.tree = self.fetch_json(self.ctx.manifest.flat_index, parse)
+        return self.fetch_json(self.ctx.manifest.flat_index, parse)
 
     decompress_s = 0.0  # time spent decompressing chunks (on the read's critical path)
 

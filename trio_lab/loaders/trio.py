@@ -17,12 +17,13 @@ import bisect
 import logging
 import threading
 import time
+from typing import Callable
 
 from sysai.errors import UserError
 from trio_lab.cache import RuntimeCache
 from trio_lab.fetch import BlobClient
 from trio_lab.chunked import ChunkedImage
-from trio_lab.loaders.base import LOADERS, FlatTree, Tree
+from trio_lab.loaders.base import LOADERS, Tree
 from trio_lab.loaders.lazy_flat import LazyFlat
 from trio_lab.model import PAGE, Node, children_index, parent
 from trio_lab.runtime import ExtentIndex, RuntimeImage
@@ -120,7 +121,7 @@ class StartupTree(Tree):
     completely (ENOENT, no wait); anything else waits for the full flat index, which the loader
     fetches once the blob is in (or at once when a lookup needs it)."""
 
-    def __init__(self, nodes: dict[str, Node], complete_dirs: list[str], full: "callable[[], FlatTree]"):
+    def __init__(self, nodes: dict[str, Node], complete_dirs: list[str], full: Callable[[], Tree]):
         self.nodes, self.complete = nodes, set(complete_dirs)
         self._children = children_index(nodes)
         self._full = full
@@ -180,14 +181,6 @@ class Trio(LazyFlat):
             log.warning("fetching the full index after the blob failed: %s", exc)
         finally:
             self.background.set()
-
-    def _flat(self) -> tuple[ChunkedImage, FlatTree]:
-        """The full flat index (the same one `lazy-flat` fetches at mount), fetched once per daemon."""
-        def parse(data: dict) -> tuple[ChunkedImage, FlatTree]:
-            image = ChunkedImage.from_dict(data)
-            return image, FlatTree(image.nodes)
-
-        return self.fetch_json(self.ctx.manifest.flat_index, parse)
 
     @property
     def image(self) -> ChunkedImage:  # lazy-flat's read path asks for chunks only on a miss
