@@ -173,12 +173,14 @@ class MountDaemon:
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
                  env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False,
                  loader_options: dict | None = None, eviction_options: dict | None = None,
-                 plugins: list | None = None, seed: int = 0, images: list | None = None):
+                 plugins: list | None = None, seed: int = 0, images: list | None = None, content: bool = False):
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         self.mountpoints = [str(self.workdir / f"c{i}") for i in range(len(images) if images else containers)]
         if mountpoint is not None:
             self.mountpoints[0] = str(Path(mountpoint).resolve())
+        # with `content`, also one mount of every image's files by digest (trio_lab.overlay.ContentFS)
+        self.content_mountpoint = str(self.workdir / "content") if content else None
         self.spec = {
             "image": image_ref(image), "registry": url, "loader": loader, "mounts": self.mountpoints,
             "cooperative": cooperative, "fuse": asdict(options or FuseOptions()), "trace": trace,
@@ -188,14 +190,18 @@ class MountDaemon:
             "seed": seed,
             # one image per mount when given (several images, one daemon, one shared cache)
             "images": [image_ref(i) for i in images] if images else [],
+            "content_mount": self.content_mountpoint,
         }
         self.env = env
         self.log_to_stderr = log_to_stderr  # the daemon's log (EIO, digest mismatches) on our stderr
         self.result: dict = {}
         self.proc: subprocess.Popen | None = None
 
+    def _all_mounts(self) -> list[str]:
+        return self.mountpoints + ([self.content_mountpoint] if self.content_mountpoint else [])
+
     def __enter__(self) -> "MountDaemon":
-        for path in self.mountpoints:
+        for path in self._all_mounts():
             Path(path).mkdir(parents=True, exist_ok=True)
         spec = self.workdir / "spec.json"
         spec.write_text(json.dumps(self.spec))
@@ -273,7 +279,7 @@ class MountDaemon:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
-            for path in self.mountpoints:
+            for path in self._all_mounts():
                 if path in lab_mounts():
                     unmount(path)
             self._log.close()
