@@ -248,7 +248,8 @@ def together(
         title = f"{' + '.join(res.workloads)} started together ({res.loader}, {rtt_ms:g} ms, {bandwidth_mbps:g} Mbit/s)"
         note = (f"{res.shared_layers} layer(s) and {res.shared_chunks_bytes / 1e6:.1f} MB of chunks in common; "
                 f"{res.traced_common_bytes / 1e6:.1f} MB of the first start's reads are files the second image "
-                "holds too")
+                "holds too; shared/private: a mount per image; content: overlay roots over one content-addressed "
+                "mount" + (f" (no content run: {res.content_why})" if res.content_why else ""))
         columns = ["daemon cache", "ready s", "MB fetched", "requests", "daemon cache MB", "host page cache MB"]
         print_table(title, columns, rows, note=note)
 

@@ -229,3 +229,25 @@ def test_trio_answers_the_starts_lookups_from_the_runtime_index(store, registry,
     assert fs.loader.stats()["full_index_lookups"] == 0
     assert fs.readdir("/pkg/sub")[2:] == sorted(os.listdir(tree / "pkg" / "sub"))  # beyond the start's dirs
     assert fs.loader.stats()["full_index_lookups"] == 1
+
+
+def test_the_content_view_lists_each_content_once_and_reads_it_through_its_holder(store, registry, tree):
+    """The daemon's content-addressed mount (trio_lab.overlay): one file per distinct content,
+    served by the loader that holds its start-up bytes (trio's runtime blob) when there is one."""
+    from trio_lab.loaders.lazy_flat import flat_index
+    from trio_lab.overlay import ContentFS, content_name
+
+    add_runtime(store, Manifest.load(store), TRACE)
+    lazy = mount_in_process(store, registry, "lazy-flat", owner="a")
+    trio = mount_in_process(store, registry, "trio", cache=lazy.loader.ctx.cache, owner="b")
+    view = ContentFS([(fs, flat_index(fs.loader)[0].nodes) for fs in (lazy, trio)])
+    name = content_name(trio.node("/pkg/big.bin").digest)
+    assert view.files[name][0] is trio and view.files[content_name(trio.node("/pkg/run.sh").digest)][0] is lazy
+    big = (tree / "pkg" / "big.bin").read_bytes()
+    assert view.read("/" + name, 10, 3 * PAGE + 5) == big[3 * PAGE + 5:3 * PAGE + 15]
+    assert trio.loader.stats()["hit_bytes"] == 10 and view.getattr("/" + name)["st_size"] == len(big)
+    contents = {p.read_bytes() for p in tree.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size}
+    assert len(view.readdir("/")[2:]) == len(contents)
+    with pytest.raises(OSError) as info:
+        view.getattr("/" + "0" * 64)
+    assert info.value.errno == errno.ENOENT

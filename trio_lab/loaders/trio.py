@@ -190,10 +190,10 @@ class Trio(LazyFlat):
         size = max(0, min(size, node.size - offset))
         out = bytearray()
         for start, length, blob_offset in self.index.lookup(path, offset, size):
-            data = None
             if blob_offset is not None:
                 self.stream.wait(blob_offset, self.ctx.client.timeout_s * (self.ctx.client.retries + 1))
-                data = self._from_cache(node.digest, start, length)
+            # pages are keyed by content: another image's runtime blob may hold this range
+            data = self._from_cache(node.digest, start, length)
             if data is None:
                 self.miss_bytes += length
                 data = super().read(path, node, start, length)
@@ -201,6 +201,9 @@ class Trio(LazyFlat):
                 self.hit_bytes += length
             out += data
         return bytes(out)
+
+    def holds(self, path: str) -> bool:
+        return path in self.digests
 
     def _from_cache(self, digest: str, start: int, length: int) -> bytes | None:
         """The bytes from cached pages, or None if any page was evicted."""
