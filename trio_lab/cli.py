@@ -315,7 +315,8 @@ def bench(
 
     cfg = BenchConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
                       bandwidth_mbps=bandwidth_mbps, containers=2 if quick else containers, repeats=2 if quick else 7,
-                      host_counts=[1, 2] if quick else [1, 2, 4, 8], drop_caches=not quick)
+                      host_counts=[1, 2] if quick else [1, 2, 4, 8], drop_caches=not quick,
+                      **({"links": [[2.0, 1000.0]], "together": ["yaml", "yaml-pygments"]} if quick else {}))
     folder = prepare_out("trio", "bench", out)
     with sigterm_as_interrupt():
         res = run_bench(cfg, folder, seed)
