@@ -130,6 +130,7 @@ def test_bench_quick_runs_every_measurement_on_the_small_image(tmp_path, capsys,
     labels = [row[0] for row in res["rows"]]
     assert "20 ms / 200 Mbit/s: time to ready full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
     assert "2 ms / 1000 Mbit/s: time to ready lazy-prefetch / trio" in labels  # the second link, side by side
+    assert "ceiling on any speed-up vs full: full / native start" in labels
     measured = [o for o in res["fuse_options"] if "error" not in o]
     assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache",
                                                 "chosen (kernel_cache, 60 s timeouts)"}
@@ -188,3 +189,6 @@ def test_two_images_sharing_a_base_layer_started_together_share_the_daemon_cache
     shared, private = res.runs["shared"], res.runs["private"]
     assert res.shared_layers == 1 and res.shared_chunks_bytes > 0 and res.traced_common_bytes > 0
     assert shared["bytes_fetched"] < private["bytes_fetched"] and shared["cache_bytes"] < private["cache_bytes"]
+    if shared["host"]["available"]:  # overlay roots over one content mount: the common files once in the kernel
+        assert "content" in res.runs, res.content_why
+        assert sum(res.runs["content"]["host"]["cgroup_bytes"]) < sum(shared["host"]["cgroup_bytes"])
