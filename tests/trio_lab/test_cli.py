@@ -130,7 +130,7 @@ def test_bench_quick_runs_every_measurement_on_the_small_image(tmp_path, capsys,
     labels = [row[0] for row in res["rows"]]
     assert "20 ms / 200 Mbit/s: time to ready full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
     assert "2 ms / 1000 Mbit/s: time to ready lazy-prefetch / trio" in labels  # the second link, side by side
-    assert "ceiling on any speed-up vs full: full / native start" in labels
+    assert "ceiling on a FUSE loader's speed-up vs full: full / that floor" in labels
     measured = [o for o in res["fuse_options"] if "error" not in o]
     assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache",
                                                 "chosen (kernel_cache, 60 s timeouts)"}
