@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import tempfile
 import time
 from ctypes.util import find_library
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from sysai.config import option
 from sysai.http import serve_in_thread
 from sysai.results import to_jsonable, write_csv
 from trio_lab.experiments import CompareConfig, TogetherConfig, compare, record_trace, together
-from trio_lab.mounts import FuseOptions, MountDaemon, passthrough_available
+from trio_lab.mounts import FuseOptions, MountDaemon, passthrough_available, scratch
 from trio_lab.blobserver import make_app
 from trio_lab.report import plot_bench
 from trio_lab.startup import cold_start
@@ -213,7 +212,7 @@ def measure_fuse_options(store: Path, workload, repeats: int = 7) -> list[dict]:
     """Warm start and warm read-all through a `full` mount (no network) vs the same tree natively."""
     manifest = Manifest.load(store)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="sysai-trio-native-") as tmp:
+    with scratch("native") as tmp:
         root = materialize(store, manifest, Path(tmp) / "root")
         os.sync()  # no writeback of the fresh copy during the native measurements
         nbytes = _read_all(root)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from sysai.seeding import py_random
 from trio_lab.evictions.base import EVICTIONS
 from trio_lab.fetch import BlobClient
 from trio_lab.loaders.base import LOADERS
-from trio_lab.mounts import FuseOptions, MountDaemon, fuse_available
+from trio_lab.mounts import FuseOptions, MountDaemon, fuse_available, scratch
 from trio_lab.blobserver import make_app
 from trio_lab.report import plot
 from trio_lab.startup import StartResult, cold_start
@@ -207,7 +206,7 @@ def record_trace(store: Path, manifest: Manifest, workload: Workload, fuse: bool
             result = cold_start(store, url, "full", workload, fuse=True, reads=[], modules=modules,
                                 trace=True, options=FuseOptions())
         return result.trace
-    with tempfile.TemporaryDirectory(prefix="sysai-trio-native-") as tmp:
+    with scratch("native") as tmp:
         root = materialize(store, manifest, Path(tmp) / "root")
         found = native_trace(root, workload, modules)
         sizes = {p: (root / p.lstrip("/")).stat().st_size for p, _, _ in found}
@@ -239,7 +238,7 @@ def measure_host_cache(store: Path, workload: Workload, reads: list[Read], count
     traced = sorted({r.path for r in reads})
     runs = []
     dropped = "posix_fadvise(DONTNEED) on the image's files and blobs"
-    with tempfile.TemporaryDirectory(prefix="sysai-trio-host-") as tmp, serve_in_thread(make_app(store)) as url:
+    with scratch("host") as tmp, serve_in_thread(make_app(store)) as url:
         tree = materialize(store, manifest, Path(tmp) / "tree")
         tree_dev = os.stat(tree).st_dev
         os.sync()  # written pages are dirty until synced, and dirty pages cannot be dropped
@@ -324,7 +323,7 @@ def together(cfg: TogetherConfig, out: Path, seed: int) -> TogetherResults:
     (:mod:`trio_lab.overlay`)."""
     from trio_lab.chunked import ChunkedImage
     from trio_lab.hostcache import Containers, RootSource, host_support
-    from trio_lab.overlay import build_meta_tree, overlay_support, scratch_dir
+    from trio_lab.overlay import build_meta_tree, overlay_support
     from trio_lab.store import BlobStore
 
     if len(cfg.workloads) != 2:
@@ -359,7 +358,7 @@ def together(cfg: TogetherConfig, out: Path, seed: int) -> TogetherResults:
         client = BlobClient(url)
         for label, cooperative, content in modes:
             client.reset()
-            with tempfile.TemporaryDirectory(prefix="sysai-trio-together-", dir=scratch_dir()) as tmp, \
+            with scratch("together", fast=True) as tmp, \
                     MountDaemon(stores[0], url, cfg.loader, cooperative=cooperative, images=stores,
                                 content=content, seed=seed) as daemon:
                 started = time.perf_counter()

@@ -132,17 +132,40 @@ def unmount(path: str) -> bool:
 WORKDIR_PREFIX = "sysai-trio-"
 
 
+def scratch(kind: str, fast: bool = False) -> tempfile.TemporaryDirectory:
+    """A temporary folder named after this process (``sysai-trio-KIND-PID-…``), so that
+    :func:`cleanup` can remove it when a parent killed with SIGKILL could not; with `fast`, on
+    a tmpfs when there is one (metadata trees: thousands of small files)."""
+    from trio_lab.overlay import scratch_dir
+
+    return tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{kind}-{os.getpid()}-",
+                                       dir=scratch_dir() if fast else None)
+
+
+def _scratch_owner(folder: Path) -> int | None:
+    """The pid in a :func:`scratch` folder's name, or None for any other folder."""
+    parts = folder.name[len(WORKDIR_PREFIX):].split("-")
+    return int(parts[1]) if len(parts) >= 3 and parts[0].isalpha() and parts[1].isdigit() else None
+
+
 def cleanup(everything: bool = False) -> list[str]:
     """Unmount every mount the lab left behind (a daemon that is gone; with `everything`, live
-    ones too), then remove the work folders of daemons that are gone (a parent killed with
-    SIGKILL cannot remove its own); returns what it handled."""
+    ones too), then remove the work folders of daemons that are gone and the scratch folders of
+    processes that are gone (a parent killed with SIGKILL cannot remove its own); returns what
+    it handled."""
     handled = lab_mounts(orphaned_only=not everything)
     for path in handled:
         unmount(path)
-    for folder in sorted(Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*")):
-        pid = folder / "daemon.pid"
-        if pid.is_file() and not _daemon_alive(pid.read_text().strip()) \
-                and not any(m.startswith(str(folder) + "/") for m in lab_mounts()):
+    from trio_lab.overlay import scratch_dir
+
+    places = dict.fromkeys([Path(tempfile.gettempdir())] + ([Path(scratch_dir())] if scratch_dir() else []))
+    for folder in sorted(f for place in places for f in place.glob(WORKDIR_PREFIX + "*")):
+        pid, owner = folder / "daemon.pid", _scratch_owner(folder)
+        if pid.is_file():
+            gone = not _daemon_alive(pid.read_text().strip())
+        else:
+            gone = owner is not None and not Path(f"/proc/{owner}").exists()
+        if gone and not any(m.startswith(str(folder) + "/") for m in lab_mounts()):
             shutil.rmtree(folder, ignore_errors=True)
             handled.append(str(folder))
     return handled
