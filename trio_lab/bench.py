@@ -6,14 +6,17 @@
 3. FUSE mount options: warm read throughput and warm start through the mount vs the same files
    read natively (Nydus FUSE ≈ 0.70× ext4): libfuse defaults, `kernel_cache`, the chosen options,
    the chosen options on libfuse 3, and on fusepy instead of mfusepy (when fusepy is importable);
-4. a stale trace: the start imports more than the trace recorded (miss rate, time).
+4. a stale trace: the start imports more than the trace recorded (miss rate, time);
+5. two different images on one base (`together`): what the host page cache holds with a mount
+   per image vs overlay roots over one content-addressed mount (:mod:`trio_lab.overlay`);
+6. the ceiling: no loader can start faster than the same start on a warm local disk, so
+   full / native-warm bounds every "trio vs full" ratio on this machine.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import tempfile
 import time
 from ctypes.util import find_library
 from dataclasses import dataclass, field
@@ -22,8 +25,8 @@ from pathlib import Path
 from sysai.config import option
 from sysai.http import serve_in_thread
 from sysai.results import to_jsonable, write_csv
-from trio_lab.experiments import CompareConfig, compare, record_trace
-from trio_lab.mounts import FuseOptions, MountDaemon, passthrough_available
+from trio_lab.experiments import CompareConfig, TogetherConfig, compare, record_trace, together
+from trio_lab.mounts import FuseOptions, MountDaemon, passthrough_available, scratch
 from trio_lab.blobserver import make_app
 from trio_lab.report import plot_bench
 from trio_lab.startup import cold_start
@@ -40,7 +43,9 @@ class BenchConfig:
     bandwidth_mbps: float = option(200.0, "registry bandwidth (Mbit/s)")
     containers: int = option(8, "containers for the shared-vs-private cache memory")
     repeats: int = option(7, "warm runs per FUSE variant, natively and mounted (the fastest counts)")
-    links: list = option([[2.0, 1000.0]], "more links [rtt_ms, bandwidth_mbps] timed side by side")
+    links: list = option([[2.0, 1000.0], [20.0, 50.0]], "more links [rtt_ms, bandwidth_mbps] timed side by side")
+    together: list = option(["numpy-slim", "matplotlib"], "two images on one base for the cross-image page cache "
+                                                          "([]: skip)")
     host_counts: list = option([1, 2, 4, 8], "container counts for the host page cache")
     drop_caches: bool = option(True, "drop the machine's clean page cache between host-cache runs (when allowed)")
 
@@ -52,6 +57,7 @@ class BenchResults:
     compare: dict
     fuse_options: list[dict]
     stale: dict
+    together: dict = field(default_factory=dict)
     rows: list[list] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
 
@@ -66,8 +72,11 @@ def run_bench(cfg: BenchConfig, out: Path, seed: int) -> BenchResults:
     fuse = main.loaders["trio"].fuse
     options = measure_fuse_options(store, workload, cfg.repeats) if fuse else []
     stale = stale_trace(store, workload, fuse, cfg)
-    res = BenchResults(workload.name, main.mode, to_jsonable(main), options, stale)
-    res.rows = headline_rows(main, cfg) + fuse_rows(options) + [
+    pair = (to_jsonable(together(TogetherConfig(workloads=list(cfg.together), rtt_ms=cfg.rtt_ms,
+                                                bandwidth_mbps=cfg.bandwidth_mbps), out / "together", seed))
+            if fuse and cfg.together else {})
+    res = BenchResults(workload.name, main.mode, to_jsonable(main), options, stale, pair)
+    res.rows = headline_rows(main, cfg) + ceiling_rows(main, options) + together_rows(pair) + fuse_rows(options) + [
         ["stale trace: trio miss rate (bytes)", stale["stale_miss_rate"], "fresh trace: ~0"],
         ["stale trace: time to ready trio (s)", stale["stale_trio_s"], f"fresh trace {stale['fresh_trio_s']:.2f} s"],
         ["stale trace: time to ready lazy-flat (s)", stale["lazy_flat_s"], "—"],
@@ -127,6 +136,45 @@ def headline_rows(main, cfg: BenchConfig) -> list[list]:
     return rows
 
 
+def ceiling_rows(main, options: list[dict]) -> list[list]:
+    """How fast any loader could be here. The same start on a warm local disk bounds every loader;
+    a cold start through the FUSE mount with every byte already in the daemon (the `full` mount
+    of the chosen options, no network) bounds every loader of this Python FUSE daemon."""
+    native = min((o["native_start_s"] for o in options if "native_start_s" in o), default=None)
+    chosen = next((o for o in options if o["variant"].startswith("chosen (") and "cold_start_s" in o), None)
+    if native is None or "full" not in main.loaders:
+        return []
+    full = main.loaders["full"].time_to_ready_s
+    rows = [["native start, warm local disk (s)", native, "the floor for any loader"],
+            ["ceiling on any speed-up vs full: full / native start", full / native, "—"]]
+    if chosen is not None:
+        rows += [["cold start through FUSE, every byte already in the daemon (s)", chosen["cold_start_s"],
+                  "the floor for any loader of this FUSE daemon"],
+                 ["ceiling on a FUSE loader's speed-up vs full: full / that floor", full / chosen["cold_start_s"],
+                  "trio vs full cannot exceed this here"]]
+    return rows
+
+
+def together_rows(pair: dict) -> list[list]:
+    """Two images on one base: host page cache with a mount per image vs one content mount."""
+    runs = pair.get("runs", {})
+    if not runs:
+        return []
+    names = " + ".join(pair["workloads"])
+    if "content" not in runs or not runs["shared"]["host"].get("available"):
+        return [[f"{names}: host page cache across images", "not available",
+                 pair.get("content_why") or runs["shared"]["host"].get("why", "")]]
+    per_image, content = (sum(runs[k]["host"]["cgroup_bytes"]) for k in ("shared", "content"))
+    return [
+        [f"{names}: host page cache, a mount per image / one content mount (MB)",
+         f"{per_image / 1e6:.1f} / {content / 1e6:.1f}",
+         f"{pair['traced_common_bytes'] / 1e6:.1f} MB of the first start's reads are common files"],
+        [f"{names}: host page cache, content mount / a mount per image", content / per_image, "< 1: one copy"],
+        [f"{names}: time to ready, content mount / a mount per image",
+         runs["content"]["time_to_ready_s"] / runs["shared"]["time_to_ready_s"], "metadata trees built at start"],
+    ]
+
+
 def fuse_rows(options: list[dict]) -> list[list]:
     ok, why = passthrough_available()
     rows = [] if ok else [["FUSE passthrough", "not available", why]]
@@ -164,7 +212,7 @@ def measure_fuse_options(store: Path, workload, repeats: int = 7) -> list[dict]:
     """Warm start and warm read-all through a `full` mount (no network) vs the same tree natively."""
     manifest = Manifest.load(store)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="sysai-trio-native-") as tmp:
+    with scratch("native") as tmp:
         root = materialize(store, manifest, Path(tmp) / "root")
         os.sync()  # no writeback of the fresh copy during the native measurements
         nbytes = _read_all(root)

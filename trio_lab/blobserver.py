@@ -124,7 +124,10 @@ def make_app(store_dir, rtt_ms: float = 0.0, bandwidth_mbps: float | None = None
                     piece = bytes([piece[0] ^ 0xFF]) + piece[1:]
                 first = False
                 await bucket.take(len(piece))
-                await response.write(piece)
+                try:
+                    await response.write(piece)
+                except ConnectionResetError:  # the client went away mid-body (a daemon that exited): not an error
+                    return response
                 counters.bytes += len(piece)
                 remaining -= len(piece)
         await response.write_eof()

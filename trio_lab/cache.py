@@ -85,7 +85,7 @@ class RuntimeCache:
         self._owners: set[str] = set()
         self.hits = self.misses = self.evictions = 0
         self._lock = threading.RLock()
-        self._loads: dict[str, threading.Event] = {}
+        self._shared: dict[str, Any] = {}
         self.contents: dict[str, Content] = {}
         self._content_locks: dict[str, threading.Lock] = {}
         self.content_fetches = self.content_shared_hits = 0
@@ -122,30 +122,16 @@ class RuntimeCache:
         with self._lock:
             return digest in self.contents
 
-    def load_once(self, name: str, load) -> bool:
-        """Run `load()` for `name` (e.g. a runtime blob digest) once per cache; concurrent
-        callers wait for the first. True for the caller that loaded. If it fails, the next
-        caller tries again."""
+    def shared(self, name: str, make: Callable[[], Any]) -> tuple[Any, bool]:
+        """The one object called `name` in this cache (e.g. a runtime blob on its way in, or a map
+        of chunks in flight), made by the first caller: ``(object, made_by_this_caller)``. It is
+        how the containers of a cooperative daemon share work that is under way, not only its
+        results."""
         with self._lock:
-            done = self._loads.get(name)
-            mine = done is None
-            if mine:
-                done = self._loads[name] = threading.Event()
-        if not mine:
-            done.wait()
-            with self._lock:
-                if self._loads.get(name) is done:
-                    return False
-            return self.load_once(name, load)
-        try:
-            load()
-        except BaseException:
-            with self._lock:
-                del self._loads[name]
-            raise
-        finally:
-            done.set()
-        return True
+            if name in self._shared:
+                return self._shared[name], False
+            made = self._shared[name] = make()
+            return made, True
 
     def adopt(self, owner: str, keys) -> None:
         """Record that `owner` uses these (already cached) pages."""

@@ -248,7 +248,8 @@ def together(
         title = f"{' + '.join(res.workloads)} started together ({res.loader}, {rtt_ms:g} ms, {bandwidth_mbps:g} Mbit/s)"
         note = (f"{res.shared_layers} layer(s) and {res.shared_chunks_bytes / 1e6:.1f} MB of chunks in common; "
                 f"{res.traced_common_bytes / 1e6:.1f} MB of the first start's reads are files the second image "
-                "holds too")
+                "holds too; shared/private: a mount per image; content: overlay roots over one content-addressed "
+                "mount" + (f" (no content run: {res.content_why})" if res.content_why else ""))
         columns = ["daemon cache", "ready s", "MB fetched", "requests", "daemon cache MB", "host page cache MB"]
         print_table(title, columns, rows, note=note)
 
@@ -314,7 +315,8 @@ def bench(
 
     cfg = BenchConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
                       bandwidth_mbps=bandwidth_mbps, containers=2 if quick else containers, repeats=2 if quick else 7,
-                      host_counts=[1, 2] if quick else [1, 2, 4, 8], drop_caches=not quick)
+                      host_counts=[1, 2] if quick else [1, 2, 4, 8], drop_caches=not quick,
+                      **({"links": [[2.0, 1000.0]], "together": ["yaml", "yaml-pygments"]} if quick else {}))
     folder = prepare_out("trio", "bench", out)
     with sigterm_as_interrupt():
         res = run_bench(cfg, folder, seed)

@@ -81,10 +81,15 @@ def main(spec_path: str) -> int:
             fss.append(ImageFS(loader, Tracer(enabled=spec["trace"])))
         with ThreadPoolExecutor(max_workers=len(fss)) as pool:
             list(pool.map(lambda fs: fs.loader.prepare(), fss))
+        served = list(zip(fss, spec["mounts"]))
+        if spec.get("content_mount"):  # every image's files by digest, for overlay roots (trio_lab.overlay)
+            from trio_lab.loaders.lazy_flat import flat_index
+            from trio_lab.overlay import ContentFS
+            served.append((ContentFS([(fs, flat_index(fs.loader)[0].nodes) for fs in fss]), spec["content_mount"]))
         timings["prepare_s"] = time.perf_counter() - start
         options = FuseOptions(**spec["fuse"]).as_mount_options()
         errors: list[str] = []
-        for fs, mountpoint in zip(fss, spec["mounts"]):
+        for fs, mountpoint in served:
             def run(fs=fs, mountpoint=mountpoint):
                 try:
                     serve(fs, mountpoint, f"trio:{spec['loader']}:{os.getpid()}", options)

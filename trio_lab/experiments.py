@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from sysai.seeding import py_random
 from trio_lab.evictions.base import EVICTIONS
 from trio_lab.fetch import BlobClient
 from trio_lab.loaders.base import LOADERS
-from trio_lab.mounts import FuseOptions, MountDaemon, fuse_available
+from trio_lab.mounts import FuseOptions, MountDaemon, fuse_available, scratch
 from trio_lab.blobserver import make_app
 from trio_lab.report import plot
 from trio_lab.startup import StartResult, cold_start
@@ -207,7 +206,7 @@ def record_trace(store: Path, manifest: Manifest, workload: Workload, fuse: bool
             result = cold_start(store, url, "full", workload, fuse=True, reads=[], modules=modules,
                                 trace=True, options=FuseOptions())
         return result.trace
-    with tempfile.TemporaryDirectory(prefix="sysai-trio-native-") as tmp:
+    with scratch("native") as tmp:
         root = materialize(store, manifest, Path(tmp) / "root")
         found = native_trace(root, workload, modules)
         sizes = {p: (root / p.lstrip("/")).stat().st_size for p, _, _ in found}
@@ -239,7 +238,7 @@ def measure_host_cache(store: Path, workload: Workload, reads: list[Read], count
     traced = sorted({r.path for r in reads})
     runs = []
     dropped = "posix_fadvise(DONTNEED) on the image's files and blobs"
-    with tempfile.TemporaryDirectory(prefix="sysai-trio-host-") as tmp, serve_in_thread(make_app(store)) as url:
+    with scratch("host") as tmp, serve_in_thread(make_app(store)) as url:
         tree = materialize(store, manifest, Path(tmp) / "tree")
         tree_dev = os.stat(tree).st_dev
         os.sync()  # written pages are dirty until synced, and dirty pages cannot be dropped
@@ -308,16 +307,23 @@ class TogetherResults:
     shared_layers: int  # layer blobs the two manifests have in common
     shared_chunks_bytes: int  # chunk bytes (uncompressed) the two images have in common
     traced_common_bytes: int  # bytes both starts read from files with identical content
-    runs: dict  # "shared" / "private" → {time_to_ready_s, bytes_fetched, requests, cache_bytes, page_bytes, host}
+    # "shared" (one daemon cache, a mount per image) / "private" (a cache per image) / "content" (one
+    # cache, overlay roots over one content-addressed mount: shared in the kernel's page cache too)
+    # → {time_to_ready_s, bytes_fetched, requests, cache_bytes, page_bytes, host}
+    runs: dict
     figures: list = field(default_factory=list)
+    content_why: str = ""  # why there is no "content" run (overlay or containers unavailable), if so
 
 
 def together(cfg: TogetherConfig, out: Path, seed: int) -> TogetherResults:
     """Two different images sharing base files, one container each, started together on one
     daemon (issue 15 §4): what one cache keyed by content saves across images, in bytes fetched
-    and held, and what the kernel page cache holds (each image is its own mount: its own inodes)."""
+    and held, and what the kernel page cache holds — twice the common files when each image is
+    its own mount (its own inodes), once with overlay roots over one content mount
+    (:mod:`trio_lab.overlay`)."""
     from trio_lab.chunked import ChunkedImage
-    from trio_lab.hostcache import Containers, host_support
+    from trio_lab.hostcache import Containers, RootSource, host_support
+    from trio_lab.overlay import build_meta_tree, overlay_support
     from trio_lab.store import BlobStore
 
     if len(cfg.workloads) != 2:
@@ -345,21 +351,28 @@ def together(cfg: TogetherConfig, out: Path, seed: int) -> TogetherResults:
     read_common = sum(r.length for r in traces[0] if digests[0].get(r.path) and
                       digests[0][r.path] in set(digests[1].values()))
     cgroups, host_why = host_support()
+    content_ok, content_why = overlay_support() if cgroups is not None else (False, host_why)
+    modes = [("shared", True, False), ("private", False, False)] + ([("content", True, True)] if content_ok else [])
     runs = {}
     with serve_in_thread(make_app(stores, cfg.rtt_ms, cfg.bandwidth_mbps)) as url:
         client = BlobClient(url)
-        for label, cooperative in (("shared", True), ("private", False)):
+        for label, cooperative, content in modes:
             client.reset()
-            with tempfile.TemporaryDirectory(prefix="sysai-trio-together-") as tmp, \
+            with scratch("together", fast=True) as tmp, \
                     MountDaemon(stores[0], url, cfg.loader, cooperative=cooperative, images=stores,
-                                seed=seed) as daemon:
+                                content=content, seed=seed) as daemon:
                 started = time.perf_counter()
+                if content:  # each image's metadata tree (composefs's part), from the index it pulls anyway
+                    roots = [RootSource.overlay(build_meta_tree(f.nodes, Path(tmp) / f"meta{i}"),
+                                                daemon.content_mountpoint) for i, f in enumerate(flats)]
+                else:
+                    roots = [RootSource.bind(m) for m in daemon.mountpoints]
                 daemon.go()
                 host = {"available": False, "why": host_why}
                 if cgroups is not None:
                     with Containers(cgroups, Path(tmp), f"together-{label}") as box:
-                        box.start([daemon.mountpoints[0]], workloads[0].command(str(box.root)))
-                        box.start([daemon.mountpoints[1]], workloads[1].command(str(box.root)))
+                        for root, wl in zip(roots, workloads):
+                            box.start([root], wl.command(str(box.root)))
                         done = box.wait()
                     if any(r.returncode for r in done):
                         raise UserError(f"a start failed: {[r.stderr.splitlines()[-1:] for r in done if r.returncode]}")
@@ -374,4 +387,5 @@ def together(cfg: TogetherConfig, out: Path, seed: int) -> TogetherResults:
                            "cache_bytes": cache["bytes"], "page_bytes": cache["page_bytes"], "host": host}
     shared_layers = len({r.digest for r in manifests[0].layers} & {r.digest for r in manifests[1].layers})
     return TogetherResults([w.name for w in workloads], "FUSE mount, real start", cfg.loader, shared_layers,
-                           sum(sizes[0][d] for d in common), read_common, runs)
+                           sum(sizes[0][d] for d in common), read_common, runs,
+                           content_why="" if content_ok else content_why)

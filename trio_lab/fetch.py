@@ -8,12 +8,14 @@ has been checked against a sha256 digest first; a mismatch is logged and is also
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import logging
 import threading
 import time
 import urllib.parse
+from typing import Callable
 
 from trio_lab.model import sha256
 
@@ -22,6 +24,10 @@ log = logging.getLogger("trio_lab.fetch")
 
 class FetchError(OSError):
     """A blob could not be fetched, or its bytes did not match their digest."""
+
+
+class _SinkFailed(Exception):
+    """Raised through :meth:`BlobClient.stream` when its sink fails, so that is not retried."""
 
 
 class BlobClient:
@@ -89,6 +95,51 @@ class BlobClient:
             log.error("digest mismatch for %s (range start %s): got %s", want, start, sha256(data))
             raise FetchError(f"GET {digest}: digest mismatch, expected {want}")
         return data
+
+    def stream(self, digest: str, sink: Callable[[bytes], None], piece: int = 64 * 1024) -> int:
+        """GET the whole blob `digest` and hand its body to `sink` piece by piece as it arrives,
+        so the caller can use the first bytes while the rest is still on the wire; returns the
+        size. A connection lost midway is resumed where it stopped (``Range: bytes=N-``) within
+        the retry budget. The whole is checked against its name at the end: the caller must
+        verify what it uses before that (TrIO checks every extent against its own digest).
+        """
+        received, hasher, last = 0, hashlib.sha256(), None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+            headers = {"Range": f"bytes={received}-"} if received else {}
+            try:
+                conn = self._connection()
+                conn.request("GET", f"/blobs/{digest}", headers=headers)
+                response = conn.getresponse()
+                if response.status != (206 if received else 200):
+                    body = response.read()
+                    last = FetchError(f"GET {digest}: HTTP {response.status} {body[:80]!r}")
+                    if response.status < 500:
+                        break
+                    continue
+                while data := response.read(piece):
+                    received += len(data)
+                    hasher.update(data)
+                    try:
+                        sink(data)
+                    except Exception as exc:  # the caller refused the bytes: not a network fault to retry
+                        raise _SinkFailed() from exc
+                if response.length:  # closed before Content-Length bytes came: resume
+                    raise http.client.IncompleteRead(b"", response.length)
+            except _SinkFailed as exc:
+                self._drop()
+                raise exc.__cause__ from None
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop()
+                last = exc
+                continue
+            if "sha256:" + hasher.hexdigest() != digest:
+                log.error("digest mismatch for streamed blob %s", digest)
+                raise FetchError(f"GET {digest}: digest mismatch, expected {digest}")
+            return received
+        raise FetchError(f"GET {digest} (streamed, {received} bytes in): failed after {self.retries + 1} "
+                         f"attempts: {last}")
 
     def manifest(self, ref: str) -> tuple[bytes, str]:
         """The image manifest named `ref` (an image name, or its ``sha256:`` digest) and its digest.

@@ -8,9 +8,10 @@ while N containers whose roots are bind mounts of one daemon-wide mount read the
 and hold one — like N containers of one image on overlayfs sharing the lower layer's pages.
 
 A container here is ``setpriv --pdeathsig KILL`` → ``unshare --mount --pid --fork --kill-child
---propagation private`` → ``mount --bind IMAGE ROOT`` → the start command, with ROOT the same
-path in every namespace. Its process is placed in its own memory cgroup (v1 ``memory`` or v2,
-whichever this machine has) before anything runs, so every page it faults in is charged there:
+--propagation private`` → ``mount --bind IMAGE ROOT`` (or an overlay root, :mod:`trio_lab.overlay`)
+→ the start command, with ROOT the same path in every namespace. Its process is placed in its
+own memory cgroup (v1 ``memory`` or v2, whichever this machine has) before anything runs, so
+every page it faults in is charged there:
 ``memory.stat`` ``cache`` (v1) / ``file`` (v2) is the kernel's count. ``fincore`` (mincore) on
 the image's files counts resident pages per inode, the second, independent view.
 
@@ -35,8 +36,9 @@ from pathlib import Path
 CGROUP_PREFIX = "sysai-trio-"
 V1 = Path("/sys/fs/cgroup/memory")
 V2 = Path("/sys/fs/cgroup")
-# sh inside the namespace: bind the image onto the root, then become the start command
-_INSIDE = 'mount --bind "$0" "$1" && shift && exec "$@"'
+# sh inside the namespace: mount the image's root (`mount -t TYPE -o OPTIONS SOURCE ROOT`), then
+# become the start command
+_INSIDE = 'mount -t "$0" -o "$1" "$2" "$3" && shift 3 && exec "$@"'
 # sh outside: join the cgroup first (so nothing escapes the count), then enter the namespaces
 _OUTSIDE = ('echo $$ > "$0/cgroup.procs" && exec unshare --mount --pid --fork --kill-child '
             '--propagation private -- sh -c \'' + _INSIDE + '\' "$@"')
@@ -124,6 +126,27 @@ def host_support() -> tuple[MemoryCgroups | None, str]:
     return find_cgroups()
 
 
+@dataclass(frozen=True)
+class RootSource:
+    """What a container's root is mounted from, inside its own mount namespace."""
+
+    fstype: str
+    options: str
+    source: str
+
+    @classmethod
+    def bind(cls, path: str | Path) -> "RootSource":
+        """A bind mount of `path` (an image mount or a local tree): the same inodes as `path`."""
+        return cls("none", "bind", str(path))
+
+    @classmethod
+    def overlay(cls, meta: str | Path, content: str | Path) -> "RootSource":
+        """An overlay of an image's metadata tree over a content-addressed store (trio_lab.overlay)."""
+        from trio_lab.overlay import overlay_options
+
+        return cls("overlay", overlay_options(meta, content), "overlay")
+
+
 @dataclass
 class ContainerRun:
     returncode: int
@@ -153,13 +176,15 @@ class Containers:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
 
-    def start(self, sources: list[str], argv: list[str]) -> list[Path]:
+    def start(self, sources: list, argv: list[str]) -> list[Path]:
+        """One container per source (a path to bind, or a :class:`RootSource`)."""
         for source in sources:
+            root = source if isinstance(source, RootSource) else RootSource.bind(source)
             cgroup = self.cgroups.create(f"{CGROUP_PREFIX}{os.getpid()}-{self.tag}-c{len(self._paths)}")
             self._paths.append(cgroup)
             self._procs.append(subprocess.Popen(
-                ["setpriv", "--pdeathsig", "KILL", "--", "sh", "-c", _OUTSIDE, str(cgroup), str(source),
-                 str(self.root), *argv],
+                ["setpriv", "--pdeathsig", "KILL", "--", "sh", "-c", _OUTSIDE, str(cgroup), root.fstype, root.options,
+                 root.source, str(self.root), *argv],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/"))
         return list(self._paths)
 
@@ -176,7 +201,7 @@ class Containers:
                                      err.decode(errors="replace").strip()[-300:]))
         return runs
 
-    def run(self, sources: list[str], argv: list[str], timeout_s: float = 300.0) -> list[ContainerRun]:
+    def run(self, sources: list, argv: list[str], timeout_s: float = 300.0) -> list[ContainerRun]:
         self.start(sources, argv)
         return self.wait(timeout_s)
 

@@ -132,17 +132,40 @@ def unmount(path: str) -> bool:
 WORKDIR_PREFIX = "sysai-trio-"
 
 
+def scratch(kind: str, fast: bool = False) -> tempfile.TemporaryDirectory:
+    """A temporary folder named after this process (``sysai-trio-KIND-PID-…``), so that
+    :func:`cleanup` can remove it when a parent killed with SIGKILL could not; with `fast`, on
+    a tmpfs when there is one (metadata trees: thousands of small files)."""
+    from trio_lab.overlay import scratch_dir
+
+    return tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{kind}-{os.getpid()}-",
+                                       dir=scratch_dir() if fast else None)
+
+
+def _scratch_owner(folder: Path) -> int | None:
+    """The pid in a :func:`scratch` folder's name, or None for any other folder."""
+    parts = folder.name[len(WORKDIR_PREFIX):].split("-")
+    return int(parts[1]) if len(parts) >= 3 and parts[0].isalpha() and parts[1].isdigit() else None
+
+
 def cleanup(everything: bool = False) -> list[str]:
     """Unmount every mount the lab left behind (a daemon that is gone; with `everything`, live
-    ones too), then remove the work folders of daemons that are gone (a parent killed with
-    SIGKILL cannot remove its own); returns what it handled."""
+    ones too), then remove the work folders of daemons that are gone and the scratch folders of
+    processes that are gone (a parent killed with SIGKILL cannot remove its own); returns what
+    it handled."""
     handled = lab_mounts(orphaned_only=not everything)
     for path in handled:
         unmount(path)
-    for folder in sorted(Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*")):
-        pid = folder / "daemon.pid"
-        if pid.is_file() and not _daemon_alive(pid.read_text().strip()) \
-                and not any(m.startswith(str(folder) + "/") for m in lab_mounts()):
+    from trio_lab.overlay import scratch_dir
+
+    places = dict.fromkeys([Path(tempfile.gettempdir())] + ([Path(scratch_dir())] if scratch_dir() else []))
+    for folder in sorted(f for place in places for f in place.glob(WORKDIR_PREFIX + "*")):
+        pid, owner = folder / "daemon.pid", _scratch_owner(folder)
+        if pid.is_file():
+            gone = not _daemon_alive(pid.read_text().strip())
+        else:
+            gone = owner is not None and not Path(f"/proc/{owner}").exists()
+        if gone and not any(m.startswith(str(folder) + "/") for m in lab_mounts()):
             shutil.rmtree(folder, ignore_errors=True)
             handled.append(str(folder))
     return handled
@@ -173,12 +196,14 @@ class MountDaemon:
                  cache_capacity: int | None = None, eviction: str = "lru", retries: int = 3, timeout_s: float = 10.0,
                  env: dict | None = None, mountpoint: Path | None = None, log_to_stderr: bool = False,
                  loader_options: dict | None = None, eviction_options: dict | None = None,
-                 plugins: list | None = None, seed: int = 0, images: list | None = None):
+                 plugins: list | None = None, seed: int = 0, images: list | None = None, content: bool = False):
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         self.mountpoints = [str(self.workdir / f"c{i}") for i in range(len(images) if images else containers)]
         if mountpoint is not None:
             self.mountpoints[0] = str(Path(mountpoint).resolve())
+        # with `content`, also one mount of every image's files by digest (trio_lab.overlay.ContentFS)
+        self.content_mountpoint = str(self.workdir / "content") if content else None
         self.spec = {
             "image": image_ref(image), "registry": url, "loader": loader, "mounts": self.mountpoints,
             "cooperative": cooperative, "fuse": asdict(options or FuseOptions()), "trace": trace,
@@ -188,14 +213,18 @@ class MountDaemon:
             "seed": seed,
             # one image per mount when given (several images, one daemon, one shared cache)
             "images": [image_ref(i) for i in images] if images else [],
+            "content_mount": self.content_mountpoint,
         }
         self.env = env
         self.log_to_stderr = log_to_stderr  # the daemon's log (EIO, digest mismatches) on our stderr
         self.result: dict = {}
         self.proc: subprocess.Popen | None = None
 
+    def _all_mounts(self) -> list[str]:
+        return self.mountpoints + ([self.content_mountpoint] if self.content_mountpoint else [])
+
     def __enter__(self) -> "MountDaemon":
-        for path in self.mountpoints:
+        for path in self._all_mounts():
             Path(path).mkdir(parents=True, exist_ok=True)
         spec = self.workdir / "spec.json"
         spec.write_text(json.dumps(self.spec))
@@ -273,7 +302,7 @@ class MountDaemon:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
-            for path in self.mountpoints:
+            for path in self._all_mounts():
                 if path in lab_mounts():
                     unmount(path)
             self._log.close()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from trio_lab.codec import zstd_compress, zstd_decompress
-from trio_lab.model import PAGE, sha256
+from trio_lab.model import PAGE, Node, ancestors, children_index, sha256
 from trio_lab.trace import Read
 
 
@@ -139,13 +139,25 @@ class RuntimeImage:
     file_digests: dict[str, str]  # path → content digest: the cooperative cache's dedup key
     codec: str = "none"  # "zstd": the blob is one zstd frame per extent, back to back
     frames: list[tuple[int, int]] = field(default_factory=list)  # per extent: (offset, size) in the blob
+    extent_digests: list[str] = field(default_factory=list)  # per extent: sha256 of its plain bytes
+    nodes: dict[str, Node] = field(default_factory=dict)  # the start's metadata (see startup_metadata)
+    complete_dirs: list[str] = field(default_factory=list)  # directories whose every entry is in `nodes`
 
-    def extent_bytes(self, blob: bytes) -> list[bytes]:
-        """The bytes of every extent (page-padded when uncompressed), decoding zstd frames."""
-        if self.codec != "zstd":
-            return [blob[e.blob_offset:e.blob_offset + e.length] for e in self.extents]
-        return [zstd_decompress(blob[o:o + n], e.length, f"runtime extent {e.path}@{e.file_offset}")
-                for e, (o, n) in zip(self.extents, self.frames)]
+    def stored_spans(self) -> list[tuple[int, int]]:
+        """Per extent, in blob order: (offset, size) of its bytes as they travel in the blob."""
+        if self.codec == "zstd":
+            return list(self.frames)
+        return [(e.blob_offset, e.length) for e in self.extents]
+
+    def decode_extent(self, i: int, stored: bytes) -> bytes:
+        """Extent `i`'s plain bytes from its stored bytes, checked against its digest: a flipped
+        byte is an error here, before any page of it reaches the cache."""
+        extent = self.extents[i]
+        where = f"runtime extent {extent.path}@{extent.file_offset}"
+        data = zstd_decompress(stored, extent.length, where) if self.codec == "zstd" else bytes(stored)
+        if self.extent_digests and sha256(data) != self.extent_digests[i]:
+            raise ValueError(f"{where}: digest mismatch")
+        return data
 
     def to_dict(self) -> dict:
         return {
@@ -156,29 +168,57 @@ class RuntimeImage:
             "file_digests": self.file_digests,
             "codec": self.codec,
             "frames": [list(f) for f in self.frames],
+            "extent_digests": self.extent_digests,
+            "nodes": {p: n.to_dict() for p, n in sorted(self.nodes.items())},
+            "complete_dirs": self.complete_dirs,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> "RuntimeImage":
         extents = [Extent(p, int(f), int(n), int(b)) for p, f, n, b in data["extents"]]
         return cls(data["blob"], int(data["blob_size"]), extents, dict(data["file_digests"]),
-                   data.get("codec", "none"), [(int(o), int(n)) for o, n in data.get("frames", [])])
+                   data.get("codec", "none"), [(int(o), int(n)) for o, n in data.get("frames", [])],
+                   [str(d) for d in data.get("extent_digests", [])],
+                   {p: Node.from_dict(n) for p, n in data.get("nodes", {}).items()},
+                   [str(d) for d in data.get("complete_dirs", [])])
+
+
+def startup_metadata(nodes: dict[str, Node], paths: list[str]) -> tuple[dict[str, Node], list[str]]:
+    """The metadata a start needs, small enough to travel with the runtime index: every
+    directory on the way to a traced file, listed completely (so a lookup there that finds
+    nothing is a sure ENOENT, as the many probes of Python's import system are), with the
+    nodes of all their entries. Anything else waits for the full index, fetched later."""
+    children = children_index(nodes)
+    dirs = sorted({d for path in paths for d in ancestors(path)} | {"/"})
+    subset = {d: nodes[d] for d in dirs if d in nodes}
+    for d in dirs:
+        for name in children.get(d, []):
+            child = d.rstrip("/") + "/" + name
+            subset[child] = nodes[child]
+    return subset, dirs
 
 
 def make_runtime(reads: list[Read], sizes: dict[str, int], digests: dict[str, str],
-                 read_range: Callable[[str, int, int], bytes], compress: bool = False) -> tuple[RuntimeImage, bytes]:
+                 read_range: Callable[[str, int, int], bytes], compress: bool = False,
+                 nodes: dict[str, Node] | None = None) -> tuple[RuntimeImage, bytes]:
     """The runtime image of a trace; with `compress`, each extent is one zstd frame (the daemon
-    decompresses them into the page cache at mount), else the page-aligned blob."""
+    decompresses them into the page cache as they arrive), else the page-aligned blob. With
+    the image's `nodes`, the index also carries the start's metadata (:func:`startup_metadata`)."""
     extents = arrange(reads, sizes)
+    subset, complete = startup_metadata(nodes, [e.path for e in extents]) if nodes is not None else ({}, [])
     used = {e.path for e in extents}
     file_digests = {p: digests[p] for p in sorted(used)}
+    plain = [read_range(e.path, e.file_offset, e.length) for e in extents]
+    extent_digests = [sha256(data) for data in plain]  # lets the daemon use each extent as it arrives
     if not compress:
         blob = build_blob(extents, read_range)
-        return RuntimeImage(sha256(blob), len(blob), extents, file_digests), blob
+        return RuntimeImage(sha256(blob), len(blob), extents, file_digests, extent_digests=extent_digests,
+                            nodes=subset, complete_dirs=complete), blob
     frames, out = [], bytearray()
-    for extent in extents:
-        frame = zstd_compress(read_range(extent.path, extent.file_offset, extent.length))
+    for data in plain:
+        frame = zstd_compress(data)
         frames.append((len(out), len(frame)))
         out += frame
     blob = bytes(out)
-    return RuntimeImage(sha256(blob), len(blob), extents, file_digests, "zstd", frames), blob
+    return RuntimeImage(sha256(blob), len(blob), extents, file_digests, "zstd", frames, extent_digests,
+                        subset, complete), blob

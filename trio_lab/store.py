@@ -197,7 +197,8 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
     nodes = content.nodes()
     sizes = {p: n.size for p, n in nodes.items() if n.kind == FILE}
     digests = {p: n.digest for p, n in nodes.items() if n.kind == FILE}
-    runtime, blob = make_runtime(reads, sizes, digests, content.read, compress=manifest.compressed)
+    runtime, blob = make_runtime(reads, sizes, digests, content.read, compress=manifest.compressed,
+                                 nodes=nodes)
     store.put(blob)
     manifest.runtime_index = store.put_json(runtime.to_dict())
     manifest.runtime_blob_bytes = runtime.blob_size

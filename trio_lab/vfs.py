@@ -28,7 +28,11 @@ class ImageFS:
         self.tracer = tracer or Tracer(enabled=False)
 
     def node(self, path: str) -> Node:
-        node = self.loader.tree.lookup(path)
+        try:  # a lookup may fetch metadata too (trio's full index, beyond the start's metadata)
+            node = self.loader.tree.lookup(path)
+        except FetchError as exc:
+            log.error("EIO on lookup of %s: %s", path, exc)
+            raise OSError(errno.EIO, str(exc), path) from None
         if node is None:
             raise OSError(errno.ENOENT, "no such file in the image", path)
         return node
@@ -57,7 +61,11 @@ class ImageFS:
     def readdir(self, path: str) -> list[str]:
         if self.node(path).kind != DIR:
             raise OSError(errno.ENOTDIR, "not a directory", path)
-        return [".", ".."] + self.loader.tree.listdir(path)
+        try:
+            return [".", ".."] + self.loader.tree.listdir(path)
+        except FetchError as exc:
+            log.error("EIO on listing %s: %s", path, exc)
+            raise OSError(errno.EIO, str(exc), path) from None
 
     def readlink(self, path: str) -> str:
         node = self.node(path)

@@ -25,7 +25,7 @@ import tempfile
 
 from IPython.display import Image, display
 
-from trio_lab.experiments import CompareConfig, compare
+from trio_lab.experiments import CompareConfig, TogetherConfig, compare, together
 from trio_lab.loaders.base import LOADERS
 from trio_lab.loaders.lazy_prefetch import merge_runs
 from trio_lab.report import compare_note, table
@@ -79,7 +79,20 @@ else:
     print("host page cache not available:", host["why"])
 
 # %% [markdown]
-# ## 4 · Task 1.5, the chunk merger, on its own
+# ## 4 · Two different images, one page in the kernel
+# Two images on one base layer, one container each, on one daemon. With a mount per image a
+# common file is two inodes, two copies; `content` gives each container an overlay root (its
+# image's metadata tree over one content-addressed mount, `trio_lab/overlay.py`) and the kernel
+# keeps the common files once.
+# %%
+pair = together(TogetherConfig(workloads=["yaml", "yaml-pygments"], loader="trio"), out / "together", seed=42)
+for label, run in pair.runs.items():
+    host = run["host"]
+    held = f"{sum(host['cgroup_bytes']) / 1e6:.2f} MB" if host["available"] else f"n/a ({host['why']})"
+    print(f"{label:8s} host page cache {held:>10s}, daemon cache {run['cache_bytes'] / 1e6:.2f} MB")
+print(pair.content_why or "content run: overlay roots over one content mount")
+# %% [markdown]
+# ## 5 · Task 1.5, the chunk merger, on its own
 # `merge_runs` groups `(digest, blob offset, size)` chunks into runs fetched with one Range GET
 # each. Try other limits and gaps.
 

@@ -105,3 +105,22 @@ def test_the_manifest_is_served_by_name_and_by_digest_and_verified(store, regist
         with pytest.raises(FetchError, match="digest mismatch"):
             client.manifest(ref)
     assert "digest mismatch for manifest" in caplog.text
+
+
+def test_a_client_gone_mid_body_is_not_an_error_and_the_server_keeps_serving(tmp_path, caplog):
+    """A mount daemon that exits while its blob or index is still streaming closes the socket."""
+    import logging
+    import socket
+    import urllib.parse
+
+    blobs = BlobStore(tmp_path)
+    digest = blobs.put(b"\2" * 2_000_000)
+    caplog.set_level(logging.DEBUG)
+    with serve_in_thread(make_app(tmp_path, bandwidth_mbps=8)) as url:  # 2 MB ≈ 2 s: still sending when we leave
+        where = urllib.parse.urlsplit(url)
+        with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+            sock.sendall(f"GET /blobs/{digest} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(0.5)  # the server's next writes hit the closed socket
+        assert BlobClient(url).stats()["requests"] == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -95,5 +95,9 @@ def test_a_flipped_byte_in_the_trio_blob_costs_speed_never_correctness(store, re
     assert runtime.codec == "zstd" and len(runtime.frames) == 2
     _flip(BlobStore(store).path(runtime.blob_digest), runtime.frames[0][0] + runtime.frames[0][1] // 2)
     fs = mount_in_process(store, registry, "trio")
-    assert fs.read("/pkg/sub/mod.py", 100, 0) == (tree / "pkg" / "sub" / "mod.py").read_bytes()
+    assert fs.read("/pkg/sub/mod.py", 100, 0) == (tree / "pkg" / "sub" / "mod.py").read_bytes()  # the bad extent
+    assert fs.loader.stream.finished.wait(30) and fs.loader.stream.bad_extents == 1
     assert fs.loader.stats()["hit_bytes"] == 0 and "runtime blob" in caplog.text and "unusable" in caplog.text
+    big = (tree / "pkg" / "big.bin").read_bytes()  # the next extent is still used
+    assert fs.read("/pkg/big.bin", 10, 5) == big[5:15]
+    assert fs.loader.stats()["hit_bytes"] == 10

@@ -185,3 +185,21 @@ def test_registry_stopped_mid_start_gives_eio_and_a_log_line_then_ctrl_c_unmount
         for proc in (serve, mount):
             if proc is not None:
                 proc.kill()
+
+
+def test_cleanup_removes_scratch_folders_of_dead_processes_only():
+    """bench/compare/together keep big scratch trees (a materialized image, metadata trees);
+    a parent killed with SIGKILL leaves them, and `cleanup` takes them away."""
+    from pathlib import Path
+
+    from trio_lab.mounts import scratch
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    with scratch("native") as mine:
+        left = Path(mine).parent / f"sysai-trio-native-{pid}-abc"
+        left.mkdir()
+        (left / "file").write_text("x")
+        handled = cleanup()
+        assert str(left) in handled and not left.exists()
+        assert Path(mine).is_dir() and mine not in handled  # this process is alive: its folder stays

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from trio_lab.hostcache import CGROUP_PREFIX, Containers, cleanup_cgroups, host_support
+from trio_lab.overlay import overlay_support
 
 CGROUPS, WHY = host_support()
 need_host = pytest.mark.skipif(CGROUPS is None, reason=f"containers not available here: {WHY}")
@@ -125,3 +126,76 @@ def test_n_containers_on_one_shared_mount_hold_one_copy_of_each_page(tmp_path, s
     assert b["shared"] <= 1.1 * one  # one mount bound into three roots: one copy
     assert b["native"] <= 1.1 * res["resident_bytes"]["native"] + 1_000_000
     assert res["resident_bytes"]["private"] >= 2.9 * res["resident_bytes"]["one"]
+
+
+OVERLAY_OK, OVERLAY_WHY = overlay_support()
+
+
+def _two_images(tmp_path):
+    """Two images holding one identical 2 MB file (under different paths) and one file each."""
+    import random
+
+    from trio_lab.store import build_from_dir
+
+    shared = random.Random(1).randbytes(2 << 20)
+    stores = []
+    for i, where in enumerate(("lib/common.bin", "opt/vendor/same.bin")):
+        tree = tmp_path / f"tree{i}"
+        (tree / where).parent.mkdir(parents=True)
+        (tree / where).write_bytes(shared)
+        (tree / "own.bin").write_bytes(random.Random(10 + i).randbytes(1 << 20))
+        build_from_dir(tmp_path / f"store{i}", tree, f"img{i}")
+        stores.append(tmp_path / f"store{i}")
+    return stores, ["lib/common.bin", "opt/vendor/same.bin"]
+
+
+def test_the_metadata_tree_redirects_each_file_to_its_content(tmp_path):
+    from trio_lab.model import DIR, FILE, SYMLINK, Node
+    from trio_lab.overlay import METACOPY, REDIRECT, build_meta_tree
+
+    nodes = {"/": Node(DIR, 0o755), "/d": Node(DIR, 0o750, mtime=1_700_000_000),
+             "/d/f": Node(FILE, 0o640, 5000, 1_700_000_000, digest="sha256:" + "ab" * 32),
+             "/d/empty": Node(FILE, 0o644), "/l": Node(SYMLINK, 0o777, target="/etc/hosts")}
+    try:
+        meta = build_meta_tree(nodes, tmp_path / "meta")
+    except Exception as exc:  # no trusted.* xattrs for this user
+        pytest.skip(str(exc))
+    stub = meta / "d" / "f"
+    assert stub.stat().st_size == 5000 and stub.stat().st_blocks * 512 <= 4096  # sparse (at most an xattr block)
+    assert os.getxattr(stub, REDIRECT) == b"/" + b"ab" * 32 and os.getxattr(stub, METACOPY) == b""
+    assert (stub.stat().st_mode & 0o7777, int(stub.stat().st_mtime)) == (0o640, 1_700_000_000)
+    assert os.readlink(meta / "l") == "/etc/hosts" and (meta / "d" / "empty").stat().st_size == 0
+    assert METACOPY not in os.listxattr(meta / "d" / "empty")
+
+
+@need_host
+@pytest.mark.skipif(not OVERLAY_OK, reason=f"no overlayfs data-only layers: {OVERLAY_WHY}")
+def test_two_images_on_one_content_mount_hold_one_copy_of_their_common_file(tmp_path, need_fuse):
+    """Per-image mounts: two inodes, two copies of the common file. Overlay roots over the
+    daemon's content mount: one inode, one copy — counted by the cgroups."""
+    from sysai.http import serve_in_thread
+    from trio_lab.blobserver import make_app
+    from trio_lab.loaders.base import LOADERS  # noqa: F401  (registers the loaders)
+    from trio_lab.mounts import MountDaemon
+    from trio_lab.overlay import build_meta_tree
+    from trio_lab.store import Manifest, load_content
+    from trio_lab.hostcache import RootSource
+
+    stores, common = _two_images(tmp_path)
+    metas = [build_meta_tree(load_content(s, Manifest.load(s)).nodes(), tmp_path / f"meta{i}")
+             for i, s in enumerate(stores)]
+    totals = {}
+    with serve_in_thread(make_app(stores)) as url:
+        for mode in ("per-image", "content"):
+            with MountDaemon(stores[0], url, "lazy-flat", images=stores, content=mode == "content") as daemon:
+                daemon.go()
+                roots = ([RootSource.bind(m) for m in daemon.mountpoints] if mode == "per-image" else
+                         [RootSource.overlay(meta, daemon.content_mountpoint) for meta in metas])
+                with Containers(CGROUPS, tmp_path / mode, mode) as box:
+                    for root, path in zip(roots, common):
+                        box.start([root], ["sh", "-c", f"cat {box.root}/{path} {box.root}/own.bin > /dev/null"])
+                    runs = box.wait()
+            assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+            totals[mode] = sum(r.cache_bytes for r in runs)
+    assert totals["per-image"] >= 5.8 * (1 << 20)  # 2 × (2 MB common + 1 MB own)
+    assert totals["content"] <= totals["per-image"] - 1.8 * (1 << 20)  # the common file once

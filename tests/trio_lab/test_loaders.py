@@ -8,11 +8,13 @@ import stat
 
 import pytest
 
+from sysai.http import serve_in_thread
+from trio_lab.blobserver import make_app
 from trio_lab.cache import RuntimeCache
 from trio_lab.fetch import BlobClient
 from trio_lab.loaders.base import LOADERS, LoaderContext
 from trio_lab.model import PAGE
-from trio_lab.store import Manifest, add_runtime
+from trio_lab.store import Manifest, add_runtime, build_from_dir
 from trio_lab.trace import Read
 from trio_lab.vfs import ImageFS
 
@@ -21,11 +23,16 @@ ALL = LOADERS.names()  # a dropped-in loader file is tested too
 TRACE = [Read("/pkg/__init__.py", 0, 100), Read("/pkg/big.bin", 3 * PAGE + 5, 10)]
 
 
-def mount_in_process(store, url, loader, cache=None, owner="c0"):
+def mount_in_process(store, url, loader, cache=None, owner="c0", settle=True):
+    """`loader` prepared as at mount; with `settle`, also wait for what it fetches in the
+    background (trio's blob), so the counters a test reads next do not race it."""
     ctx = LoaderContext(Manifest.load(store), BlobClient(url, retries=1, backoff_s=0.01), cache or RuntimeCache(),
                         owner)
     fs = ImageFS(LOADERS.create(loader, ctx))
     fs.loader.prepare()
+    background = getattr(fs.loader, "background", None)
+    if settle and background is not None:
+        assert background.wait(30)
     return fs
 
 
@@ -57,12 +64,13 @@ def test_trio_serves_traced_reads_from_the_cache_and_misses_from_chunks(store, r
     client.reset()
     fs = mount_in_process(store, registry, "trio")
     at_mount = client.stats()["requests"]
-    assert at_mount == 3  # flat index, runtime index, ONE runtime blob
+    assert at_mount == 2  # the runtime index (with the start's metadata) and ONE runtime blob
     big = (tree / "pkg" / "big.bin").read_bytes()
     assert fs.read("/pkg/big.bin", 100, 3 * PAGE) == big[3 * PAGE:3 * PAGE + 100]
     assert client.stats()["requests"] == at_mount and fs.loader.stats()["hit_bytes"] == 100
     assert fs.read("/pkg/big.bin", 100, 4 * PAGE - 50) == big[4 * PAGE - 50:4 * PAGE + 50]  # half hit, half miss
-    assert fs.loader.stats()["miss_bytes"] == 50 and client.stats()["requests"] == at_mount + 1
+    # the miss needs the chunk list: the full flat index (fetched now, once), then the chunk
+    assert fs.loader.stats()["miss_bytes"] == 50 and client.stats()["requests"] == at_mount + 2
 
 
 def test_cooperative_mounts_share_metadata_chunks_and_pages_by_digest(store, registry, tree):
@@ -71,8 +79,8 @@ def test_cooperative_mounts_share_metadata_chunks_and_pages_by_digest(store, reg
     client.reset()
     shared = RuntimeCache()
     fss = [mount_in_process(store, registry, "trio", shared, owner=f"c{i}") for i in range(3)]
-    assert client.stats()["requests"] == 3  # flat index, runtime index, blob: once for all three
-    for fs in fss:  # a miss: the chunk is fetched by the first container only
+    assert client.stats()["requests"] == 2  # runtime index, blob: once for all three
+    for fs in fss:  # a miss: the full index and the chunk, fetched by the first container only
         fs.read("/pkg/big.bin", 10, 2 << 20)
     assert client.stats()["requests"] == 4 and [fs.loader.stats()["fetched"] for fs in fss] == [3, 0, 0]
     private = [RuntimeCache() for _ in range(3)]
@@ -185,3 +193,62 @@ def test_lazy_prefetch_fetches_the_traced_chunks_in_the_background(store, regist
     assert client.stats()["requests"] == 3  # served from the prefetched chunk
     assert fs.read("/pkg/big.bin", 10, 4 << 20) == big[4 << 20:(4 << 20) + 10]
     assert client.stats()["requests"] == 4  # not traced: fetched on demand (with its neighbours)
+
+
+def test_trio_serves_the_first_extents_while_its_blob_is_still_arriving(tmp_path):
+    """The blob is in first-access order, so a start need not wait for all of it: the first
+    traced file is readable when only part of the blob has crossed the (slow) link."""
+    import random
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "first.py").write_text("FIRST = 1\n")
+    (tree / "later.bin").write_bytes(random.Random(0).randbytes(2 << 20))  # incompressible
+    store = tmp_path / "store"
+    build_from_dir(store, tree, "stream")
+    add_runtime(store, Manifest.load(store), [Read("/first.py", 0, 10), Read("/later.bin", 0, 2 << 20)])
+    with serve_in_thread(make_app(store, bandwidth_mbps=8)) as url:  # 2 MiB ≈ 2 s on this link
+        fs = mount_in_process(store, url, "trio", settle=False)
+        assert fs.read("/first.py", 100, 0) == b"FIRST = 1\n"
+        arrived = BlobClient(url).stats()["bytes"]
+        assert fs.loader.stats()["hit_bytes"] == 10 and arrived < 1 << 20  # served from the cache, early
+        assert fs.loader.stream.finished.wait(30) and not fs.loader.stream.failed
+        assert fs.read("/later.bin", 1000, 5000) == (tree / "later.bin").read_bytes()[5000:6000]
+        assert fs.loader.stats()["hit_bytes"] == 1010
+
+
+def test_trio_answers_the_starts_lookups_from_the_runtime_index(store, registry, tree):
+    """The runtime index carries the start's metadata: the traced files' directories, listed
+    completely, so their lookups (and misses) need not wait for the full index."""
+    add_runtime(store, Manifest.load(store), TRACE)  # reads in /pkg only
+    fs = mount_in_process(store, registry, "trio")
+    assert fs.getattr("/pkg/__init__.py")["st_size"] == (tree / "pkg" / "__init__.py").stat().st_size
+    with pytest.raises(OSError) as info:
+        fs.getattr("/pkg/__init__.cpython-312.so")  # a probe of the import system: a sure miss
+    assert info.value.errno == errno.ENOENT
+    assert fs.readdir("/pkg")[2:] == sorted(os.listdir(tree / "pkg"))
+    assert fs.loader.stats()["full_index_lookups"] == 0
+    assert fs.readdir("/pkg/sub")[2:] == sorted(os.listdir(tree / "pkg" / "sub"))  # beyond the start's dirs
+    assert fs.loader.stats()["full_index_lookups"] == 1
+
+
+def test_the_content_view_lists_each_content_once_and_reads_it_through_its_holder(store, registry, tree):
+    """The daemon's content-addressed mount (trio_lab.overlay): one file per distinct content,
+    served by the loader that holds its start-up bytes (trio's runtime blob) when there is one."""
+    from trio_lab.loaders.lazy_flat import flat_index
+    from trio_lab.overlay import ContentFS, content_name
+
+    add_runtime(store, Manifest.load(store), TRACE)
+    lazy = mount_in_process(store, registry, "lazy-flat", owner="a")
+    trio = mount_in_process(store, registry, "trio", cache=lazy.loader.ctx.cache, owner="b")
+    view = ContentFS([(fs, flat_index(fs.loader)[0].nodes) for fs in (lazy, trio)])
+    name = content_name(trio.node("/pkg/big.bin").digest)
+    assert view.files[name][0] is trio and view.files[content_name(trio.node("/pkg/run.sh").digest)][0] is lazy
+    big = (tree / "pkg" / "big.bin").read_bytes()
+    assert view.read("/" + name, 10, 3 * PAGE + 5) == big[3 * PAGE + 5:3 * PAGE + 15]
+    assert trio.loader.stats()["hit_bytes"] == 10 and view.getattr("/" + name)["st_size"] == len(big)
+    contents = {p.read_bytes() for p in tree.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size}
+    assert len(view.readdir("/")[2:]) == len(contents)
+    with pytest.raises(OSError) as info:
+        view.getattr("/" + "0" * 64)
+    assert info.value.errno == errno.ENOENT

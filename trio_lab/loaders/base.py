@@ -109,6 +109,11 @@ class Loader(ABC):
     def stats(self) -> dict[str, int]:
         return {}
 
+    def holds(self, path: str) -> bool:
+        """True when this loader has `path`'s start-up bytes at hand without a lazy fetch (trio:
+        in its runtime blob); a content mount serving several images asks it (trio_lab.overlay)."""
+        return False
+
     def fetch(self, kind: str, digest: str, get: Callable[[], bytes] | None = None,
               parse: Callable[[bytes], Any] | None = None) -> Any:
         """The content named `digest` (default: the whole verified blob of that name), from the

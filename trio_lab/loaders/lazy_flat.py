@@ -11,15 +11,23 @@ from trio_lab.chunked import ChunkedImage, chunk_span
 from trio_lab.loaders.base import LOADERS, FlatTree, Loader
 
 
+def flat_index(loader: Loader) -> tuple[ChunkedImage, FlatTree]:
+    """The image's flat index and its tree, fetched (and parsed) once per daemon by any loader."""
+    def parse(data: dict) -> tuple[ChunkedImage, FlatTree]:
+        image = ChunkedImage.from_dict(data)
+        return image, FlatTree(image.nodes)
+
+    return loader.fetch_json(loader.ctx.manifest.flat_index, parse)
+
+
 @LOADERS.register("lazy-flat", default=True)
 class LazyFlat(Loader):
     order = 20  # display position in tables (full first, trio last)
     def prepare(self) -> None:
-        def parse(data: dict) -> tuple[ChunkedImage, FlatTree]:
-            image = ChunkedImage.from_dict(data)
-            return image, FlatTree(image.nodes)
+        self.image, self.tree = self._flat()
 
-        self.image, self.tree = self.fetch_json(self.ctx.manifest.flat_index, parse)
+    def _flat(self) -> tuple[ChunkedImage, FlatTree]:
+        return flat_index(self)
 
     decompress_s = 0.0  # time spent decompressing chunks (on the read's critical path)
 

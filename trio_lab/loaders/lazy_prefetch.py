@@ -96,8 +96,7 @@ class LazyPrefetch(LazyFlat):
         self._stored = {d: self.image.stored_ref(d, n)[1] for d, n in plain.items()}  # as stored in the data blob
         self._plain = plain
         # in-flight chunks, shared by the containers of a cooperative daemon (one cache, one map)
-        self._inflight, self._lock = self.ctx.cache.__dict__.setdefault(
-            "_nydus_inflight", ({}, threading.Lock()))
+        (self._inflight, self._lock), _ = self.ctx.cache.shared("nydus-inflight", lambda: ({}, threading.Lock()))
         self.done = threading.Event()
         if not self.config.prefetch:
             self.done.set()
