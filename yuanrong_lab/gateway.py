@@ -38,6 +38,7 @@ from aiohttp import web
 
 from sysai.config import from_mapping
 from sysai.errors import TaskNotDone, UserError
+from sysai.http import readable_json
 from yuanrong_lab.allowlist import Allowlist, Malformed, Refused
 from yuanrong_lab.config import FunctionConfig
 from yuanrong_lab.runtime.core import (
@@ -62,8 +63,7 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def _error(status: int, message: str) -> web.Response:
-    # ensure_ascii=False: curl shows "labs/yuanrong.md §1 — run ..." as written, not as \u escapes
-    return web.json_response({"error": message}, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response({"error": message}, status=status, dumps=readable_json)
 
 
 @web.middleware

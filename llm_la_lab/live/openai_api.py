@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sysai.http import readable_json
+
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
 PREDICTED_HEADER = "x-predicted-output-tokens"
@@ -19,9 +21,8 @@ DEFAULT_MAX_TOKENS = 16
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error") -> web.Response:
-    # ensure_ascii=False: a message is read by people too (curl, replay's "first error"), not only parsed
     return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status,
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+                             dumps=readable_json)
 
 
 def count_prompt(prompt: Any) -> int:
