@@ -44,7 +44,7 @@ class Preset:
 PRESETS = {
     "a100-80gb": Preset(ReplicaConfig(), "llama2-7b-a100", "Llama-2-7b on an A100-80GB"),
     "constrained": Preset(ReplicaConfig(kv_blocks=1000, max_num_seqs=32), "llama2-7b-a100",
-                          "Llama-2-7b at A100 speed, 16k-token KV cache, 32 sequences"),
+                          "Llama-2-7b at A100 speed, 32 sequences"),
     "h100-80gb": Preset(ReplicaConfig(), "llama2-7b-h100", "Llama-2-7b on an H100-80GB"),
     "llama3-8b-a100": Preset(ReplicaConfig(kv_blocks=28182, max_model_len=131072), "llama3-8b-a100",
                              "Llama-3.1-8B (GQA, 128k context) on an A100-80GB"),

@@ -108,7 +108,8 @@ def plugins_table() -> None:
 
     rows = [[kind, p.name, "yes" if p.default else "", p.summary]
             for kind, registry in (("policy", POLICIES), ("predictor", PREDICTORS)) for p in registry.describe()]
-    rows += [["replica preset", name, "yes" if name == "a100-80gb" else "", preset.what]
+    rows += [["replica preset", name, "yes" if name == "a100-80gb" else "",
+              f"{preset.what}; KV cache {preset.config.kv_blocks * preset.config.block_size:,} tokens"]
              for name, preset in PRESETS.items()]
     print_table("LLM-LA plug-ins and presets", ["kind", "name", "default", "what"], rows)
     options = [[f"{kind} {p.name}", key, default, text]

@@ -17,19 +17,23 @@ import typer
 from sysai import __version__
 from sysai.catalog import CATALOG, LabInfo, discover
 from sysai.errors import EXIT_USAGE, UserError
-from sysai.options import DEFAULT_SEED, Quick, Seed
+from sysai.options import DEFAULT_SEED, Plugin, Quick, Seed, load_plugins
 from sysai.tables import make_console, print_table
 
 try:  # recent Typer ships its own copy of Click; its exceptions are the ones raised
-    from typer._click.exceptions import ClickException, UsageError
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older Typer uses Click itself
-    from click import ClickException, UsageError
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 HELP = (
     "Hands-on labs for a systems-for-AI tutorial: TrIO container-image I/O, LLM-LA load "
     "balancing, openYuanrong serverless on Ray, EulerCopilot fault diagnosis.\n\n"
     "Start with `sysai list` and `sysai tour`. Add --debug to any command for tracebacks."
 )
+
+
+# The options every lab command takes (sysai.options), which users also try before the command
+SHARED_OPTIONS = ("--seed", "--quick", "--json", "--out", "--plugin")
 
 
 def build_app(load: Iterable[str] | None = None) -> typer.Typer:
@@ -118,6 +122,7 @@ def check(
 
 def plugins(
     lab: Annotated[Optional[str], typer.Argument(help="Only this lab (e.g. llm-la).")] = None,
+    plugin: Plugin = None,
 ) -> None:
     """Every plugin of every lab's registries, with its options: what `--plugin FILE` can add to."""
     from sysai.registry import resolve
@@ -125,6 +130,7 @@ def plugins(
     statuses = [s for s in discover() if lab is None or s.info.name == lab]
     if not statuses:
         raise UserError(f"unknown lab {lab!r} (choose from: {', '.join(i.name for i in CATALOG)})")
+    load_plugins(plugin)  # after the labs: a plugin file imports its lab's registry
     rows = []
     for status in statuses:
         for path in status.lab.registries if status.lab is not None else ():
@@ -165,9 +171,18 @@ def main(argv: list[str] | None = None) -> int:
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return exc.exit_code
+    except NoArgsIsHelpError as exc:  # `sysai` or `sysai llm-la` alone: the help is the answer, not an error
+        if exc.format_message().strip():  # plain Click returns the help text; Typer's rich help is printed already
+            print(exc.format_message())
+        return 0
     except UsageError as exc:  # typer's own: one line too, pointing to the right --help
         path = exc.ctx.command_path if exc.ctx is not None else "sysai"
-        print(f"error: {exc.format_message()} (see `{path} --help`)", file=sys.stderr)
+        message = exc.format_message()
+        option = getattr(exc, "option_name", None)
+        if path == "sysai" and option in SHARED_OPTIONS:  # `sysai --seed 1 llm-la compare`: a common slip
+            message = (f"{option} is an option of each command: put it after the command "
+                       f"(`sysai llm-la compare {option} ...`)")
+        print(f"error: {message} (see `{path} --help`)", file=sys.stderr)
         return EXIT_USAGE
     except ClickException as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)
@@ -178,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        # .message, not str(): a UserError raised inside a Ray task comes back as Ray's subclass of it,
+        # whose str() is the remote traceback; the message is the one line
+        print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         if debug:

@@ -7,6 +7,9 @@ traceback unless ``--debug`` is given. Anything else is a bug and is reported as
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 EXIT_USAGE = 2
 
 
@@ -29,8 +32,6 @@ class TaskNotDone(UserError, NotImplementedError):
     """
 
     def __init__(self, task: str):
-        import re
-
         # Some wrappers (Ray's task errors) rebuild an exception from its message: keep the number.
         found = re.search(r"\d+\.\d+", str(task))
         task = found.group(0) if found else str(task)
@@ -43,16 +44,16 @@ class TaskNotDone(UserError, NotImplementedError):
 
 def sheet_section(task: str) -> str:
     """Where a task is set: ``labs/<lab>.md §N`` (the ``## N · ...`` heading above ``**Task L.N**``)."""
-    from pathlib import Path
-
     labs = Path(__file__).resolve().parents[1] / "labs"
-    for sheet in sorted(labs.glob("*.md")):
+    # Only the lab sheets: labs/README.md quotes a task as its example and is not where it is set.
+    for sheet in sorted(p for p in labs.glob("*.md") if p.name != "README.md"):
         section = None
         for line in sheet.read_text(encoding="utf-8").splitlines():
             if line.startswith("## "):
                 title = line[3:].strip()
-                number, dot, _ = title.partition("·")
-                section = f"§{number.strip()}" if dot and number.strip() else f"“{title}”"
+                # "## 3 · Stale signals" and "## 3. Stale signals" are both §3
+                number = re.match(r"(\d+)\s*[·.]\s", title)
+                section = f"§{number.group(1)}" if number else f"“{title}”"
             if f"Task {task}" in line and "**" in line:
                 return f"labs/{sheet.name}" + (f" {section}" if section else "")
     return "labs/README.md"

@@ -11,6 +11,7 @@ or in the foreground until Ctrl-C (CLI ``serve`` commands). Both bind 127.0.0.1 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import threading
 from contextlib import contextmanager
@@ -21,6 +22,11 @@ from aiohttp import web
 from sysai.errors import UserError
 
 LOOPBACK = "127.0.0.1"
+
+
+def readable_json(data: object) -> str:
+    """``dumps=`` for error bodies people read too (curl): non-ASCII as written, not as \\u escapes."""
+    return json.dumps(data, ensure_ascii=False)
 
 
 async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:

@@ -34,6 +34,7 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
+import traceback
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Mapping, TypeVar
@@ -164,6 +165,13 @@ def load_plugin_file(path: str | Path, kind: str = "") -> None:
         raise UserError(f"{path}:{exc.lineno}: {what} has a syntax error: {exc.msg}") from None
     except ImportError as exc:
         raise UserError(f"{path}: {what} cannot import {exc.name or exc}") from None
+    except UserError:
+        raise
+    except Exception as exc:  # the attendee's own file failed as it loaded: their error, shown where it is
+        frames = traceback.extract_tb(exc.__traceback__)
+        lines = [f.lineno for f in frames if Path(f.filename).resolve() == path.resolve()]
+        where = f"{path}:{lines[-1]}" if lines else str(path)
+        raise UserError(f"{where}: {what} failed to load: {type(exc).__name__}: {exc}") from None
 
 
 def resolve(path: str) -> Registry[Any]:

@@ -76,7 +76,7 @@ def _run_one(status: LabStatus, out: Path, seed: int, quick: bool, console: Cons
         try:
             section = status.lab.tour(ctx)
         except TaskNotDone as exc:  # a handout before its tasks are done: a pointer, not a failure
-            console.print(f"{info.system}: {exc}")
+            console.print(f"{info.system}: {exc.message}")  # not str(): Ray's wrapper is the traceback
             return TourEntry(info.name, info.system, f"needs Task {exc.task}", timer.elapsed)
         except Exception as exc:  # one lab failing must not hide the others
             (ctx.out / "error.txt").write_text(traceback.format_exc())

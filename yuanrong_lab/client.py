@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from sysai.errors import UserError
+from sysai.errors import TaskNotDone, UserError
 
 
 def invoke(url: str, name: str, payload: Any, timeout: float = 120.0, token: str | None = None) -> dict[str, Any]:
@@ -31,6 +31,8 @@ def invoke(url: str, name: str, payload: Any, timeout: float = 120.0, token: str
             message = json.loads(exc.read()).get("error", exc.reason)
         except (ValueError, AttributeError):
             message = exc.reason
+        if exc.code == 501 and str(message).startswith("this needs Task "):  # a handout: the gateway's stub pointer
+            raise TaskNotDone(message) from None
         raise UserError(f"{name}: HTTP {exc.code}: {message}") from None
     except urllib.error.URLError as exc:
         raise UserError(

@@ -38,6 +38,7 @@ from aiohttp import web
 
 from sysai.config import from_mapping
 from sysai.errors import TaskNotDone, UserError
+from sysai.http import readable_json
 from yuanrong_lab.allowlist import Allowlist, Malformed, Refused
 from yuanrong_lab.config import FunctionConfig
 from yuanrong_lab.runtime.core import (
@@ -62,7 +63,7 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+    return web.json_response({"error": message}, status=status, dumps=readable_json)
 
 
 @web.middleware
@@ -185,7 +186,7 @@ async def invoke(request: web.Request) -> web.Response:
     except UnknownFunction:
         return _error(404, f"unknown function {name!r}")
     except TaskNotDone as exc:  # a handout: the call path needs a graded task
-        return _error(501, str(exc))
+        return _error(501, exc.message)  # not str(): from a Ray actor it is the remote traceback
     except QueueTimeout as exc:
         return web.json_response({"error": str(exc)}, status=503, headers={"Retry-After": "1"})
     except FunctionTimeout as exc:

@@ -135,9 +135,16 @@ def show_autoscale(results: Any) -> None:
             "idle instance·s",
         ],
         rows,
-        note="Calls that find no free slot queue behind one busy instance (the Python API's path); "
-        "scale-ups start idle instances that serve later calls.",
+        note=_queue_note(results.scenario.central_queue),
     )
+
+
+def _queue_note(central_queue: bool) -> str:
+    if central_queue:
+        return ("Calls that find no free slot wait in one queue (the gateway's path) and take the first slot "
+                "that frees on a ready instance, old or new.")
+    return ("Calls that find no free slot queue behind one busy instance (the Python API's path); "
+            "scale-ups start idle instances that serve later calls.")
 
 
 # --- live benchmark --------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ Endpoints: ``POST /v1/completions`` and ``/v1/chat/completions`` (SSE streaming 
 ``vllm:num_requests_waiting``, ``vllm:kv_cache_usage_perc`` and its older name
 ``vllm:gpu_cache_usage_perc``, ``vllm:prefix_cache_queries_total``/``_hits_total``,
 ``vllm:num_preemptions_total``) — what a router can scrape from a real vLLM — and ``GET /load``
-(the same plus outstanding tokens, a mock-only fast path), ``GET /health``, ``GET /v1/models``.
+(the same plus outstanding tokens, a mock-only fast path), ``GET /health``, ``GET /v1/models``,
+and the mock-only ``POST /faults`` (``{"fail_next": N}``: the next N completions answer 503 before
+any byte — what a router retries elsewhere; a killed engine shows it only by chance).
 
 The engine has vLLM's automatic prefix cache: a prompt's words are hashed into blocks of
 ``block_size`` words (:func:`~llm_la_lab.live.openai_api.text_keys`), so two prompts that share
@@ -130,6 +132,7 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
     """The engine's HTTP app; ``fast_path=False`` leaves out ``/load``, so it looks like a real vLLM."""
     app = web.Application(middlewares=[json_errors])
     holder: dict[str, Engine] = {}
+    faults = {"fail_next": 0}
 
     def engine() -> Engine:
         if "engine" not in holder:  # created on the serving loop, where its asyncio objects belong
@@ -137,6 +140,9 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
         return holder["engine"]
 
     async def complete(request: web.Request) -> web.StreamResponse:
+        if faults["fail_next"] > 0:
+            faults["fail_next"] -= 1
+            return error(503, "injected fault (POST /faults): failed before answering", "service_unavailable")
         try:
             body = await request.json()
         except ValueError:
@@ -207,6 +213,17 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
         return web.Response(body=generate_latest(registry), content_type="text/plain", charset="utf-8",
                             headers={"X-Prometheus-Format": "0.0.4"})
 
+    async def set_faults(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            n = body["fail_next"]
+        except (ValueError, TypeError, KeyError):
+            n = None
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            return error(400, 'expected {"fail_next": N} with N ≥ 0 (the next N completions answer 503)')
+        faults["fail_next"] = n
+        return web.json_response(faults)
+
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "name": name})
 
@@ -222,6 +239,7 @@ def make_engine_app(name: str = "engine-0", config: ReplicaConfig | None = None,
     if fast_path:
         app.router.add_get("/load", load)
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/faults", set_faults)
     app.router.add_get("/health", health)
     app.router.add_get("/v1/models", models)
     app.on_cleanup.append(cleanup)

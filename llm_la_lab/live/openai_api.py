@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sysai.http import readable_json
+
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
 PREDICTED_HEADER = "x-predicted-output-tokens"
@@ -19,7 +21,8 @@ DEFAULT_MAX_TOKENS = 16
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error") -> web.Response:
-    return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status)
+    return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status,
+                             dumps=readable_json)
 
 
 def count_prompt(prompt: Any) -> int:

@@ -444,5 +444,29 @@ def build_proxy(backends: list[str], policy: str | None, predictor: str | None, 
         raise UserError("--refresh must be positive")
     urls = [check_url(b, allow_remote=True, option="--backend") for b in backends]
     name = policy or DEFAULT_PROXY_POLICY
-    return Proxy(urls, make_policy(name, seed, options.get(name)), make_predictor(predictor, seed, sigma),
-                 refresh_s=refresh_s)
+    chosen = make_policy(name, seed, options.get(name))
+    _refuse_a_stub(chosen)
+    return Proxy(urls, chosen, make_predictor(predictor, seed, sigma), refresh_s=refresh_s)
+
+
+def _refuse_a_stub(policy) -> None:
+    """In a handout, a policy whose graded task is not done stops `proxy` at start with the task's
+    one-line pointer, instead of a proxy that answers every request with a 500.
+
+    The probe asks a copy (a policy keeps state) for one request on one idle backend; any other
+    exception is left to the request path, which reports it per request."""
+    import copy
+
+    from sysai.errors import TaskNotDone
+
+    probe = Request(0, 0.0, 16, 16)
+    idle = LoadSignal(replica=0, version=0, time=0.0, requests=0, waiting=0, outstanding_tokens=0, kv_util=0.0,
+                      kv_tokens=16_384, capacity=16)
+    try:
+        trial = copy.deepcopy(policy)
+        trial.order(probe)
+        trial.choose(probe, [idle])
+    except TaskNotDone:
+        raise
+    except Exception:  # noqa: BLE001 - not ours to judge here (see the docstring)
+        pass

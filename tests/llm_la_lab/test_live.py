@@ -323,6 +323,23 @@ def test_proxy_without_load_endpoint_and_with_an_erroring_backend():
         assert status == 503 and "tried" in json.loads(text)["error"]["message"]
 
 
+@pytest.mark.timeout(60)
+def test_an_engine_told_to_fail_its_next_requests_shows_one_retry_each():
+    """The sheet's way to see a retry for sure: POST /faults {"fail_next": 3} on one engine."""
+    with ExitStack() as stack:
+        flaky = stack.enter_context(serve_in_thread(make_engine_app("flaky", SMALL, time_scale=0.05)))
+        good = stack.enter_context(serve_in_thread(make_engine_app("good", SMALL, time_scale=0.05)))
+        assert post(f"{flaky}/faults", {"fail_next": -1})[0] == 400
+        assert post(f"{flaky}/faults", {"fail_next": 3}) == (200, json.dumps({"fail_next": 3}))
+        proxy = Proxy([flaky, good], make_policy("round_robin"), make_predictor("oracle"), refresh_s=0.02)
+        url = stack.enter_context(serve_in_thread(make_proxy_app(proxy)))
+        for _ in range(12):
+            assert post(f"{url}/v1/completions", {"prompt": "a b", "max_tokens": 2})[0] == 200
+            while not proxy.backends[0].healthy:  # its next poll brings it back, as after a real blip
+                time.sleep(0.01)
+        assert proxy.stats.retries == 3 and proxy.backends[0].failures == 3 and proxy.stats.failed_502 == 0
+
+
 class _Broken(Policy):
     def choose(self, request, loads):
         if request.prompt > 1:

@@ -81,6 +81,7 @@ def test_console_script_runs_in_a_subprocess():
     (["llm-la", "no-such-command"], "sysai llm-la --help"),
     (["no-such-command"], "sysai --help"),
     (["trio", "compare", "--no-such-option"], "sysai trio compare --help"),
+    (["--seed", "-1", "llm-la", "compare"], "sysai --help"),
 ])
 def test_typer_usage_errors_are_one_line_pointing_to_help(argv, where, capsys):
     assert main(argv) == 2
@@ -88,6 +89,18 @@ def test_typer_usage_errors_are_one_line_pointing_to_help(argv, where, capsys):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and f"`{where}`" in lines[0], captured.err
     assert "Usage:" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("argv", [[], ["llm-la"]])
+def test_a_bare_command_shows_its_help_and_no_error(argv, capsys):
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "Commands" in captured.out and "error" not in captured.err, captured.err
+
+
+def test_a_shared_option_before_the_command_says_where_it_goes(capsys):
+    assert main(["--seed", "1", "llm-la", "compare"]) == 2
+    assert "--seed is an option of each command: put it after the command" in capsys.readouterr().err
 
 
 def test_help_imports_no_lab():
@@ -113,6 +126,20 @@ def test_a_stub_reached_by_a_command_is_a_one_line_pointer(monkeypatch, capsys):
     assert err == "error: this needs Task 2.1 (labs/llm-la.md §1) — run sysai check 2.1"
 
 
+def test_a_stub_reached_inside_a_ray_task_is_the_same_one_line(monkeypatch, capsys):
+    from ray.exceptions import RayTaskError
+
+    from sysai.errors import TaskNotDone
+
+    def remote_stub():  # what ray.get raises: Ray's subclass of the cause, whose str() is the remote traceback
+        raise RayTaskError("_run_point", "Traceback (most recent call last):\n  ...", TaskNotDone("2.1")) \
+            .as_instanceof_cause()
+
+    monkeypatch.setattr("sysai.cli.list_labs", remote_stub)
+    assert main(["list"]) == 2
+    assert capsys.readouterr().err.strip() == "error: this needs Task 2.1 (labs/llm-la.md §1) — run sysai check 2.1"
+
+
 def test_plugins_lists_every_registry_of_every_lab(capsys):
     from sysai.catalog import discover
     from sysai.registry import resolve
@@ -126,3 +153,19 @@ def test_plugins_lists_every_registry_of_every_lab(capsys):
             for name in resolve(path).names():
                 assert name in out, (status.info.name, path, name)
     assert main(["plugins", "no-such-lab"]) == 2
+
+
+def test_plugins_lists_a_plugin_file_given_with_plugin(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    # the sheets' extend steps: write one file, then see it listed (a subprocess: registries are global)
+    (tmp_path / "spread_agent.py").write_text(
+        "from copilot_lab.agents.base import AGENTS, Agent\n\n\n"
+        "@AGENTS.register('spread-from-a-file')\n"
+        "class Spread(Agent):\n    \"\"\"A juror from a file.\"\"\"\n")
+    done = subprocess.run([sys.executable, "-m", "sysai", "plugins", "copilot", "--plugin",
+                           str(tmp_path / "spread_agent.py")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0 and "spread-from-a-file" in done.stdout, done.stderr

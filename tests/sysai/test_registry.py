@@ -122,3 +122,8 @@ def test_plugin_file_errors_are_one_line(tmp_path):
     missing.write_text("import no_such_module_anywhere\n")
     with pytest.raises(UserError, match="cannot import no_such_module_anywhere"):
         load_plugin_file(missing)
+    # a sheet's "copy this file, rename the class" step, half done: the file's own error, with its line
+    renamed = tmp_path / "kv_first.py"
+    renamed.write_text("class KvFirst:\n    pass\n\n\nclass Approx(WeightedScorer):\n    pass\n")
+    with pytest.raises(UserError, match=r"kv_first.py:5: plugin failed to load: NameError: .*WeightedScorer"):
+        load_plugin_file(renamed)

@@ -19,3 +19,13 @@ def test_autoscale_command_writes_results(tmp_path, capsys):
     results = json.loads(capsys.readouterr().out)
     assert "burst mode" in results["variants"] and (tmp_path / "autoscale_p99.png").exists()
     assert main(["yuanrong", "autoscale", "--max-instances", "0", "--out", str(tmp_path)]) == 2
+
+
+def test_the_table_names_the_queue_the_run_used(tmp_path, capsys):
+    def note() -> str:  # the table's note, wherever the console wrapped it
+        return " ".join(capsys.readouterr().out.split())
+
+    assert main(["yuanrong", "autoscale", "--quick", "--out", str(tmp_path)]) == 0
+    assert "wait in one queue (the gateway's path)" in note()
+    assert main(["yuanrong", "autoscale", "--quick", "--instance-queue", "--out", str(tmp_path)]) == 0
+    assert "behind one busy instance (the Python API's path)" in note()

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from sysai.cli import main
 from sysai.errors import TaskNotDone
 from sysai.http import serve_in_thread
 from yuanrong_lab.runtime.core import Runtime
@@ -31,7 +32,7 @@ def test_the_ticker_survives_a_stubbed_autoscaler_with_one_line(capsys):
     assert err.count("\n") == 1 and "this needs Task 3.3" in err and "Traceback" not in err
 
 
-def test_the_gateway_answers_501_with_the_pointer_when_a_call_needs_a_task(monkeypatch):
+def test_the_gateway_answers_501_with_the_pointer_when_a_call_needs_a_task(monkeypatch, capsys):
     from yuanrong_lab.gateway import make_app
     from yuanrong_lab.keepalive.fixed import FixedKeepAlive
 
@@ -49,6 +50,11 @@ def test_the_gateway_answers_501_with_the_pointer_when_a_call_needs_a_task(monke
             with pytest.raises(urllib.error.HTTPError) as info:
                 urllib.request.urlopen(req, timeout=30)
             assert info.value.code == 501
-            assert "this needs Task 3.1" in json.loads(info.value.read())["error"]
+            body = info.value.read().decode()
+            assert "this needs Task 3.1 (labs/yuanrong.md §1) — run" in body, "as written, not \\u-escaped (curl)"
+            assert "this needs Task 3.1" in json.loads(body)["error"]
+            capsys.readouterr()
+            assert main(["yuanrong", "invoke", "f", "--url", url, "--data", "1"]) == 2  # and the client: the pointer
+            assert capsys.readouterr().err.strip() == "error: " + str(TaskNotDone("3.1"))
     finally:
         runtime.shutdown()
