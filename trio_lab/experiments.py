@@ -382,7 +382,7 @@ def together(cfg: TogetherConfig, out: Path, seed: int) -> TogetherResults:
                         list(pool.map(lambda pair: run_start(pair[1], pair[0]), zip(daemon.mountpoints, workloads)))
                 elapsed = time.perf_counter() - started
             stats = client.stats()
-            cache = daemon.result["cache"]
+            cache = daemon.results()["cache"]
             runs[label] = {"time_to_ready_s": elapsed, "bytes_fetched": stats["bytes"], "requests": stats["requests"],
                            "cache_bytes": cache["bytes"], "page_bytes": cache["page_bytes"], "host": host}
     shared_layers = len({r.digest for r in manifests[0].layers} & {r.digest for r in manifests[1].layers})

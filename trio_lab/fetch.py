@@ -91,9 +91,10 @@ class BlobClient:
         if status not in (200, 206):
             raise FetchError(f"GET {digest}: HTTP {status} {data[:80]!r}")
         want = expect if start is not None else digest
-        if want is not None and sha256(data) != want:
-            log.error("digest mismatch for %s (range start %s): got %s", want, start, sha256(data))
-            raise FetchError(f"GET {digest}: digest mismatch, expected {want}")
+        if want is not None and (got := sha256(data)) != want:
+            log.error("digest mismatch for %s (range start %s): got %s", want, start, got)
+            raise FetchError(f"GET {digest}{'' if start is None else f' (range at {start})'}: digest mismatch, "
+                             f"expected {want}, got {got}")
         return data
 
     def stream(self, digest: str, sink: Callable[[bytes], None], piece: int = 64 * 1024) -> int:

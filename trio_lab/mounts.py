@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sysai.config import option
-from sysai.errors import UserError
+from sysai.errors import TaskNotDone, UserError
 
 FSNAME_PREFIX = "trio:"
 
@@ -219,6 +219,7 @@ class MountDaemon:
         self.log_to_stderr = log_to_stderr  # the daemon's log (EIO, digest mismatches) on our stderr
         self.result: dict = {}
         self.proc: subprocess.Popen | None = None
+        self._log_tail: str | None = None
 
     def _all_mounts(self) -> list[str]:
         return self.mountpoints + ([self.content_mountpoint] if self.content_mountpoint else [])
@@ -255,6 +256,8 @@ class MountDaemon:
                     raise UserError(f"mount daemon exited: {self._tail()}")
                 head, _, body = line.partition(" ")
                 if head == "error":
+                    if body.startswith("this needs Task "):  # a task stub reached in the daemon: its own pointer
+                        raise TaskNotDone(body)
                     raise UserError(f"mount daemon: {body}")
                 if head == word:
                     return json.loads(body or "{}")
@@ -265,8 +268,13 @@ class MountDaemon:
     def _tail(self) -> str:
         if self.log_to_stderr:
             return "see its log above"
-        self._log.flush()
-        text = (self.workdir / "daemon.log").read_text(errors="replace").strip().splitlines()
+        if self._log_tail is not None:  # the work folder is gone: what its log said last
+            return self._log_tail
+        try:
+            self._log.flush()
+            text = (self.workdir / "daemon.log").read_text(errors="replace").strip().splitlines()
+        except (OSError, ValueError):  # removed by `sysai trio cleanup`, or closed
+            return "(its log is gone)"
         return text[-1] if text else "(no log)"
 
     def _send(self, line: str) -> None:
@@ -279,7 +287,7 @@ class MountDaemon:
         self._send("go")
         return self._expect("ready", timeout)
 
-    def stop(self, timeout: float = 30) -> dict:
+    def stop(self, timeout: float = 60) -> dict:
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self._send("stop")
@@ -289,6 +297,13 @@ class MountDaemon:
         result = Path(self.spec["result"])
         if result.is_file():
             self.result = json.loads(result.read_text())
+        return self.result
+
+    def results(self) -> dict:
+        """The daemon's result after the `with` block (stats, caches, trace); a daemon that wrote
+        none (killed, or still unmounting when stop() gave up) is one line with its log's tail."""
+        if not self.result:
+            raise UserError(f"the mount daemon wrote no result: {self._tail()}")
         return self.result
 
     def __exit__(self, *exc: object) -> None:
@@ -305,6 +320,7 @@ class MountDaemon:
             for path in self._all_mounts():
                 if path in lab_mounts():
                     unmount(path)
+            self._log_tail = self._tail()
             self._log.close()
             if self._own_workdir and not any(m.startswith(str(self.workdir)) for m in lab_mounts()):
                 shutil.rmtree(self.workdir, ignore_errors=True)

@@ -72,7 +72,7 @@ def trace_command(store: Path, argv: list[str], timeout_s: float = 300.0, env: d
             except subprocess.TimeoutExpired:
                 raise UserError(f"the command did not exit within {timeout_s:g} s (--timeout)") from None
             seconds = time.perf_counter() - started
-    return [Read(*r) for r in daemon.result.get("trace", [])], done, seconds
+    return [Read(*r) for r in daemon.results().get("trace", [])], done, seconds
 
 
 def record_command(store: Path, argv: list[str], timeout_s: float = 300.0, allow_failure: bool = False) -> RecordResult:

@@ -96,7 +96,8 @@ def compare_note(res: "CompareResults") -> str:
     """The line under the compare table: sizes, speedups, daemon cache and host page cache."""
     speed = ", ".join(f"{k.replace('_', ' ')} {v:.1f}×" for k, v in res.speedup.items())
     c = res.cooperative
-    note = f"image {res.image_bytes / 1e6:.1f} MB, read at start {res.trace_bytes / 1e6:.1f} MB; {speed}"
+    note = f"image {res.image_bytes / 1e6:.1f} MB, read at start {res.trace_bytes / 1e6:.1f} MB" + (
+        f"; {speed}" if speed else "")
     if "cache_bytes_shared" in c:
         note += (f"; {c['containers']} containers: runtime cache {c['cache_bytes_shared'] / 1e6:.1f} MB shared vs "
                  f"{c['cache_bytes_private'] / 1e6:.1f} MB private")

@@ -59,7 +59,7 @@ def cold_start(store: Path, url: str, loader: str, workload: Workload, *, fuse: 
             with ThreadPoolExecutor(max_workers=containers) as pool:
                 list(pool.map(lambda root: run_start(workload, root, modules), daemon.mountpoints))
             elapsed = time.perf_counter() - start
-        result, prepare_s = daemon.result, info["prepare_s"]
+        result, prepare_s = daemon.results(), info["prepare_s"]
         peak_rss = result.get("peak_rss_bytes")
         cache = result["cache"]
         stats, traced = result["containers"], [Read(*r) for r in result["trace"]]

@@ -60,8 +60,9 @@ def test_corrupt_bytes_are_never_returned(store, registry, caplog):
     digest = Manifest.load(store).layers[0].digest
     client = BlobClient(registry, retries=1)
     client.faults(corrupt=True)
-    with pytest.raises(FetchError, match="digest mismatch"):
+    with pytest.raises(FetchError, match=f"digest mismatch, expected {digest}, got sha256:") as info:
         client.blob(digest)
+    assert str(info.value).count(digest) == 2  # the GET and what it expected; what came is the other digest
     assert "digest mismatch" in caplog.text
 
 

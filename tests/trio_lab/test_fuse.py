@@ -203,3 +203,39 @@ def test_cleanup_removes_scratch_folders_of_dead_processes_only():
         handled = cleanup()
         assert str(left) in handled and not left.exists()
         assert Path(mine).is_dir() and mine not in handled  # this process is alive: its folder stays
+
+
+def test_a_daemon_that_wrote_no_result_is_one_line_not_a_key_error(store, registry, need_fuse):
+    from sysai.errors import UserError
+
+    with MountDaemon(store, registry, "lazy-flat") as daemon:
+        daemon.go()
+        os.kill(daemon.proc.pid, signal.SIGKILL)  # no result file, the mount left for __exit__
+        daemon.proc.wait()
+    with pytest.raises(UserError, match="the mount daemon wrote no result"):
+        daemon.results()
+    assert daemon.mountpoints[0] not in lab_mounts()
+
+
+STUB_LOADER = """
+from sysai.errors import TaskNotDone
+from trio_lab.loaders.base import LOADERS
+from trio_lab.loaders.lazy_flat import LazyFlat
+
+
+@LOADERS.register("stubbed-flat", default=False)
+class StubbedFlat(LazyFlat):
+    def prepare(self):
+        raise TaskNotDone("1.5")
+"""
+
+
+def test_a_task_stub_reached_in_the_daemon_is_the_attendees_pointer(tmp_path, store, registry, need_fuse):
+    from sysai.errors import TaskNotDone
+
+    plugin = tmp_path / "stubbed.py"
+    plugin.write_text(STUB_LOADER)
+    with MountDaemon(store, registry, "stubbed-flat", plugins=[plugin]) as daemon:
+        with pytest.raises(TaskNotDone) as info:
+            daemon.go()
+    assert str(info.value).startswith("this needs Task 1.5 (labs/trio.md") and info.value.task == "1.5"
