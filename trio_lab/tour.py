@@ -18,7 +18,9 @@ def tour(ctx):
     from trio_lab.experiments import CompareConfig, compare
     from trio_lab.report import table
 
-    cfg = CompareConfig(workload=TOUR_WORKLOAD, containers=2, sweep_rtt_ms=[], sweep_bandwidth_mbps=[])
+    # --quick (CI, a first look): the small PyYAML image, same loaders, same measurements
+    cfg = CompareConfig(workload="yaml" if ctx.quick else TOUR_WORKLOAD, containers=2, sweep_rtt_ms=[],
+                        sweep_bandwidth_mbps=[])
     res = compare(cfg, ctx.out, ctx.seed)
     columns, rows = table(res)
     s, c = res.speedup, res.cooperative

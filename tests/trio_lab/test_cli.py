@@ -121,28 +121,6 @@ def test_tour_section_runs_the_real_start_over_fuse(tmp_path, need_fuse):
     assert all(p.is_file() for p in section.figures)
 
 
-@pytest.mark.slow
-@pytest.mark.fuse
-@pytest.mark.timeout(170)
-def test_bench_quick_runs_every_measurement_on_the_small_image(tmp_path, capsys, need_fuse):
-    assert main(["trio", "bench", "--quick", "--out", str(tmp_path), "--json", "--seed", "3"]) == 0
-    res = json.loads(capsys.readouterr().out)
-    labels = [row[0] for row in res["rows"]]
-    assert "20 ms / 200 Mbit/s: time to ready full / trio" in labels and "stale trace: trio miss rate (bytes)" in labels
-    assert "2 ms / 1000 Mbit/s: time to ready lazy-prefetch / trio" in labels  # the second link, side by side
-    assert "ceiling on a FUSE loader's speed-up vs full: full / that floor" in labels
-    measured = [o for o in res["fuse_options"] if "error" not in o]
-    assert {o["variant"] for o in measured} >= {"libfuse defaults", "kernel_cache",
-                                                "chosen (kernel_cache, 60 s timeouts)"}
-    assert all(o["warm_read_vs_native"] > 0 and o["warm_start_vs_native"] > 0 for o in measured)
-    assert res["stale"]["fresh_miss_rate"] < res["stale"]["stale_miss_rate"] and res["stale"]["stale_requests"] > 3
-    host = res["compare"]["cooperative"]["host"]
-    if host["available"]:  # the kernel's counters: one copy on the shared mount, N on private mounts
-        b = host["host_cache_bytes"]
-        assert b["shared"] <= 1.3 * b["one"] and b["private"] >= 1.8 * b["one"]
-    assert all(Path(p).is_file() for p in res["figures"])
-
-
 def test_mount_of_an_image_without_a_trace_points_at_record(tmp_path, store, capsys):
     (tmp_path / "mnt").mkdir()
     _one_line_error(capsys, ["trio", "mount", str(store), str(tmp_path / "mnt"), "--loader", "trio"],
@@ -181,14 +159,3 @@ def test_a_plugin_loader_is_loaded_in_the_mount_daemon_too(tmp_path, store, regi
             (tree / "pkg" / "sub" / "mod.py").read_bytes()
 
 
-def test_two_images_sharing_a_base_layer_started_together_share_the_daemon_cache(tmp_path, need_fuse):
-    from trio_lab.experiments import TogetherConfig, together
-
-    res = together(TogetherConfig(workloads=["yaml", "yaml-pygments"], rtt_ms=0, bandwidth_mbps=1000,
-                                  loader="lazy-flat"), tmp_path, seed=1)
-    shared, private = res.runs["shared"], res.runs["private"]
-    assert res.shared_layers == 1 and res.shared_chunks_bytes > 0 and res.traced_common_bytes > 0
-    assert shared["bytes_fetched"] < private["bytes_fetched"] and shared["cache_bytes"] < private["cache_bytes"]
-    if shared["host"]["available"]:  # overlay roots over one content mount: the common files once in the kernel
-        assert "content" in res.runs, res.content_why
-        assert sum(res.runs["content"]["host"]["cgroup_bytes"]) < sum(shared["host"]["cgroup_bytes"])
