@@ -221,13 +221,21 @@ def synthetic(
 PREFIX_BLOCK_TOKENS = 64  # tokens per hashed block of the synthetic shared-prefix workload
 
 
-def _shared_prefix(spec: str, times: np.ndarray, len_rng, name: str) -> Workload:
+def _four_positive(spec: str, form: str) -> tuple[int, int, int, int]:
+    """The four numbers after the colon of `--lengths KIND:A,B,C,D`, each a whole number ≥ 1."""
     try:
-        groups, system, question, output = (int(x) for x in spec.split(":", 1)[1].split(","))
+        values = tuple(int(x) for x in spec.split(":", 1)[1].split(","))
     except ValueError:
-        raise UserError(f"--lengths prefix:G,S,Q,O needs four whole numbers, got {spec!r}") from None
-    if min(groups, system, question, output) < 1:
-        raise UserError(f"--lengths prefix:G,S,Q,O needs positive numbers, got {spec!r}")
+        values = ()
+    if len(values) != 4:
+        raise UserError(f"--lengths {form} needs four whole numbers, got {spec!r}")
+    if min(values) < 1:
+        raise UserError(f"--lengths {form} needs positive numbers, got {spec!r}")
+    return values
+
+
+def _shared_prefix(spec: str, times: np.ndarray, len_rng, name: str) -> Workload:
+    groups, system, question, output = _four_positive(spec, "prefix:G,S,Q,O")
     n = len(times)
     group = len_rng.integers(0, groups, n)
     unit = PREFIX_BLOCK_TOKENS
@@ -240,12 +248,7 @@ def _shared_prefix(spec: str, times: np.ndarray, len_rng, name: str) -> Workload
 
 
 def _sessions(spec: str, times: np.ndarray, len_rng, name: str) -> Workload:
-    try:
-        sessions, first, question, output = (int(x) for x in spec.split(":", 1)[1].split(","))
-    except ValueError:
-        raise UserError(f"--lengths sessions:N,P,Q,O needs four whole numbers, got {spec!r}") from None
-    if min(sessions, first, question, output) < 1:
-        raise UserError(f"--lengths sessions:N,P,Q,O needs positive numbers, got {spec!r}")
+    sessions, first, question, output = _four_positive(spec, "sessions:N,P,Q,O")
     unit = PREFIX_BLOCK_TOKENS
     turns = [0] * sessions
     prompts, keys = [], []
