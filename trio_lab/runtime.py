@@ -211,7 +211,8 @@ def make_runtime(reads: list[Read], sizes: dict[str, int], digests: dict[str, st
     plain = [read_range(e.path, e.file_offset, e.length) for e in extents]
     extent_digests = [sha256(data) for data in plain]  # lets the daemon use each extent as it arrives
     if not compress:
-        blob = build_blob(extents, read_range)
+        read = {(e.path, e.file_offset): data for e, data in zip(extents, plain)}  # each extent read once
+        blob = build_blob(extents, lambda path, offset, length: read[(path, offset)])
         return RuntimeImage(sha256(blob), len(blob), extents, file_digests, extent_digests=extent_digests,
                             nodes=subset, complete_dirs=complete), blob
     frames, out = [], bytearray()

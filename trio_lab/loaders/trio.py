@@ -21,8 +21,8 @@ from typing import Callable
 
 from sysai.errors import UserError
 from trio_lab.cache import RuntimeCache
-from trio_lab.fetch import BlobClient
 from trio_lab.chunked import ChunkedImage
+from trio_lab.fetch import BlobClient
 from trio_lab.loaders.base import LOADERS, Tree
 from trio_lab.loaders.lazy_flat import LazyFlat
 from trio_lab.model import PAGE, Node, children_index, parent
@@ -85,11 +85,9 @@ class BlobStream:
                 self.bad_extents += 1
                 log.error("runtime blob %s: extent %d unusable (%s): reading it from chunks",
                           self.runtime.blob_digest, self._next, exc)
-            else:
-                self._cache_pages(self._next, plain)
+                plain = None
             self.decode_s += time.perf_counter() - started
-            self.ready[self._next].set()
-            self._next += 1
+            self._arrived(self._next, plain)
         cut = (self.spans[self._next][0] if self._next < len(self.spans) else end) - self._base
         del self._buffer[:max(0, cut)]  # keep only the extent in progress
         self._base += max(0, cut)
@@ -99,13 +97,17 @@ class BlobStream:
         digest = self.runtime.file_digests[extent.path]
         return [(digest, (extent.file_offset + k) // PAGE) for k in range(0, extent.length, PAGE)]
 
-    def _cache_pages(self, i: int, plain: bytes) -> None:
+    def _arrived(self, i: int, plain: bytes | None) -> None:
+        """Extent `i` is in: its pages cached for every owner (None: unusable), then released.
+        One lock with `join`, so a container joining now owns every page cached before it."""
         with self._lock:
-            owners = list(self.owners)
-            for k, key in zip(range(0, len(plain), PAGE), self._keys(i)):
-                self.cache.insert(owners[0], key, plain[k:k + PAGE])
-            for owner in owners[1:]:
-                self.cache.adopt(owner, self._keys(i))
+            if plain is not None:
+                for k, key in zip(range(0, len(plain), PAGE), self._keys(i)):
+                    self.cache.insert(self.owners[0], key, plain[k:k + PAGE])
+                for owner in self.owners[1:]:
+                    self.cache.adopt(owner, self._keys(i))
+            self._next = i + 1
+        self.ready[i].set()
 
     def wait(self, blob_offset: int, timeout: float) -> None:
         """Until the extent holding `blob_offset` has arrived (or the stream gave up)."""
