@@ -52,11 +52,38 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None, **init_
         ray.init(**kwargs)
     except ConnectionError as exc:
         raise UserError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
+    failed = True
     try:
         with _cluster_notices_to_stderr():
             yield ray
+        failed = False
     finally:
-        ray.shutdown()
+        if failed:
+            # A run stopped by an error shuts Ray down while other tasks still fail; Ray's C++ core
+            # then logs "Failed to push error to driver" straight to fd 2. The error that stopped
+            # the run is what the user reads, so that noise must not land next to it.
+            with _native_stderr_silenced():
+                ray.shutdown()
+        else:
+            ray.shutdown()
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration (C++ logs bypass ``sys.stderr``)."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 @contextmanager

@@ -51,3 +51,25 @@ def test_ray_cluster_starts_on_loopback_and_shuts_down():
         with ray_cluster(num_cpus=1):
             raise RuntimeError("boom")
     assert not ray.is_initialized()
+
+
+def test_a_run_stopped_by_an_error_shuts_ray_down_without_native_noise(monkeypatch, capfd):
+    """Ray's C++ core logs straight to fd 2 when tasks still fail during shutdown ("Failed to push
+    error to driver"); after an error, that must not land beside the one line the user reads."""
+    import os
+
+    import ray
+
+    from sysai.raycluster import ray_cluster
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kwargs: None)
+    monkeypatch.setattr(ray, "shutdown", lambda: os.write(2, b"task_manager.cc: Failed to push error to driver\n"))
+    with ray_cluster(num_cpus=1):
+        pass
+    assert "Failed to push" in capfd.readouterr().err, "a clean exit leaves Ray's output alone"
+    with pytest.raises(RuntimeError):
+        with ray_cluster(num_cpus=1):
+            raise RuntimeError("boom")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n", "fd 2 is silenced during shutdown only"
