@@ -7,6 +7,9 @@
   member starts in the compressed blob, so ``lazy-layered`` fetches and gunzips just that.
 - **Chunks** (the flat format) are zstd frames, as Nydus compresses its chunks by default.
 - **The TrIO blob** is one zstd frame per extent, decompressed by the daemon at mount.
+- **Metadata** (layer tables of contents, the flat index, the runtime index) is one zstd frame
+  of JSON, as eStargz gzips its TOC and Nydus ships a compact bootstrap: the start waits for
+  the runtime index, so its bytes are on the critical path.
 
 Every decompression error is a :class:`trio_lab.fetch.FetchError` (EIO at the mount), and what
 comes out is checked against a content digest before anyone sees it: never wrong bytes.
@@ -16,10 +19,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
 import zlib
 
 import zstandard
+
+from typing import Any
 
 from trio_lab.fetch import FetchError
 
@@ -38,6 +44,31 @@ def zstd_decompress(data: bytes, size: int, what: str = "zstd frame") -> bytes:
     if len(out) != size:
         raise FetchError(f"{what}: zstd frame gave {len(out)} bytes, expected {size}")
     return out
+
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a JSON document never starts with these bytes
+
+
+def json_blob(obj: object, compress: bool) -> bytes:
+    """Canonical JSON (sorted keys, so equal metadata has one digest), zstd-framed if `compress`."""
+    data = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    if not compress:
+        return data
+    # with the frame's own checksum: a parser must not read a damaged index as a smaller one
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(data)
+
+
+def parse_json_blob(data: bytes, what: str = "metadata") -> Any:
+    """A metadata blob → its value, whether stored plain or as one zstd frame."""
+    if data[:4] == ZSTD_MAGIC:
+        try:
+            data = zstandard.ZstdDecompressor().decompress(data)
+        except zstandard.ZstdError as exc:
+            raise FetchError(f"{what}: bad zstd frame ({exc})") from None
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise FetchError(f"{what}: not valid JSON ({exc})") from None
 
 
 def gunzip(data: bytes, what: str = "gzip member") -> bytes:

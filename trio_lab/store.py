@@ -24,7 +24,7 @@ from typing import Callable
 
 from sysai.errors import UserError
 from trio_lab.chunked import CHUNK_SIZE, build_chunked, data_blob
-from trio_lab.codec import gzip_by_member
+from trio_lab.codec import gzip_by_member, json_blob, parse_json_blob
 from trio_lab.layers import Layer, flatten, read_layer, write_layer
 from trio_lab.model import DIR, FILE, SYMLINK, Node, ancestors, sha256
 from trio_lab.runtime import RuntimeImage, make_runtime
@@ -53,14 +53,14 @@ class BlobStore:
             os.replace(tmp, target)
         return digest
 
-    def put_json(self, obj: object) -> str:
-        return self.put(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode())
+    def put_json(self, obj: object, compress: bool = False) -> str:
+        return self.put(json_blob(obj, compress))
 
     def get(self, digest: str) -> bytes:
         return self.path(digest).read_bytes()
 
     def get_json(self, digest: str) -> dict:
-        return json.loads(self.get(digest))
+        return parse_json_blob(self.get(digest), digest)
 
 
 @dataclass
@@ -86,6 +86,7 @@ class Manifest:
     files: int
     runtime_index: str | None = None
     runtime_blob_bytes: int = 0
+    runtime_blob: str | None = None  # the blob's digest: its GET can start beside the index's
     trace: str | None = None
     compressed: bool = False  # gzip layers, zstd chunks, zstd-framed runtime blob (trio_lab.codec)
     extra: dict = field(default_factory=dict)
@@ -159,7 +160,8 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
             starts = sorted(where)
             for path, offset in layer.offsets.items():
                 layer.members[path] = where[starts[bisect.bisect_right(starts, offset) - 1]]
-            refs.append(LayerRef(store.put(blob), len(blob), store.put_json(layer.to_dict()), diff_id, "tar+gzip"))
+            refs.append(LayerRef(store.put(blob), len(blob), store.put_json(layer.to_dict(), compress), diff_id,
+                                 "tar+gzip"))
         else:
             refs.append(LayerRef(diff_id, len(data), store.put_json(layer.to_dict())))
         layers.append(layer)
@@ -169,7 +171,7 @@ def build_image(store_dir: Path, layer_tars: list[Path], name: str, chunk_size: 
         store.put(piece)
     chunked.blob = store.put(data_blob(chunked, chunks))
     files = sum(1 for n in chunked.nodes.values() if n.kind == FILE)
-    manifest = Manifest(name, refs, store.put_json(chunked.to_dict()), sum(r.size for r in refs),
+    manifest = Manifest(name, refs, store.put_json(chunked.to_dict(), compress), sum(r.size for r in refs),
                         sum(len(c) for c in chunks.values()), files, compressed=compress)
     manifest.save(store_dir)
     return manifest
@@ -200,8 +202,9 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
     runtime, blob = make_runtime(reads, sizes, digests, content.read, compress=manifest.compressed,
                                  nodes=nodes)
     store.put(blob)
-    manifest.runtime_index = store.put_json(runtime.to_dict())
+    manifest.runtime_index = store.put_json(runtime.to_dict(), manifest.compressed)
     manifest.runtime_blob_bytes = runtime.blob_size
+    manifest.runtime_blob = runtime.blob_digest
     manifest.trace = str(write_trace(Path(store_dir) / "startup.trace", reads).name)
     manifest.save(store_dir)
     return runtime

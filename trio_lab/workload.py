@@ -142,7 +142,7 @@ def native_trace(root: Path, workload: Workload, modules: str | None = None) -> 
 
 # --- a per-machine build cache: an image is built once, like an image pulled once -------------
 
-CACHE_VERSION = 2  # bump when the image format changes
+CACHE_VERSION = 3  # bump when the image format changes
 
 
 def cache_root() -> Path:

@@ -101,3 +101,25 @@ def test_a_flipped_byte_in_the_trio_blob_costs_speed_never_correctness(store, re
     big = (tree / "pkg" / "big.bin").read_bytes()  # the next extent is still used
     assert fs.read("/pkg/big.bin", 10, 5) == big[5:15]
     assert fs.loader.stats()["hit_bytes"] == 10
+
+
+def test_metadata_travels_as_one_zstd_frame_and_a_flipped_byte_in_it_is_an_error(store, registry, tree, tmp_path):
+    """The indexes are on the start's critical path, so a compressed image ships them zstd-framed;
+    `--uncompressed` keeps plain JSON; a bad byte in one never parses into a tree."""
+    from trio_lab.codec import ZSTD_MAGIC, parse_json_blob
+    from trio_lab.fetch import FetchError
+    from trio_lab.store import build_from_dir
+
+    add_runtime(store, Manifest.load(store), TRACE)
+    manifest, blobs = Manifest.load(store), BlobStore(store)
+    for digest in (manifest.flat_index, manifest.runtime_index, manifest.layers[0].toc):
+        assert blobs.get(digest)[:4] == ZSTD_MAGIC
+    plain = build_from_dir(tmp_path / "plain", tree, "plain", compress=False)
+    assert BlobStore(tmp_path / "plain").get(plain.flat_index)[:1] == b"{"
+    frame = bytearray(blobs.get(manifest.runtime_index))
+    frame[len(frame) // 2] ^= 0xFF
+    with pytest.raises(FetchError, match="metadata"):
+        parse_json_blob(bytes(frame))
+    _flip(blobs.path(manifest.runtime_index), 20)
+    with pytest.raises(OSError, match="digest mismatch"):
+        mount_in_process(store, registry, "trio")

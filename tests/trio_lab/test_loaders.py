@@ -252,3 +252,63 @@ def test_the_content_view_lists_each_content_once_and_reads_it_through_its_holde
     with pytest.raises(OSError) as info:
         view.getattr("/" + "0" * 64)
     assert info.value.errno == errno.ENOENT
+
+
+def test_trio_starts_its_blob_get_beside_the_index_get(store, registry, tree):
+    """The manifest names the runtime blob, so its one GET need not queue behind the index's:
+    this registry holds the index back until the blob has been asked for."""
+    import asyncio
+
+    from aiohttp import web
+
+    add_runtime(store, Manifest.load(store), TRACE)
+    manifest = Manifest.load(store)
+    assert manifest.runtime_blob
+    asked, order = asyncio.Event(), []
+
+    @web.middleware
+    async def hold_the_index(request, handler):
+        digest = request.path.rsplit("/", 1)[-1]
+        if digest == manifest.runtime_blob:
+            order.append("blob asked")
+            asked.set()
+        elif digest == manifest.runtime_index:
+            try:
+                await asyncio.wait_for(asked.wait(), 5)  # a loader that waits for the index: 5 s, then on
+            except asyncio.TimeoutError:
+                pass
+            order.append("index answered")
+        return await handler(request)
+
+    app = make_app(store)
+    app.middlewares.append(hold_the_index)
+    with serve_in_thread(app) as url:
+        fs = mount_in_process(store, url, "trio")
+        assert order == ["blob asked", "index answered"]
+        first = (tree / "pkg" / "__init__.py").read_bytes()
+        assert fs.read("/pkg/__init__.py", 100, 0) == first[:100]
+        assert fs.loader.stats()["hit_bytes"] == min(100, len(first))
+
+
+def test_blob_bytes_that_come_before_the_index_are_used_once_it_is_in(tmp_path):
+    """The stream may run ahead of the index: what came is buffered, then cut into extents."""
+    from trio_lab.loaders.trio import BlobStream
+    from trio_lab.runtime import make_runtime
+
+    files = {"/a": b"a" * 5000, "/b": b"b" * 3000}
+    runtime, blob = make_runtime([Read("/a", 0, 5000), Read("/b", 0, 3000)], {p: len(d) for p, d in files.items()},
+                                 {p: f"sha256:{p[1]}" for p in files}, lambda p, o, n: files[p][o:o + n], compress=True)
+    early = BlobStream(runtime.blob_digest, RuntimeCache())
+    early.join("c0")
+    early.feed(blob[:len(blob) // 2])
+    early.attach(runtime)
+    early.feed(blob[len(blob) // 2:])
+    assert all(event.is_set() for event in early.ready) and early.cache.stats().pages == 3
+    finished = BlobStream(runtime.blob_digest, RuntimeCache())  # the whole blob before the index
+    finished.join("c0")
+    finished.feed(blob)
+    finished.finished.set()
+    finished.attach(runtime)
+    assert all(event.is_set() for event in finished.ready) and finished.cache.stats().pages == 3
+    with pytest.raises(Exception, match="names blob"):
+        BlobStream("sha256:" + "0" * 64, RuntimeCache()).attach(runtime)

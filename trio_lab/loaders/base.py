@@ -24,13 +24,13 @@ share metadata, chunks and files as well as runtime pages, each fetched once per
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from sysai.registry import Registry
 from trio_lab.cache import RuntimeCache
+from trio_lab.codec import parse_json_blob
 from trio_lab.fetch import BlobClient
 from trio_lab.layers import Layer, union_listdir, union_lookup
 from trio_lab.model import Node, children_index
@@ -126,7 +126,7 @@ class Loader(ABC):
 
     def fetch_json(self, digest: str, parse: Callable[[dict], Any]) -> Any:
         """A metadata blob (index, table of contents), parsed once and shared."""
-        return self.fetch("metadata", digest, parse=lambda data: parse(json.loads(data)))
+        return self.fetch("metadata", digest, parse=lambda data: parse(parse_json_blob(data, f"metadata {digest}")))
 
 
 LOADERS: Registry[type[Loader]] = Registry("loader", package="trio_lab.loaders")

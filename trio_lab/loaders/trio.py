@@ -41,18 +41,37 @@ class BlobStream:
     way while the rest of the blob is still used: a bad blob costs speed, never bytes.
     """
 
-    def __init__(self, runtime: RuntimeImage, cache: RuntimeCache):
-        self.runtime, self.cache = runtime, cache
-        self.spans = runtime.stored_spans()
-        self.ready = [threading.Event() for _ in self.spans]
+    def __init__(self, blob_digest: str, cache: RuntimeCache):
+        self.blob_digest, self.cache = blob_digest, cache
+        self.runtime: RuntimeImage | None = None  # until attach(): the bytes that came wait in the buffer
+        self.spans: list[tuple[int, int]] = []
+        self.ready: list[threading.Event] = []
+        self.starts: list[int] = []
         self.finished = threading.Event()  # the whole blob is in, or the stream gave up
-        self.starts = [e.blob_offset for e in runtime.extents]  # blob order: arrange() lays them out so
         self.owners: list[str] = []
         self.decode_s = 0.0
         self.bad_extents = 0
         self.failed: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the cache's view: pages cached vs containers joined
+        self._feeding = threading.Lock()  # one thread at a time cuts the buffer into extents
         self._buffer, self._base, self._next = bytearray(), 0, 0
+
+    def attach(self, runtime: RuntimeImage) -> None:
+        """The runtime index is in: the extents it lists are cut from what has come so far, and
+        from the rest as it comes. The manifest names the blob, so its GET starts beside the
+        index's and the first extents are often in before the index is."""
+        if runtime.blob_digest != self.blob_digest:
+            raise UserError(f"the runtime index names blob {runtime.blob_digest}, the manifest {self.blob_digest}")
+        with self._feeding:
+            if self.runtime is not None:  # another container of this image attached it
+                return
+            self.spans = runtime.stored_spans()
+            self.ready = [threading.Event() for _ in self.spans]
+            self.starts = [e.blob_offset for e in runtime.extents]  # blob order: arrange() lays them out so
+            self.runtime = runtime
+            self._cut()
+            if self.finished.is_set():  # it ended (or failed) before the index came: nothing more will
+                self._release()
 
     def join(self, owner: str) -> None:
         """`owner` uses this blob's pages: it owns those cached already and every later one."""
@@ -62,18 +81,29 @@ class BlobStream:
 
     def run(self, client: BlobClient) -> None:
         try:
-            client.stream(self.runtime.blob_digest, self.feed)
+            client.stream(self.blob_digest, self.feed)
         except Exception as exc:  # also a task stub: one log line, never a traceback from this thread
             self.failed = str(exc)
             log.error("runtime blob %s unusable (%s): serving the rest of this start from chunks",
-                      self.runtime.blob_digest, exc)
+                      self.blob_digest, exc)
         finally:
-            for event in self.ready:
-                event.set()
-            self.finished.set()
+            with self._feeding:
+                self.finished.set()
+                self._release()
+
+    def _release(self) -> None:
+        for event in self.ready:  # extents never cut stay uncached: the lazy fallback serves them
+            event.set()
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        with self._feeding:
+            self._buffer += data
+            if self.runtime is not None:
+                self._cut()
+
+    def _cut(self) -> None:
+        """Decode, check and cache every extent whose stored bytes are all in the buffer."""
+        assert self.runtime is not None
         end = self._base + len(self._buffer)
         while self._next < len(self.spans) and sum(self.spans[self._next]) <= end:
             offset, size = self.spans[self._next]
@@ -84,7 +114,7 @@ class BlobStream:
             except (OSError, ValueError) as exc:  # a bad frame or digest: this extent only, from chunks
                 self.bad_extents += 1
                 log.error("runtime blob %s: extent %d unusable (%s): reading it from chunks",
-                          self.runtime.blob_digest, self._next, exc)
+                          self.blob_digest, self._next, exc)
                 plain = None
             self.decode_s += time.perf_counter() - started
             self._arrived(self._next, plain)
@@ -93,6 +123,7 @@ class BlobStream:
         self._base += max(0, cut)
 
     def _keys(self, i: int) -> list[tuple[str, int]]:
+        assert self.runtime is not None
         extent = self.runtime.extents[i]
         digest = self.runtime.file_digests[extent.path]
         return [(digest, (extent.file_offset + k) // PAGE) for k in range(0, extent.length, PAGE)]
@@ -161,17 +192,26 @@ class Trio(LazyFlat):
             runtime = RuntimeImage.from_dict(data)
             return runtime, ExtentIndex(runtime.extents)
 
+        if self.ctx.manifest.runtime_blob:  # the manifest names the blob: its one GET starts now
+            self._open_stream(self.ctx.manifest.runtime_blob)
         runtime, self.index = self.fetch_json(self.ctx.manifest.runtime_index, parse)
+        if self.stream is None:  # an image built before manifests named the blob
+            self._open_stream(runtime.blob_digest)
+        assert self.stream is not None
+        self.stream.attach(runtime)
         self.digests = runtime.file_digests
         if runtime.nodes:  # the start's metadata came with the index: start now, fetch the rest later
             self.tree = StartupTree(runtime.nodes, runtime.complete_dirs, lambda: self._flat()[1])
         else:
             self.tree = self._flat()[1]
-        self.stream, self.fetched_blob = self.ctx.cache.shared(
-            f"runtime-blob {runtime.blob_digest}", lambda: BlobStream(runtime, self.ctx.cache))
-        self.stream.join(self.ctx.owner)
         self.background = self.stream.finished  # what runs behind the start: the blob, nothing else
-        if self.fetched_blob:  # the one GET; the container starts while it streams
+
+    def _open_stream(self, digest: str) -> None:
+        """Join the blob's stream; the first container of the daemon starts it (the one GET)."""
+        self.stream, self.fetched_blob = self.ctx.cache.shared(
+            f"runtime-blob {digest}", lambda: BlobStream(digest, self.ctx.cache))
+        self.stream.join(self.ctx.owner)
+        if self.fetched_blob:  # the container starts while it streams
             threading.Thread(target=self.stream.run, args=(self.ctx.client,), daemon=True, name="trio-blob").start()
 
     @property
