@@ -4,8 +4,9 @@
    23× and 4.6×; aim ≥ 5× and ≥ 2×), bytes fetched as a fraction of the image (Slacker: 6.4 %);
 2. runtime-cache memory of N containers, shared vs private;
 3. FUSE mount options: warm read throughput and warm start through the mount vs the same files
-   read natively (Nydus FUSE ≈ 0.70× ext4): libfuse defaults, `kernel_cache`, the chosen options,
-   the chosen options on libfuse 3, and on fusepy instead of mfusepy (when fusepy is importable);
+   read natively (Nydus FUSE ≈ 0.70× ext4): libfuse defaults, `kernel_cache`, long timeouts, the
+   chosen options (+ zero-message opens, :mod:`trio_lab.fuseops`), bigger reads, the chosen
+   options on libfuse 2 (which cannot skip opens), and on fusepy (when fusepy is importable);
 4. a stale trace: the start imports more than the trace recorded (miss rate, time);
 5. two different images on one base (`together`): what the host page cache holds with a mount
    per image vs overlay roots over one content-addressed mount (:mod:`trio_lab.overlay`);
@@ -33,7 +34,6 @@ from trio_lab.startup import cold_start
 from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.workload import SITE, get_workload, run_start
 
-LIBFUSE3 = find_library("fuse3") or ""  # a soname such as libfuse3.so.3; mfusepy CDLL()s it
 
 
 @dataclass
@@ -187,13 +187,17 @@ def fuse_rows(options: list[dict]) -> list[list]:
     return rows
 
 
+LIBFUSE2 = find_library("fuse") or ""  # a soname such as libfuse.so.2; mfusepy CDLL()s it
+PER_FILE_OPENS = {"zero_message_open": False}  # every open() a round trip to the daemon, as libfuse does
 VARIANTS = [  # (name, options, environment of the mount daemon)
-    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0),
-     {}),
-    ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0), {}),
-    ("chosen (kernel_cache, 60 s timeouts)", FuseOptions(), {}),
+    ("libfuse defaults", FuseOptions(kernel_cache=False, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0,
+                                     **PER_FILE_OPENS), {}),
+    ("kernel_cache", FuseOptions(kernel_cache=True, attr_timeout=1.0, entry_timeout=1.0, negative_timeout=0.0,
+                                 **PER_FILE_OPENS), {}),
+    ("kernel_cache, 60 s timeouts", FuseOptions(**PER_FILE_OPENS), {}),
+    ("chosen (kernel_cache, 60 s timeouts, zero-message opens)", FuseOptions(), {}),
     ("chosen + 1 MiB reads/readahead", FuseOptions(max_read=1 << 20, max_readahead=1 << 20, read_ahead_kb=1024), {}),
-    ("chosen + libfuse3", FuseOptions(), {"FUSE_LIBRARY_PATH": LIBFUSE3}),
+    ("chosen on libfuse 2 (no zero-message opens there)", FuseOptions(), {"FUSE_LIBRARY_PATH": LIBFUSE2}),
     ("chosen + fusepy", FuseOptions(), {"TRIO_FUSE_BINDING": "fuse"}),
 ]
 
@@ -224,7 +228,8 @@ def measure_fuse_options(store: Path, workload, repeats: int = 7) -> list[dict]:
                 row = {"variant": name, **vars(options), "env": " ".join(f"{k}={v}" for k, v in env.items())}
                 try:
                     with MountDaemon(store, url, "full", options=options, env=env) as daemon:
-                        row["libfuse"] = daemon.go()["libfuse"]
+                        info = daemon.go()
+                        row["libfuse"], row["opens_skipped"] = info["libfuse"], info["zero_message_open"]
                         mnt = Path(daemon.mountpoints[0])
                         started = time.perf_counter()
                         run_start(workload, str(mnt))

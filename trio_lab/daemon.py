@@ -37,7 +37,7 @@ def main(spec_path: str) -> int:
     from trio_lab.cache import RuntimeCache
     from trio_lab.evictions.base import EVICTIONS
     from trio_lab.fetch import BlobClient
-    from trio_lab.fuseops import LIBFUSE, serve
+    from trio_lab.fuseops import CAN_SKIP_OPENS, LIBFUSE, serve
     from trio_lab.loaders.base import LOADERS, LoaderContext
     from trio_lab.mounts import FuseOptions, set_read_ahead, unmount
     from trio_lab.store import Manifest
@@ -87,12 +87,15 @@ def main(spec_path: str) -> int:
             from trio_lab.overlay import ContentFS
             served.append((ContentFS([(fs, flat_index(fs.loader)[0].nodes) for fs in fss]), spec["content_mount"]))
         timings["prepare_s"] = time.perf_counter() - start
-        options = FuseOptions(**spec["fuse"]).as_mount_options()
+        fuse_options = FuseOptions(**spec["fuse"])
+        options = fuse_options.as_mount_options()
+        timings["zero_message_open"] = fuse_options.zero_message_open and CAN_SKIP_OPENS
         errors: list[str] = []
         for fs, mountpoint in served:
             def run(fs=fs, mountpoint=mountpoint):
                 try:
-                    serve(fs, mountpoint, f"trio:{spec['loader']}:{os.getpid()}", options)
+                    serve(fs, mountpoint, f"trio:{spec['loader']}:{os.getpid()}", options,
+                          fuse_options.zero_message_open)
                 except BaseException as exc:  # reported to the parent, never silent
                     errors.append(f"{mountpoint}: {exc}")
             thread = threading.Thread(target=run, daemon=True, name=f"fuse-{mountpoint}")
@@ -104,7 +107,7 @@ def main(spec_path: str) -> int:
             time.sleep(0.002)
         if errors or not all(os.path.ismount(m) for m in mounted):
             raise UserError(f"mount failed: {'; '.join(errors) or 'timed out'}")
-        read_ahead = FuseOptions(**spec["fuse"]).read_ahead_kb
+        read_ahead = fuse_options.read_ahead_kb
         if read_ahead:
             timings["read_ahead_set"] = all([set_read_ahead(m, read_ahead) for m in mounted])
         timings["mount_s"] = time.perf_counter() - start - timings["prepare_s"]
@@ -140,6 +143,7 @@ def _write_result(spec: dict, fss: list, caches: list, timings: dict) -> None:
         "timings": timings,
         "peak_rss_bytes": _peak_rss(),
         "containers": [fs.loader.stats() for fs in fss],
+        "open_requests": sum(fs.open_requests for fs in fss),
         "cache": {"cooperative": spec["cooperative"], **summarize(stats)},
         "trace": [[r.path, r.offset, r.length] for fs in fss for r in fs.tracer.reads()] if spec["trace"] else [],
     }

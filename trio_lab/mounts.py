@@ -40,8 +40,11 @@ class FuseOptions:
     max_readahead: int = option(0, "readahead the daemon allows the kernel, bytes (0: libfuse's default)")
     read_ahead_kb: int = option(0,
                                 "the mount's readahead window (its bdi read_ahead_kb) set after mounting; 0: leave it")
+    zero_message_open: bool = option(True, "answer open() with ENOSYS so the kernel stops sending opens "
+                                           "(FUSE_NO_OPEN_SUPPORT; libfuse 3 only, ignored on 2)")
 
     def as_mount_options(self) -> dict:
+        """What libfuse takes as mount options (the rest is set by the daemon itself)."""
         opts = {k: v for k, v in asdict(self).items()
                 if not isinstance(v, bool) and k not in ("read_ahead_kb", "max_read", "max_readahead")}
         if self.kernel_cache:

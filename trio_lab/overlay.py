@@ -119,6 +119,7 @@ class ContentFS:
     Same read API as :class:`trio_lab.vfs.ImageFS`, so the FUSE adapter serves it unchanged."""
 
     def __init__(self, images: list[tuple[ImageFS, dict[str, Node]]]):
+        self.open_requests = 0
         self.files: dict[str, tuple[ImageFS, str, Node]] = {}
         for fs, nodes in images:
             for path, node in sorted(nodes.items()):

@@ -26,6 +26,7 @@ class ImageFS:
     def __init__(self, loader: Loader, tracer: Tracer | None = None):
         self.loader = loader
         self.tracer = tracer or Tracer(enabled=False)
+        self.open_requests = 0  # opens the kernel sent (zero-message opens: one per mount)
 
     def node(self, path: str) -> Node:
         try:  # a lookup may fetch metadata too (trio's full index, beyond the start's metadata)

@@ -239,3 +239,26 @@ def test_a_task_stub_reached_in_the_daemon_is_the_attendees_pointer(tmp_path, st
         with pytest.raises(TaskNotDone) as info:
             daemon.go()
     assert str(info.value).startswith("this needs Task 1.5 (labs/trio.md") and info.value.task == "1.5"
+
+
+def test_zero_message_opens_the_kernel_asks_once_then_opens_alone(store, registry, tree):
+    """On libfuse 3 the daemon answers the first open() with ENOSYS; the kernel then opens every
+    file of the mount without asking, and the bytes are still the image's (trio_lab.fuseops)."""
+    from trio_lab.mounts import FuseOptions
+
+    files = [p for p in sorted(tree.rglob("*")) if p.is_file() and not p.is_symlink()]
+    with MountDaemon(store, registry, "lazy-flat") as daemon:
+        info = daemon.go()
+        mnt = daemon.mountpoints[0]
+        for _ in range(3):
+            for path in files:
+                with open(os.path.join(mnt, path.relative_to(tree)), "rb") as fh:
+                    assert fh.read() == path.read_bytes()
+    if not info["zero_message_open"]:
+        pytest.skip(f"{info['libfuse']}: the kernel cannot skip opens with libfuse 2")
+    assert daemon.results()["open_requests"] == 1, "every open after the first stays in the kernel"
+    with MountDaemon(store, registry, "lazy-flat", options=FuseOptions(zero_message_open=False)) as daemon:
+        assert daemon.go()["zero_message_open"] is False
+        with open(os.path.join(daemon.mountpoints[0], files[0].relative_to(tree)), "rb") as fh:
+            assert fh.read() == files[0].read_bytes()
+    assert daemon.results()["open_requests"] == 0  # libfuse answers each open itself, one round trip each
