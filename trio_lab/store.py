@@ -11,6 +11,7 @@ Build is deterministic: the same layers give the same digests.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import gzip
 import io
@@ -87,6 +88,7 @@ class Manifest:
     runtime_index: str | None = None
     runtime_blob_bytes: int = 0
     runtime_blob: str | None = None  # the blob's digest: its GET can start beside the index's
+    inline: dict = field(default_factory=dict)  # digest → base64 bytes of small metadata (OCI 1.1 `data`)
     trace: str | None = None
     compressed: bool = False  # gzip layers, zstd chunks, zstd-framed runtime blob (trio_lab.codec)
     extra: dict = field(default_factory=dict)
@@ -192,6 +194,9 @@ def load_content(store_dir: Path, manifest: Manifest) -> ImageContent:
     return ImageContent(store, manifest.layers, layers)
 
 
+INLINE_MAX = 64 * 1024  # bytes of runtime index the manifest carries itself (compressed images: all here)
+
+
 def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> RuntimeImage:
     """Build the TrIO runtime image from a trace and record it in the manifest."""
     store = BlobStore(store_dir)
@@ -203,6 +208,10 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
                                  nodes=nodes)
     store.put(blob)
     manifest.runtime_index = store.put_json(runtime.to_dict(), manifest.compressed)
+    index = store.get(manifest.runtime_index)
+    # OCI 1.1 lets a descriptor carry small content in `data`: the index then comes with the
+    # manifest instead of one round trip later (the start waits for it)
+    manifest.inline = {manifest.runtime_index: base64.b64encode(index).decode()} if len(index) <= INLINE_MAX else {}
     manifest.runtime_blob_bytes = runtime.blob_size
     manifest.runtime_blob = runtime.blob_digest
     manifest.trace = str(write_trace(Path(store_dir) / "startup.trace", reads).name)

@@ -120,6 +120,6 @@ def test_metadata_travels_as_one_zstd_frame_and_a_flipped_byte_in_it_is_an_error
     frame[len(frame) // 2] ^= 0xFF
     with pytest.raises(FetchError, match="metadata"):
         parse_json_blob(bytes(frame))
-    _flip(blobs.path(manifest.runtime_index), 20)
+    _flip(blobs.path(manifest.flat_index), 20)
     with pytest.raises(OSError, match="digest mismatch"):
-        mount_in_process(store, registry, "trio")
+        mount_in_process(store, registry, "lazy-flat")

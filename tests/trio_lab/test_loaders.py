@@ -64,7 +64,7 @@ def test_trio_serves_traced_reads_from_the_cache_and_misses_from_chunks(store, r
     client.reset()
     fs = mount_in_process(store, registry, "trio")
     at_mount = client.stats()["requests"]
-    assert at_mount == 2  # the runtime index (with the start's metadata) and ONE runtime blob
+    assert at_mount == 1  # ONE runtime blob: the runtime index (with the start's metadata) came inline
     big = (tree / "pkg" / "big.bin").read_bytes()
     assert fs.read("/pkg/big.bin", 100, 3 * PAGE) == big[3 * PAGE:3 * PAGE + 100]
     assert client.stats()["requests"] == at_mount and fs.loader.stats()["hit_bytes"] == 100
@@ -79,14 +79,14 @@ def test_cooperative_mounts_share_metadata_chunks_and_pages_by_digest(store, reg
     client.reset()
     shared = RuntimeCache()
     fss = [mount_in_process(store, registry, "trio", shared, owner=f"c{i}") for i in range(3)]
-    assert client.stats()["requests"] == 2  # runtime index, blob: once for all three
+    assert client.stats()["requests"] == 1  # the blob, once for all three (the index came inline)
     for fs in fss:  # a miss: the full index and the chunk, fetched by the first container only
         fs.read("/pkg/big.bin", 10, 2 << 20)
-    assert client.stats()["requests"] == 4 and [fs.loader.stats()["fetched"] for fs in fss] == [3, 0, 0]
+    assert client.stats()["requests"] == 3 and [fs.loader.stats()["fetched"] for fs in fss] == [3, 0, 0]
     private = [RuntimeCache() for _ in range(3)]
     for i, cache in enumerate(private):
         mount_in_process(store, registry, "trio", cache, owner=f"c{i}").read("/pkg/big.bin", 10, 2 << 20)
-    assert client.stats()["requests"] == 4 + 3 * 4
+    assert client.stats()["requests"] == 3 + 3 * 3
     stats = shared.stats()
     held = (tree / "pkg" / "__init__.py").stat().st_size + PAGE
     assert stats.shared_bytes == held and stats.private_bytes == 3 * held
@@ -184,15 +184,15 @@ def test_lazy_prefetch_fetches_the_traced_chunks_in_the_background(store, regist
     client.reset()
     fs = mount_in_process(store, registry, "lazy-prefetch")
     assert fs.loader.done.wait(10)
-    # flat index, runtime index (not the blob), then ONE merged Range GET for the 2 chunks holding
-    # traced bytes (neighbours in the data blob, 2 small zstd frames)
-    assert client.stats()["requests"] == 3 and fs.loader.stats()["prefetched"] == 2
+    # flat index (the runtime index came inline, not the blob), then ONE merged Range GET for the
+    # 2 chunks holding traced bytes (neighbours in the data blob, 2 small zstd frames)
+    assert client.stats()["requests"] == 2 and fs.loader.stats()["prefetched"] == 2
     assert fs.loader.stats()["merged_requests"] == 1
     big = (tree / "pkg" / "big.bin").read_bytes()
     assert fs.read("/pkg/big.bin", 10, 3 * PAGE + 5) == big[3 * PAGE + 5:3 * PAGE + 15]
-    assert client.stats()["requests"] == 3  # served from the prefetched chunk
+    assert client.stats()["requests"] == 2  # served from the prefetched chunk
     assert fs.read("/pkg/big.bin", 10, 4 << 20) == big[4 << 20:(4 << 20) + 10]
-    assert client.stats()["requests"] == 4  # not traced: fetched on demand (with its neighbours)
+    assert client.stats()["requests"] == 3  # not traced: fetched on demand (with its neighbours)
 
 
 def test_trio_serves_the_first_extents_while_its_blob_is_still_arriving(tmp_path):
@@ -255,14 +255,17 @@ def test_the_content_view_lists_each_content_once_and_reads_it_through_its_holde
 
 
 def test_trio_starts_its_blob_get_beside_the_index_get(store, registry, tree):
-    """The manifest names the runtime blob, so its one GET need not queue behind the index's:
-    this registry holds the index back until the blob has been asked for."""
+    """The manifest names the runtime blob, so its one GET need not queue behind the index's
+    (an index too big to travel inline): this registry holds the index back until the blob has
+    been asked for."""
     import asyncio
 
     from aiohttp import web
 
     add_runtime(store, Manifest.load(store), TRACE)
     manifest = Manifest.load(store)
+    manifest.inline = {}
+    manifest.save(store)
     assert manifest.runtime_blob
     asked, order = asyncio.Event(), []
 
@@ -288,6 +291,25 @@ def test_trio_starts_its_blob_get_beside_the_index_get(store, registry, tree):
         first = (tree / "pkg" / "__init__.py").read_bytes()
         assert fs.read("/pkg/__init__.py", 100, 0) == first[:100]
         assert fs.loader.stats()["hit_bytes"] == min(100, len(first))
+
+
+def test_the_manifest_carries_the_runtime_index_and_a_bad_copy_is_refused(store, registry):
+    """OCI 1.1 descriptors may carry small content inline (`data`): the runtime index comes with
+    the manifest, checked against its digest like any fetched blob."""
+    import base64
+
+    from trio_lab.fetch import FetchError
+
+    add_runtime(store, Manifest.load(store), TRACE)
+    manifest = Manifest.load(store)
+    assert base64.b64decode(manifest.inline[manifest.runtime_index]) == (store / "blobs" / "sha256" /
+                                                                         manifest.runtime_index[7:]).read_bytes()
+    data = bytearray(base64.b64decode(manifest.inline[manifest.runtime_index]))
+    data[10] ^= 0xFF
+    manifest.inline[manifest.runtime_index] = base64.b64encode(bytes(data)).decode()
+    manifest.save(store)
+    with pytest.raises(FetchError, match="inline data .* does not match"):
+        mount_in_process(store, registry, "trio")
 
 
 def test_blob_bytes_that_come_before_the_index_are_used_once_it_is_in(tmp_path):

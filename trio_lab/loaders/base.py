@@ -24,6 +24,7 @@ share metadata, chunks and files as well as runtime pages, each fetched once per
 
 from __future__ import annotations
 
+import base64
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -31,9 +32,9 @@ from typing import Any, Callable
 from sysai.registry import Registry
 from trio_lab.cache import RuntimeCache
 from trio_lab.codec import parse_json_blob
-from trio_lab.fetch import BlobClient
+from trio_lab.fetch import BlobClient, FetchError
 from trio_lab.layers import Layer, union_listdir, union_lookup
-from trio_lab.model import Node, children_index
+from trio_lab.model import Node, children_index, sha256
 from trio_lab.store import Manifest
 
 
@@ -125,8 +126,23 @@ class Loader(ABC):
         return self.ctx.cache.content(self.ctx.owner, kind, digest, fetch, parse)
 
     def fetch_json(self, digest: str, parse: Callable[[dict], Any]) -> Any:
-        """A metadata blob (index, table of contents), parsed once and shared."""
-        return self.fetch("metadata", digest, parse=lambda data: parse(parse_json_blob(data, f"metadata {digest}")))
+        """A metadata blob (index, table of contents), parsed once and shared; from the manifest
+        itself when it carries the blob inline (no request), verified like any other."""
+        inline = self.ctx.manifest.inline.get(digest)
+        get = None if inline is None else (lambda: inline_bytes(digest, inline))
+        return self.fetch("metadata", digest, get,
+                          parse=lambda data: parse(parse_json_blob(data, f"metadata {digest}")))
+
+
+def inline_bytes(digest: str, encoded: str) -> bytes:
+    """Content a manifest carries inline (base64), checked against the digest it is named by."""
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise FetchError(f"the manifest's inline data for {digest} is not base64") from None
+    if sha256(data) != digest:
+        raise FetchError(f"the manifest's inline data for {digest} does not match that digest")
+    return data
 
 
 LOADERS: Registry[type[Loader]] = Registry("loader", package="trio_lab.loaders")
