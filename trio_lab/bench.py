@@ -43,6 +43,7 @@ class BenchConfig:
     bandwidth_mbps: float = option(200.0, "registry bandwidth (Mbit/s)")
     containers: int = option(8, "containers for the shared-vs-private cache memory")
     repeats: int = option(7, "warm runs per FUSE variant, natively and mounted (the fastest counts)")
+    starts: int = option(3, "cold starts per loader at the main link, interleaved; the median is reported")
     links: list = option([[2.0, 1000.0], [20.0, 50.0]], "more links [rtt_ms, bandwidth_mbps] timed side by side")
     together: list = option(["numpy-slim", "matplotlib"], "two images on one base for the cross-image page cache "
                                                           "([]: skip)")
@@ -67,7 +68,7 @@ def run_bench(cfg: BenchConfig, out: Path, seed: int) -> BenchResults:
     main = compare(CompareConfig(workload=cfg.workload, rtt_ms=cfg.rtt_ms, bandwidth_mbps=cfg.bandwidth_mbps,
                                  containers=cfg.containers, sweep_rtt_ms=[], sweep_bandwidth_mbps=[],
                                  links=[list(link) for link in cfg.links], host_counts=list(cfg.host_counts),
-                                 drop_caches=cfg.drop_caches), out / "compare", seed)
+                                 drop_caches=cfg.drop_caches, starts=cfg.starts), out / "compare", seed)
     store = out / "compare" / "image"
     fuse = main.loaders["trio"].fuse
     options = measure_fuse_options(store, workload, cfg.repeats) if fuse else []
@@ -98,13 +99,17 @@ def headline_rows(main, cfg: BenchConfig) -> list[list]:
         points = {p["loader"]: p for p in main.sweep if p["axis"] == "link" and p["rtt_ms"] == rtt
                   and p["bandwidth_mbps"] == bw}
         links.append((rtt, bw, points))
-    for rtt, bw, by_loader in links:
+    for i, (rtt, bw, by_loader) in enumerate(links):
         link = f"{rtt:g} ms / {bw:g} Mbit/s"
         trio = by_loader.get("trio")
         for name, r in by_loader.items():
+            runs = r.get("time_to_ready_runs_s") or []
+            how = f"median of {len(runs)} starts: " + ", ".join(f"{t:.2f}" for t in runs) if i == 0 and len(runs) > 1 \
+                else "one start"
             rows.append([f"{link}: {name} time to ready (s) / MB / requests",
                          f"{r['time_to_ready_s']:.2f} / {r['bytes_fetched'] / 1e6:.1f} / {r['requests']}",
-                         "compressed image" if main.loaders[name].stats.get("decompress_s") is not None else "—"])
+                         f"{'compressed image' if main.loaders[name].stats.get('decompress_s') is not None else '—'}; "
+                         f"{how}"])
         for name, r in by_loader.items():
             if trio and name != "trio":
                 rows.append([f"{link}: time to ready {name} / trio", r["time_to_ready_s"] / trio["time_to_ready_s"],

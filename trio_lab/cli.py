@@ -181,6 +181,8 @@ def compare(
             help="Ship the image compressed (default, as registries do) or plain.")] = True,
     host_cache: Annotated[bool, typer.Option("--host-cache/--no-host-cache",
             help="Measure the host page cache of the containers (namespaces + memory cgroups).")] = True,
+    starts: Annotated[int, typer.Option("--starts", help="Cold starts per loader, interleaved; the median "
+                                                          "counts (timings on a shared machine move).")] = 1,
     option: PluginOption = None,
     plugin: Plugin = None,
     seed: Seed = DEFAULT_SEED, out: Out = None, quick: Quick = False, json: Json = False,
@@ -196,7 +198,7 @@ def compare(
                         loaders=[x.strip() for x in loaders.split(",") if x.strip()], fuse=fuse,
                         trace_file=str(trace) if trace else "", cache_mb=cache_mb, eviction=eviction,
                         host_cache=host_cache, compressed=compressed, plugin_options=plugin_options(option),
-                        plugins=[str(p) for p in plugin or []])
+                        plugins=[str(p) for p in plugin or []], starts=starts)
     if quick:
         cfg.sweep_rtt_ms, cfg.sweep_bandwidth_mbps = [0.0, 50.0], [50.0]
     if not sweep:
@@ -315,6 +317,7 @@ def bench(
 
     cfg = BenchConfig(workload=workload or ("yaml" if quick else "numpy"), rtt_ms=rtt_ms,
                       bandwidth_mbps=bandwidth_mbps, containers=2 if quick else containers, repeats=2 if quick else 7,
+                      starts=1 if quick else 3,
                       host_counts=[1, 2] if quick else [1, 2, 4, 8], drop_caches=not quick,
                       **({"links": [[2.0, 1000.0]], "together": ["yaml", "yaml-pygments"]} if quick else {}))
     folder = prepare_out("trio", "bench", out)
