@@ -142,6 +142,7 @@ def test_cli_mount_unmounts_on_ctrl_c(store, tmp_path):
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "unmounted" in out and _gone(str(mnt.resolve()), 1)
+        assert err == "", "nothing on stderr: no libfuse notices (3.14's max_idle_threads), no traceback"
     finally:
         proc.kill()
 
