@@ -56,6 +56,9 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
+RAW_TIMEOUT_S = 60.0  # the raw actor's calls are bounded like the runtime's own (never a silent hang)
+
+
 def warm_vs_raw(runtime: Any, calls: int) -> tuple[list[float], list[float]]:
     """Alternate blocks of raw actor calls and warm runtime calls so both see the same machine."""
     import ray
@@ -68,14 +71,14 @@ def warm_vs_raw(runtime: Any, calls: int) -> tuple[list[float], list[float]]:
         FunctionConfig(keepalive=KeepAliveConfig(policy="fixed", options={"ttl_s": 3600.0})),
     )
     raw_actor = ray.remote(FunctionWorker).options(num_cpus=0.1).remote("yuanrong_lab.functions:echo", time.time())
-    ray.get(raw_actor.ready.remote())
+    ray.get(raw_actor.ready.remote(), timeout=RAW_TIMEOUT_S)
     runtime.get(runtime.invoke("bench-echo", 0))  # the cold start is not part of this measurement
     raw, warm = [], []
     block = max(10, calls // 10)
     for start in range(0, calls, block):
         for i in range(start, min(calls, start + block)):
             t = time.perf_counter()
-            ray.get(raw_actor.call.remote(i))
+            ray.get(raw_actor.call.remote(i), timeout=RAW_TIMEOUT_S)
             raw.append((time.perf_counter() - t) * 1e3)
         for i in range(start, min(calls, start + block)):
             t = time.perf_counter()
