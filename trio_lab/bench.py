@@ -35,7 +35,6 @@ from trio_lab.store import Manifest, add_runtime, materialize
 from trio_lab.workload import SITE, get_workload, run_start
 
 
-
 @dataclass
 class BenchConfig:
     workload: str = option("numpy", "the real start (numpy, numpy-slim, yaml)")

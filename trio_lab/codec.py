@@ -22,10 +22,9 @@ import io
 import json
 import tarfile
 import zlib
+from typing import Any
 
 import zstandard
-
-from typing import Any
 
 from trio_lab.fetch import FetchError
 

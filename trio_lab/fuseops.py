@@ -22,8 +22,9 @@ from ctypes.util import find_library
 
 from trio_lab.vfs import ImageFS
 
-if "FUSE_LIBRARY_PATH" not in os.environ and find_library("fuse3"):  # read by mfusepy at import
-    os.environ["FUSE_LIBRARY_PATH"] = find_library("fuse3") or ""
+LIBFUSE3 = find_library("fuse3")
+if LIBFUSE3 and "FUSE_LIBRARY_PATH" not in os.environ:  # read by mfusepy at import
+    os.environ["FUSE_LIBRARY_PATH"] = LIBFUSE3
 binding = importlib.import_module(os.environ.get("TRIO_FUSE_BINDING", "mfusepy"))
 
 

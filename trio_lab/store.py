@@ -207,8 +207,8 @@ def add_runtime(store_dir: Path, manifest: Manifest, reads: list[Read]) -> Runti
     runtime, blob = make_runtime(reads, sizes, digests, content.read, compress=manifest.compressed,
                                  nodes=nodes)
     store.put(blob)
-    manifest.runtime_index = store.put_json(runtime.to_dict(), manifest.compressed)
-    index = store.get(manifest.runtime_index)
+    index = json_blob(runtime.to_dict(), manifest.compressed)
+    manifest.runtime_index = store.put(index)
     # OCI 1.1 lets a descriptor carry small content in `data`: the index then comes with the
     # manifest instead of one round trip later (the start waits for it)
     manifest.inline = {manifest.runtime_index: base64.b64encode(index).decode()} if len(index) <= INLINE_MAX else {}
