@@ -90,9 +90,11 @@ class ImageOpsNoOpen(ImageOps):
 
 def serve(fs: ImageFS, mountpoint: str, fsname: str, options: dict, zero_message_open: bool = False) -> None:
     """Block serving `mountpoint` until it is unmounted (run in a thread of the daemon)."""
-    options = dict(options)
-    if fuse_version() >= 3:  # libfuse 3.14's fuse_main takes an unset max_idle_threads (2^32 - 1) for
-        options.setdefault("max_idle_threads", 10)  # a bad value and says so on stderr; 10 was its default
-    on_connection = (options.pop("max_readahead", 0), options.get("max_read", 0)) if fuse_version() >= 3 else (0, 0)
+    options, on_connection = dict(options), (0, 0)
+    if fuse_version() >= 3:
+        # libfuse 3.14's fuse_main takes an unset max_idle_threads (2^32 - 1) for a bad value and
+        # says so on stderr; 10 was its default
+        options.setdefault("max_idle_threads", 10)
+        on_connection = (options.pop("max_readahead", 0), options.get("max_read", 0))
     ops = (ImageOpsNoOpen if zero_message_open and CAN_SKIP_OPENS else ImageOps)(fs, *on_connection)
     binding.FUSE(ops, mountpoint, foreground=True, ro=True, fsname=fsname, **options)
